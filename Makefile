@@ -1,0 +1,154 @@
+# fdlab — top-level Makefile.
+#
+# Everything is discovered, nothing is listed by hand:
+#   common/*.c            -> build/$(V)/libfdlab.a   (common/test_*.c are its tests)
+#   labs/NN-name/*.c      -> one program per file, build/$(V)/labs/NN-name/<file>
+#                            (labs/NN-name/test_*.c are the lab's Criterion tests,
+#                             labs/NN-name/lib/*.c are objects shared by that lab's programs)
+#   bench/*.c             -> one program per file, build/$(V)/bench/<file>
+# A lab's entry point is the program `lab` (labs/NN-name/lab.c): `make lab-N` runs it.
+# Optional per-directory extras live in labs/NN-name/lab.mk or bench/bench.mk (included).
+#
+# Build variants (V=...), each in its own directory under build/:
+#   gcc    -O2, the default                      clang  same flags, clang
+#   asan   gcc with -fsanitize=address,undefined
+# Every variant uses -std=gnu17 -Wall -Wextra -Werror.
+
+V ?= gcc
+BUILD := build/$(V)
+
+ifeq ($(V),gcc)
+  override CC := gcc
+  VFLAGS := -O2 -g
+else ifeq ($(V),clang)
+  override CC := clang
+  VFLAGS := -O2 -g
+else ifeq ($(V),asan)
+  override CC := gcc
+  VFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+  VLDFLAGS := -fsanitize=address,undefined
+else
+  $(error unknown variant V=$(V): use gcc, clang or asan)
+endif
+
+CFLAGS := -std=gnu17 -Wall -Wextra -Werror -D_GNU_SOURCE -Icommon -MMD -MP $(VFLAGS)
+LDFLAGS := $(VLDFLAGS)
+LDLIBS := -lpthread
+# Criterion is only needed by tests; pkg-config is asked lazily so that `make lab-1`
+# works on a machine where `make deps` has not run yet.
+CRITERION_CFLAGS = $(shell pkg-config --cflags criterion 2>/dev/null)
+CRITERION_LIBS = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+
+# ---------------------------------------------------------------- common library
+COMMON_SRC := $(filter-out common/test_%.c,$(wildcard common/*.c))
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+COMMON_TEST_SRC := $(wildcard common/test_*.c)
+LIB := $(BUILD)/libfdlab.a
+
+$(LIB): $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# ---------------------------------------------------------------- labs
+LAB_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard labs/[0-9][0-9]-*/lab.c))))
+ALL_PROGS :=
+ALL_TESTS := $(BUILD)/tests/common
+
+# lab_rules(dir): programs, lab-local objects, the test binary and `make lab-N`.
+define lab_rules
+$(1)_NAME := $(notdir $(1))
+$(1)_NUM := $(shell echo $(notdir $(1)) | cut -c1-2)
+$(1)_LOCAL := $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/lib/*.c))
+$(1)_PROGS := $(patsubst %.c,$(BUILD)/%,$(filter-out $(1)/test_%.c,$(wildcard $(1)/*.c)))
+$(1)_TEST_SRC := $(wildcard $(1)/test_*.c)
+ALL_PROGS += $$($(1)_PROGS)
+ifneq ($$($(1)_TEST_SRC),)
+ALL_TESTS += $(BUILD)/tests/$$($(1)_NAME)
+$(BUILD)/tests/$$($(1)_NAME): $$($(1)_TEST_SRC:%.c=$(BUILD)/%.o) $$($(1)_LOCAL) $(LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(CRITERION_LIBS) $$(LDLIBS)
+endif
+$$($(1)_PROGS): $(BUILD)/$(1)/%: $(BUILD)/$(1)/%.o $$($(1)_LOCAL) $(LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+.PHONY: lab-$$($(1)_NUM) lab-$$(patsubst 0%,%,$$($(1)_NUM)) build-lab-$$($(1)_NUM)
+build-lab-$$($(1)_NUM): $$($(1)_PROGS)
+lab-$$($(1)_NUM) lab-$$(patsubst 0%,%,$$($(1)_NUM)): build-lab-$$($(1)_NUM)
+	@FDLAB_BUILD=$(BUILD) $(BUILD)/$(1)/lab
+-include $(1)/lab.mk
+endef
+$(foreach d,$(LAB_DIRS),$(eval $(call lab_rules,$(d))))
+
+# ---------------------------------------------------------------- bench programs
+BENCH_LOCAL := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/lib/*.c))
+BENCH_PROGS := $(patsubst %.c,$(BUILD)/%,$(wildcard bench/*.c))
+ALL_PROGS += $(BENCH_PROGS)
+$(BENCH_PROGS): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BENCH_LOCAL) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+-include bench/bench.mk
+
+# ---------------------------------------------------------------- tests
+$(BUILD)/tests/common: $(COMMON_TEST_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
+
+# Test objects need Criterion's include flags (empty on Debian, but be correct).
+$(BUILD)/common/test_%.o $(BUILD)/labs/%.o: CFLAGS += $(CRITERION_CFLAGS)
+
+.DEFAULT_GOAL := all
+.PHONY: all help test check deps labs clean build-tests plots bench-deps
+
+# Benchmarks always use the -O2 gcc build, whatever V says.
+bench-deps:
+	@sh common/mk/deps.sh gnuplot-nox
+bench-%: bench-deps   ## make bench-N: run lab N's benchmark, write results/ and its plot
+	$(MAKE) --no-print-directory V=gcc all
+	@sh common/mk/bench.sh $*
+
+plots: bench-deps   ## redraw every plot from the committed data in results/ (runs nothing)
+	@sh common/mk/plots.sh
+
+all: $(LIB) $(ALL_PROGS) $(ALL_TESTS)   ## build every library, program and test (V=gcc|clang|asan)
+
+build-tests: $(ALL_TESTS) $(ALL_PROGS)
+
+# `check` runs this variant's tests; `test` is the one command: deps, gcc, asan, clang.
+check: build-tests
+	@FDLAB_BUILD=$(BUILD) sh common/mk/runtests.sh $(BUILD) $(ALL_TESTS)
+
+test: deps   ## the test command: gcc build + tests, ASan/UBSan build + tests, clang build
+	$(MAKE) --no-print-directory V=gcc check
+	$(MAKE) --no-print-directory V=asan check
+	$(MAKE) --no-print-directory V=clang all
+	@echo "test: all variants passed (gcc, asan+ubsan, clang build)"
+
+deps:   ## install missing build/test dependencies (apt-get; sudo when not root)
+	@sh common/mk/deps.sh
+
+labs: $(addprefix build-lab-,$(foreach d,$(LAB_DIRS),$($(d)_NUM)))   ## run every lab in order
+	@set -e; for d in $(LAB_DIRS); do \
+	  echo "======== $$d"; FDLAB_BUILD=$(BUILD) $(BUILD)/$$d/lab; done
+
+clean:   ## remove every build output
+	rm -rf build
+
+help:   ## list every target
+	@echo "fdlab make targets:"
+	@echo "  make lab-N        build and run lab N (lab-1 or lab-01), exit 0 if it showed its claim"
+	@echo "  make labs         run every lab in order"
+	@echo "  make test         install deps, run all tests with gcc, then ASan+UBSan, then build with clang"
+	@echo "  make check        run the tests of one variant only (V=gcc|asan|clang)"
+	@echo "  make all          build everything for one variant (V=gcc by default)"
+	@echo "  make deps         install missing build/test dependencies"
+	@echo "  make clean        remove build/"
+	@echo "  make bench-N      run lab N's benchmark (bench/NN-*.sh): data and plot into results/"
+	@echo "  make plots        redraw every plot from committed data, without re-running anything"
+	@$(foreach f,$(wildcard labs/*/lab.mk bench/bench.mk),grep -h '^#help ' $(f) | sed 's/^#help /  /';)
+	@echo "labs:"; for d in $(LAB_DIRS); do echo "  $$d"; done
+
+-include $(shell find build/$(V) -name '*.d' 2>/dev/null)

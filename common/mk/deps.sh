@@ -1,0 +1,40 @@
+#!/bin/sh
+# Install what `make test` needs when it is missing, and nothing else.
+# Usage: deps.sh [extra Debian packages...]
+# Checks first (so a machine that has everything never calls apt-get), then installs
+# with apt-get, through sudo when not root. Exits non-zero with a clear message
+# when it cannot install.
+set -eu
+
+need=""
+pkg-config --version >/dev/null 2>&1 || need="$need pkg-config"
+if ! pkg-config --exists criterion 2>/dev/null; then need="$need libcriterion-dev"; fi
+command -v gcc >/dev/null 2>&1 || need="$need gcc"
+command -v clang >/dev/null 2>&1 || need="$need clang"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
+for p in "$@"; do
+  case "$p" in
+    gnuplot-nox) command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox" ;;
+    *) dpkg -s "$p" >/dev/null 2>&1 || need="$need $p" ;;
+  esac
+done
+
+[ -z "$need" ] && exit 0
+
+echo "deps: installing:$need"
+if [ "$(id -u)" -eq 0 ]; then SUDO=""
+elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"
+else
+  echo "deps: missing:$need — not root and no sudo; install them with apt-get and rerun" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "deps: missing:$need — no apt-get on this machine; install them by hand" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null || { echo "deps: apt-get update failed" >&2; exit 1; }
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null \
+  || { echo "deps: apt-get install$need failed" >&2; exit 1; }
+echo "deps: done"

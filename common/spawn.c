@@ -1,0 +1,204 @@
+/* spawn.c — see spawn.h. */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct sbuf {
+    char *p;
+    size_t len, cap;
+};
+
+static int sbuf_read(struct sbuf *b, int fd)
+{
+    if (b->cap - b->len < 4096) {
+        size_t ncap = b->cap ? b->cap * 2 : 8192;
+        char *np = realloc(b->p, ncap);
+        if (!np)
+            return -1;
+        b->p = np;
+        b->cap = ncap;
+    }
+    ssize_t n = read(fd, b->p + b->len, b->cap - b->len - 1);
+    if (n > 0)
+        b->len += (size_t)n;
+    if (b->p)
+        b->p[b->len] = '\0';
+    return (int)n;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void close_if(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+int run_capture(char *const argv[], double timeout_s, struct run_result *r)
+{
+    memset(r, 0, sizeof *r);
+    int po[2] = {-1, -1}, pe[2] = {-1, -1};
+    if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+        int e = errno;
+        close_if(&po[0]), close_if(&po[1]);
+        errno = e;
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close_if(&po[0]), close_if(&po[1]), close_if(&pe[0]), close_if(&pe[1]);
+        errno = e;
+        return -1;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, STDIN_FILENO);
+        dup2(po[1], STDOUT_FILENO);
+        dup2(pe[1], STDERR_FILENO);
+        execvp(argv[0], argv);
+        dprintf(STDERR_FILENO, "spawn: exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    /* Both sides call setpgid so the group exists before either side relies on it. */
+    setpgid(pid, pid);
+    close_if(&po[1]), close_if(&pe[1]);
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0) {
+        int e = errno;
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close_if(&po[0]), close_if(&pe[0]);
+        errno = e;
+        return -1;
+    }
+
+    struct sbuf out = {0}, err = {0};
+    double deadline = now_s() + timeout_s, exited_at = 0;
+    int exited = 0, rc = 0;
+    while (po[0] >= 0 || pe[0] >= 0 || !exited) {
+        struct pollfd p[3] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}, {exited ? -1 : pidfd, POLLIN, 0}};
+        double left = deadline - now_s();
+        /* Pipes still open after the child exited mean something it started holds
+         * them: give it a moment, then treat it as a leftover. */
+        if (exited && exited_at + 1.0 - now_s() < left)
+            left = exited_at + 1.0 - now_s();
+        if (left <= 0) {
+            if (!exited)
+                r->timed_out = 1;
+            else
+                r->leftovers += 1;
+            kill(-pid, SIGKILL);
+            /* Drain whatever was already written, then stop. */
+            deadline = now_s() + 2.0;
+            exited_at = now_s() + 1.0;
+            if (!exited) {
+                waitpid(pid, &r->status, 0);
+                exited = 1;
+            }
+            while (po[0] >= 0 && sbuf_read(&out, po[0]) > 0) {
+            }
+            while (pe[0] >= 0 && sbuf_read(&err, pe[0]) > 0) {
+            }
+            break;
+        }
+        int n = poll(p, 3, (int)(left * 1000) + 1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -1;
+            kill(-pid, SIGKILL);
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            int *fd = i == 0 ? &po[0] : &pe[0];
+            if (*fd >= 0 && (p[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+                int got = sbuf_read(i == 0 ? &out : &err, *fd);
+                if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN))
+                    close_if(fd);
+            }
+        }
+        if (!exited && (p[2].revents & POLLIN)) {
+            if (waitpid(pid, &r->status, 0) == pid) {
+                exited = 1;
+                exited_at = now_s();
+            }
+        }
+    }
+    if (!exited)
+        waitpid(pid, &r->status, 0);
+    /* Anything still in the group now was left behind by the child. */
+    if (kill(-pid, 0) == 0) {
+        r->leftovers += 1;
+        kill(-pid, SIGKILL);
+    }
+    close_if(&po[0]), close_if(&pe[0]);
+    close(pidfd);
+    r->out = out.p ? out.p : strdup("");
+    r->err = err.p ? err.p : strdup("");
+    if (!r->out || !r->err) {
+        run_result_free(r);
+        errno = ENOMEM;
+        return -1;
+    }
+    return rc;
+}
+
+int run_lab(struct run_result *r, double timeout_s, const char *lab, const char *prog, ...)
+{
+    const char *build = getenv("FDLAB_BUILD");
+    if (!build || !*build)
+        build = "build/gcc";
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/labs/%s/%s", build, lab, prog) >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    char *argv[64];
+    int argc = 0;
+    argv[argc++] = path;
+    va_list ap;
+    va_start(ap, prog);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && argc < 63)
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    return run_capture(argv, timeout_s, r);
+}
+
+int run_exit_code(const struct run_result *r)
+{
+    if (WIFEXITED(r->status))
+        return WEXITSTATUS(r->status);
+    if (WIFSIGNALED(r->status))
+        return 128 + WTERMSIG(r->status);
+    return -1;
+}
+
+void run_result_free(struct run_result *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}

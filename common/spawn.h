@@ -1,0 +1,38 @@
+/* spawn.h — run a program to completion with a time limit and capture its output.
+ *
+ * Used by the tests, which check a lab by running its binary and reading the
+ * key=value lines it prints (kv.h), and by lab runners that start a paired program.
+ *
+ * run_capture(argv, timeout_s, r):
+ *   forks, puts the child in a new process group, execs argv[0] (PATH is searched)
+ *   with stdin on /dev/null, and captures stdout and stderr separately until the child
+ *   has exited and both pipes are closed. On return, every process of that group is
+ *   gone: the child is reaped, and anything it left running in its group is killed
+ *   with SIGKILL and counted in r->leftovers (a well-behaved lab leaves 0).
+ *   When timeout_s passes first, the whole group is killed and r->timed_out = 1.
+ *   Returns 0 with *r filled (r->status as from waitpid), -1 with errno when the
+ *   run could not be made (pipe, fork, pidfd or allocation failed). An exec failure
+ *   shows as exit status 127 with the reason on r->err.
+ * run_lab(r, timeout_s, lab, prog, arg...NULL):
+ *   run_capture of "$FDLAB_BUILD/labs/<lab>/<prog>" (FDLAB_BUILD defaults to build/gcc).
+ * run_exit_code(r): the exit code, or 128+signal when killed by a signal, or -1.
+ * run_result_free(r): frees r->out and r->err (safe on a zeroed struct).
+ */
+#ifndef FDLAB_SPAWN_H
+#define FDLAB_SPAWN_H
+
+struct run_result {
+    int status;    /* waitpid() status of the child */
+    int timed_out; /* 1 when the time limit killed the group */
+    int leftovers; /* processes of the group still alive after the child exited */
+    char *out;     /* captured stdout, NUL-terminated, malloc'd */
+    char *err;     /* captured stderr, NUL-terminated, malloc'd */
+};
+
+int run_capture(char *const argv[], double timeout_s, struct run_result *r);
+__attribute__((sentinel)) int run_lab(struct run_result *r, double timeout_s, const char *lab,
+                                      const char *prog, ...);
+int run_exit_code(const struct run_result *r);
+void run_result_free(struct run_result *r);
+
+#endif
