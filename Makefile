@@ -15,7 +15,7 @@
 # Every variant uses -std=gnu17 -Wall -Wextra -Werror.
 
 V ?= gcc
-BUILD := build/$(V)
+BUILD ?= build/$(V)
 
 ifeq ($(V),gcc)
   override CC := gcc
@@ -92,6 +92,30 @@ $(BENCH_PROGS): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BENCH_LOCAL) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 -include bench/bench.mk
 
+# ---------------------------------------------------------------- fuzzing
+# Each common/fuzz/fuzz_*.c is a libFuzzer target over the whole common library,
+# built with clang -fsanitize=fuzzer,address,undefined into build/fuzz/.
+# `make fuzz` runs each for FUZZ_SECONDS on a scratch copy of its seed corpus
+# (common/fuzz/corpus/<target>/ when present), so the repository is never written.
+FUZZ_SECONDS ?= 15
+FUZZ_SRC := $(wildcard common/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRC:common/fuzz/%.c=build/fuzz/%)
+FUZZ_FLAGS := -std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Werror -Icommon -g -O1 \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+build/fuzz/%: common/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -o $@ $< $(COMMON_SRC) -lpthread
+
+fuzz: $(FUZZ_BINS)   ## build the libFuzzer targets and run each for FUZZ_SECONDS
+	@set -e; for b in $(FUZZ_BINS); do \
+	  t=$$(basename $$b); work=build/fuzz/$$t.corpus; rm -rf $$work; mkdir -p $$work; \
+	  if [ -d common/fuzz/corpus/$$t ]; then cp common/fuzz/corpus/$$t/* $$work/ 2>/dev/null || true; fi; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+	  $$b -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build/fuzz/ $$work 2>build/fuzz/$$t.log \
+	    || { tail -n 40 build/fuzz/$$t.log; echo "fuzz: $$t FAILED (artifact in build/fuzz/)"; exit 1; }; \
+	  grep -E '^stat::number_of_executed_runs' build/fuzz/$$t.log | sed "s/^/fuzz: $$t /"; \
+	done
+
 # ---------------------------------------------------------------- tests
 $(BUILD)/tests/common: $(COMMON_TEST_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(@D)
@@ -101,7 +125,7 @@ $(BUILD)/tests/common: $(COMMON_TEST_SRC:%.c=$(BUILD)/%.o) $(LIB)
 $(BUILD)/common/test_%.o $(BUILD)/labs/%.o: CFLAGS += $(CRITERION_CFLAGS)
 
 .DEFAULT_GOAL := all
-.PHONY: all help test check deps labs clean build-tests plots bench-deps
+.PHONY: all help test check deps labs clean build-tests plots bench-deps fuzz
 
 # Benchmarks always use the -O2 gcc build, whatever V says.
 bench-deps:
@@ -125,7 +149,8 @@ test: deps   ## the test command: gcc build + tests, ASan/UBSan build + tests, c
 	$(MAKE) --no-print-directory V=gcc check
 	$(MAKE) --no-print-directory V=asan check
 	$(MAKE) --no-print-directory V=clang all
-	@echo "test: all variants passed (gcc, asan+ubsan, clang build)"
+	$(MAKE) --no-print-directory fuzz
+	@echo "test: all variants passed (gcc, asan+ubsan, clang build, fuzz)"
 
 deps:   ## install missing build/test dependencies (apt-get; sudo when not root)
 	@sh common/mk/deps.sh
@@ -145,6 +170,7 @@ help:   ## list every target
 	@echo "  make check        run the tests of one variant only (V=gcc|asan|clang)"
 	@echo "  make all          build everything for one variant (V=gcc by default)"
 	@echo "  make deps         install missing build/test dependencies"
+	@echo "  make fuzz         build the libFuzzer targets (common/fuzz/) and run each FUZZ_SECONDS (15)"
 	@echo "  make clean        remove build/"
 	@echo "  make bench-N      run lab N's benchmark (bench/NN-*.sh): data and plot into results/"
 	@echo "  make plots        redraw every plot from committed data, without re-running anything"

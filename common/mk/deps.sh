@@ -11,6 +11,7 @@ pkg-config --version >/dev/null 2>&1 || need="$need pkg-config"
 if ! pkg-config --exists criterion 2>/dev/null; then need="$need libcriterion-dev"; fi
 command -v gcc >/dev/null 2>&1 || need="$need gcc"
 command -v clang >/dev/null 2>&1 || need="$need clang"
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || need="$need libclang-rt-14-dev"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 for p in "$@"; do
   case "$p" in

@@ -1,0 +1,137 @@
+/* pair.c — see pair.h. */
+#include "pair.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kv.h"
+#include "naive.h"
+#include "spawn.h"
+
+struct text {
+    char *p;
+    size_t len, cap;
+};
+
+/* Appends what one read() gives; returns its result (0 at EOF). */
+static ssize_t text_read(struct text *t, int fd)
+{
+    if (t->cap - t->len < 1024) {
+        size_t ncap = t->cap ? 2 * t->cap : 4096;
+        char *np = realloc(t->p, ncap);
+        if (!np)
+            return -1;
+        t->p = np;
+        t->cap = ncap;
+    }
+    ssize_t n = read(fd, t->p + t->len, t->cap - t->len - 1);
+    if (n > 0)
+        t->len += (size_t)n;
+    t->p[t->len] = '\0';
+    return n;
+}
+
+/* Reads fd until `until` appears in the text (or EOF when until is NULL), by the
+ * monotonic deadline end. 0 when reached, -1 with errno otherwise. */
+static int read_until(struct text *t, int fd, const char *until, double end)
+{
+    for (;;) {
+        if (until && t->p && strstr(t->p, until))
+            return 0;
+        int left = (int)((end - mono_s()) * 1000);
+        if (left <= 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        struct pollfd p = {fd, POLLIN, 0};
+        int n = poll(&p, 1, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            continue;
+        ssize_t m = text_read(t, fd);
+        if (m < 0 && errno == EINTR)
+            continue;
+        if (m < 0)
+            return -1;
+        if (m == 0) {
+            if (!until)
+                return 0;
+            errno = EPIPE; /* ended without printing `until` */
+            return -1;
+        }
+    }
+}
+
+int pair_run(const char *dir, char scenario, char **out_server, char **out_client)
+{
+    char server[4096], client[4096], sc[2] = {scenario, '\0'};
+    snprintf(server, sizeof server, "%s/server", dir);
+    snprintf(client, sizeof client, "%s/client", dir);
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(p[0]), close(p[1]);
+        errno = e;
+        return -1;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        if (dup2(p[1], STDOUT_FILENO) < 0)
+            _exit(127);
+        execl(server, server, "-s", sc, (char *)NULL);
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    close(p[1]);
+
+    struct text t = {0};
+    struct run_result cr = {0};
+    int rc = -1, e = 0;
+    double end = mono_s() + PAIR_TIMEOUT_S;
+    if (read_until(&t, p[0], "port=", end) == 0) {
+        char *port = kv_get(t.p, "port");
+        char *argv[] = {client, "-p", port ? port : "0", NULL};
+        if (port && run_capture(argv, PAIR_TIMEOUT_S, &cr) == 0 && read_until(&t, p[0], NULL, end) == 0)
+            rc = 0;
+        free(port);
+    }
+    e = errno;
+    if (rc < 0)
+        kill(-pid, SIGKILL); /* our own server's group only */
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    close(p[0]);
+    if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+        rc = -1;
+        e = ECHILD;
+    }
+    if (rc == 0 && (cr.timed_out || run_exit_code(&cr) != 0)) {
+        fputs(cr.err, stderr); /* the client's own reason */
+        rc = -1;
+        e = ETIMEDOUT;
+    }
+    if (rc < 0) {
+        free(t.p);
+        run_result_free(&cr);
+        errno = e;
+        return -1;
+    }
+    *out_server = t.p;
+    *out_client = cr.out;
+    free(cr.err);
+    return 0;
+}

@@ -1,0 +1,192 @@
+/* util.c — see lab03.h. */
+#include "lab03.h"
+
+#include "err.h"
+#include "fdpass.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int kcmp_file(pid_t p1, pid_t p2, int fd1, int fd2)
+{
+    /* glibc has no wrapper for kcmp(2). */
+    return (int)syscall(SYS_kcmp, p1, p2, KCMP_FILE, (unsigned long)fd1, (unsigned long)fd2);
+}
+
+int wait_readable(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n;
+    do
+        n = poll(&p, 1, ms);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -1 : n;
+}
+
+ssize_t read_full(int fd, void *buf, size_t n, int ms)
+{
+    size_t got = 0;
+    while (got < n) {
+        int r = wait_readable(fd, ms);
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        ssize_t k = read(fd, (char *)buf + got, n - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            break;
+        got += (size_t)k;
+    }
+    return (ssize_t)got;
+}
+
+ssize_t read_line(int fd, char *buf, size_t cap, int ms)
+{
+    for (size_t i = 0; i + 1 < cap; i++) {
+        ssize_t k = read_full(fd, buf + i, 1, ms);
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            break;
+        if (buf[i] == '\n') {
+            buf[i] = '\0';
+            return (ssize_t)i;
+        }
+    }
+    errno = EPROTO;
+    return -1;
+}
+
+int reap(pid_t pid, int ms)
+{
+    int timed_out = 0;
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd >= 0) {
+        int r = wait_readable(pidfd, ms); /* a pidfd is readable once the process exited */
+        close(pidfd);
+        if (r == 0) {
+            timed_out = 1;
+            kill(pid, SIGKILL);
+        }
+    }
+    int st;
+    pid_t w;
+    do
+        w = waitpid(pid, &st, 0);
+    while (w < 0 && errno == EINTR);
+    if (w < 0)
+        return -1;
+    if (timed_out) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void claim(struct lab *lab, int ok, const char *what)
+{
+    if (!ok) {
+        warn_msg("claim failed: %s", what);
+        lab->failed = 1;
+    }
+}
+
+int poll_now(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+    int n;
+    do
+        n = poll(&p, 1, 0);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -1 : p.revents;
+}
+
+int ch_send(int ch, const struct chmsg *m, int fd)
+{
+    ssize_t n = send_fds(ch, &fd, fd >= 0 ? 1 : 0, m, sizeof *m);
+    if (n == (ssize_t)sizeof *m)
+        return 0;
+    if (n >= 0)
+        errno = EPROTO; /* SEQPACKET never sends part of a message */
+    return -1;
+}
+
+int ch_recv(int ch, struct chmsg *m, int *fd, int ms)
+{
+    if (fd)
+        *fd = -1;
+    int r = wait_readable(ch, ms);
+    if (r <= 0) {
+        if (r == 0)
+            errno = ETIMEDOUT;
+        return -1;
+    }
+    int got = -1;
+    size_t nfds = fd ? 1 : 0;
+    ssize_t n = recv_fds(ch, &got, &nfds, m, sizeof *m);
+    if (n == 0)
+        return 0;
+    if (n < 0)
+        return -1;
+    if (n != (ssize_t)sizeof *m) {
+        if (nfds)
+            close(got);
+        errno = EPROTO;
+        return -1;
+    }
+    if (fd && nfds)
+        *fd = got;
+    return 1;
+}
+
+pid_t fork_or_die(void)
+{
+    /* Nothing buffered may be inherited: a child that exits through exit() would
+     * print it a second time. */
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    return pid;
+}
+
+void seqpair_or_die(int sv[2])
+{
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        die("socketpair");
+}
+
+int open_extra_fds(int *fds, int n)
+{
+    for (int i = 0; i < n; i++) {
+        fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fds[i] < 0) {
+            int e = errno;
+            while (i-- > 0)
+                close(fds[i]);
+            errno = e;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void close_fds(const int *fds, int n)
+{
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+}

@@ -1,0 +1,260 @@
+/* herd.c — see herd.h. */
+#include "herd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "labreply.h"
+#include "loadgen.h"
+#include "sock.h"
+
+const char *herd_mode_name(enum herd_mode m)
+{
+    return m == HERD_EPOLL ? "epoll" : "accept";
+}
+
+static long nvcsw(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) < 0)
+        die("getrusage");
+    return ru.ru_nvcsw;
+}
+
+/* The worker's whole life. st is its own slot of the shared page; nobody else writes
+ * it, and the parent reads it only after waitpid(). */
+static __attribute__((noreturn)) void worker(int lfd, enum herd_mode mode, int id, int ready,
+                                            struct herd_worker *st)
+{
+    /* If the parent dies, so do we: a test killed by its timeout leaves nothing behind. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        die("prctl");
+    int ep = -1;
+    if (mode == HERD_EPOLL) {
+        ep = epoll_create1(EPOLL_CLOEXEC);
+        if (ep < 0)
+            die("epoll_create1");
+        /* Level-triggered, no EPOLLEXCLUSIVE: the plain way, and the herd's way. */
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = lfd};
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0)
+            die("epoll_ctl");
+    }
+    long base = nvcsw(), before = base;
+    if (write(ready, "r", 1) != 1)
+        die("write ready");
+    close(ready);
+    for (;;) {
+        before = nvcsw();
+        if (mode == HERD_EPOLL) {
+            struct epoll_event ev;
+            /* Bounded wait; the parent stops us with shutdown() long before. */
+            int n = epoll_wait(ep, &ev, 1, 1000);
+            if (n < 0 && errno != EINTR)
+                die("epoll_wait");
+            if (n <= 0)
+                continue;
+        }
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        long slept = nvcsw() - before;
+        if (fd < 0) {
+            if (errno == EINVAL)
+                break; /* the parent shut the listener down: we are done */
+            if (errno == EAGAIN) {
+                st->eagain++; /* woken for a connection another worker took */
+                st->wakes++;
+                st->wait_csw += slept;
+                continue;
+            }
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            die("accept4");
+        }
+        st->wakes++;
+        st->wait_csw += slept;
+        st->accepted++;
+        if (lab_serve(fd, id) < 0)
+            st->serve_errors++;
+    }
+    st->csw = before - base;
+    st->reported = 1;
+    _exit(0);
+}
+
+/* 1 when /proc/PID/stat says the process is sleeping (state S). */
+static int is_sleeping(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the comm field may contain spaces */
+    return p && p[1] == ' ' && p[2] == 'S';
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* Wait (at most 3 s) until every worker has reported ready and then sleeps, so the
+ * first connection finds all of them waiting. Not needed for correctness: a late
+ * worker only makes the first few numbers smaller. */
+static void wait_workers_ready(int ready, const pid_t *pids, int n)
+{
+    int got = 0;
+    char buf[HERD_MAX_WORKERS];
+    while (got < n) {
+        struct pollfd p = {.fd = ready, .events = POLLIN};
+        int r = poll(&p, 1, 3000);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        ssize_t k = read(ready, buf, sizeof buf);
+        if (k <= 0)
+            break;
+        got += (int)k;
+    }
+    for (int tries = 0; tries < 300; tries++) {
+        int all = 1;
+        for (int i = 0; i < n && all; i++)
+            all = is_sleeping(pids[i]);
+        if (all)
+            return;
+        sleep_ms(10);
+    }
+}
+
+/* Reap every worker: they exit on their own after shutdown(); after 5 s, SIGKILL. */
+static void reap_workers(pid_t *pids, int n)
+{
+    int left = n;
+    for (int tick = 0; left > 0; tick++) {
+        for (int i = 0; i < n; i++) {
+            if (pids[i] <= 0)
+                continue;
+            pid_t r = waitpid(pids[i], NULL, tick < 500 ? WNOHANG : 0);
+            if (r == pids[i] || (r < 0 && errno == ECHILD)) {
+                pids[i] = 0;
+                left--;
+            } else if (r < 0 && errno != EINTR) {
+                die("waitpid");
+            }
+        }
+        if (tick == 499)
+            for (int i = 0; i < n; i++)
+                if (pids[i] > 0)
+                    kill(pids[i], SIGKILL);
+        if (left > 0 && tick < 500)
+            sleep_ms(10);
+    }
+}
+
+int herd_run(const struct herd_opts *o, struct herd_result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (o->workers < 1 || o->workers > HERD_MAX_WORKERS || o->conns < 1 || o->concurrency < 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    size_t shm_len = sizeof(struct herd_worker) * HERD_MAX_WORKERS;
+    struct herd_worker *shm =
+        mmap(NULL, shm_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shm == MAP_FAILED)
+        return -1;
+    uint16_t port;
+    int lflags = SOCK_CLOEXEC | (o->mode == HERD_EPOLL ? SOCK_NONBLOCK : 0);
+    int lfd = tcp_listen_loopback(1024, lflags, &port);
+    int rp[2] = {-1, -1};
+    if (lfd < 0 || pipe2(rp, O_CLOEXEC) < 0) {
+        int e = errno;
+        if (lfd >= 0)
+            close(lfd);
+        munmap(shm, shm_len);
+        errno = e;
+        return -1;
+    }
+
+    pid_t pids[HERD_MAX_WORKERS];
+    fflush(stdout); /* nothing buffered may be printed twice by the children */
+    for (int i = 0; i < o->workers; i++) {
+        pids[i] = fork();
+        if (pids[i] < 0) {
+            /* Stop the ones already running the same way as at the end. */
+            int e = errno;
+            shutdown(lfd, SHUT_RDWR);
+            close(lfd), close(rp[0]), close(rp[1]);
+            reap_workers(pids, i);
+            munmap(shm, shm_len);
+            errno = e;
+            return -1;
+        }
+        if (pids[i] == 0) {
+            close(rp[0]);
+            worker(lfd, o->mode, i, rp[1], &shm[i]);
+        }
+    }
+    close(rp[1]);
+    wait_workers_ready(rp[0], pids, o->workers);
+    close(rp[0]);
+
+    struct loadgen_opts lo = {.port = port, .connections = o->concurrency,
+                              .requests = o->conns, .timeout_s = 5};
+    struct loadgen_result lr;
+    int lg_rc = loadgen_run(&lo, &lr);
+    int lg_errno = errno;
+
+    /* shutdown() on a listening socket moves it out of LISTEN and wakes every waiter:
+     * a blocked accept() returns EINVAL, epoll_wait() returns and the accept() after
+     * it fails with EINVAL. It acts on the socket all workers share, so it reaches
+     * them all (res->reported counts who got the message). */
+    if (shutdown(lfd, SHUT_RDWR) < 0)
+        warn_errno("shutdown listener");
+    close(lfd);
+    reap_workers(pids, o->workers);
+
+    if (lg_rc == 0) {
+        res->ok = lr.ok;
+        res->errors = (long)lr.nsamples - lr.ok;
+        res->elapsed_s = lr.elapsed_s;
+        loadgen_result_free(&lr);
+    }
+    for (int i = 0; i < o->workers; i++) {
+        struct herd_worker *w = &res->w[i];
+        *w = shm[i];
+        res->accepted += w->accepted;
+        res->eagain += w->eagain;
+        res->wait_csw += w->wait_csw;
+        res->csw += w->csw;
+        res->wakes += w->wakes;
+        res->busy_workers += w->accepted > 0;
+        res->reported += w->reported;
+    }
+    munmap(shm, shm_len);
+    if (lg_rc < 0) {
+        errno = lg_errno;
+        return -1;
+    }
+    return 0;
+}

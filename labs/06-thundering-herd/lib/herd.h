@@ -1,0 +1,59 @@
+/* herd.h — one thundering-herd scenario: N pre-forked workers share one listener.
+ *
+ * Modes:
+ *   HERD_ACCEPT  every worker blocks in accept(2) on the shared (blocking) listener.
+ *   HERD_EPOLL   every worker has its OWN epoll instance watching the shared
+ *                (non-blocking) listener, level-triggered, no EPOLLEXCLUSIVE; when
+ *                epoll_wait returns it calls accept4(), which fails with EAGAIN when
+ *                another worker took the connection first.
+ * Every worker serves an accepted connection with lab_serve(fd, worker_id).
+ *
+ * herd_run(opts, result):
+ *   creates the listener on 127.0.0.1:0, forks opts->workers workers, waits until
+ *   all of them sleep in accept/epoll_wait, drives opts->conns connections at them
+ *   with loadgen (opts->concurrency in flight), then stops them with shutdown(2) on
+ *   the listener (which wakes every waiter: accept fails with EINVAL, also the one
+ *   after epoll_wait returns) and reaps them (SIGKILL after 5 s). Workers report through a
+ *   MAP_SHARED page that the parent reads only after reaping them.
+ *   Returns 0 with *result filled, -1 with errno when the run could not be made.
+ *
+ * What a worker counts (struct herd_worker):
+ *   wait_csw  voluntary context switches (getrusage ru_nvcsw) that happened INSIDE
+ *             accept()/epoll_wait(): how often it went to sleep there and was woken
+ *             for a connection. The final wake-up by shutdown is not counted.
+ *   csw       all its voluntary context switches from "ready" to the last wait
+ *             (includes sleeping in lab_serve's poll while a request is on its way).
+ *   eagain    accept() calls that failed with EAGAIN (epoll mode: lost the race).
+ */
+#ifndef LAB06_HERD_H
+#define LAB06_HERD_H
+
+#define HERD_MAX_WORKERS 64
+
+enum herd_mode { HERD_ACCEPT, HERD_EPOLL };
+
+struct herd_opts {
+    enum herd_mode mode;
+    int workers;     /* 1..HERD_MAX_WORKERS */
+    long conns;      /* connections to drive (> 0) */
+    int concurrency; /* loadgen connections in flight (>= 1) */
+};
+
+struct herd_worker {
+    long accepted, eagain, wakes, wait_csw, csw, serve_errors;
+    int reported; /* 1 when the worker finished its loop and wrote its numbers */
+};
+
+struct herd_result {
+    long ok, errors;             /* loadgen: successful / failed requests */
+    long accepted, eagain, wait_csw, csw, wakes; /* sums over workers */
+    int busy_workers;            /* workers that accepted at least one connection */
+    int reported;                /* workers that reported (should be all) */
+    double elapsed_s;
+    struct herd_worker w[HERD_MAX_WORKERS];
+};
+
+int herd_run(const struct herd_opts *opts, struct herd_result *result);
+const char *herd_mode_name(enum herd_mode m);
+
+#endif
