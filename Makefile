@@ -177,4 +177,4 @@ help:   ## list every target
 	@$(foreach f,$(wildcard labs/*/lab.mk bench/bench.mk),grep -h '^#help ' $(f) | sed 's/^#help /  /';)
 	@echo "labs:"; for d in $(LAB_DIRS); do echo "  $$d"; done
 
--include $(shell find build/$(V) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
