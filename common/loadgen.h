@@ -42,7 +42,10 @@
  *     start. So a stall of the server shows up in the latency of every request that
  *     should have been sent during it, not only in the few that were in flight
  *     (coordinated omission; the idea of Gil Tene's wrk2). The timeout counts from
- *     the actual send. Without rate (closed loop) a request starts when its
+ *     the actual send. Every request due before duration_s is sent, so when the
+ *     server falls behind the run lasts longer than duration_s (the backlog is
+ *     measured, not dropped). With threads every thread runs at rate/nthreads on
+ *     the same schedule. Without rate (closed loop) a request starts when its
  *     connection is free, and intended = actual start.
  *   request_len: bytes of `request` (which may then hold NULs, e.g. a POST body);
  *     0 means strlen(request).

@@ -147,7 +147,7 @@ static long total_errors(const struct loadgen_result *r)
     return e;
 }
 
-Test(loadgen, counts_every_request_and_its_worker, .timeout = 30)
+Test(loadgen, counts_every_request_and_its_worker, .timeout = 120)
 {
     struct srv s;
     srv_start(&s, SRV_LAB, 1);
@@ -172,7 +172,7 @@ Test(loadgen, counts_every_request_and_its_worker, .timeout = 30)
     cr_assert_null(r.samples);
 }
 
-Test(loadgen, per_worker_counts_add_up, .timeout = 30)
+Test(loadgen, per_worker_counts_add_up, .timeout = 120)
 {
     struct srv s;
     srv_start(&s, SRV_LAB, 3);
@@ -188,7 +188,7 @@ Test(loadgen, per_worker_counts_add_up, .timeout = 30)
     loadgen_result_free(&r);
 }
 
-Test(loadgen, more_connections_than_requests, .timeout = 30)
+Test(loadgen, more_connections_than_requests, .timeout = 120)
 {
     struct srv s;
     srv_start(&s, SRV_LAB, 2);
@@ -201,7 +201,7 @@ Test(loadgen, more_connections_than_requests, .timeout = 30)
     loadgen_result_free(&r);
 }
 
-Test(loadgen, refused_connections_are_connect_errors, .timeout = 30)
+Test(loadgen, refused_connections_are_connect_errors, .timeout = 120)
 {
     /* A bound socket that does not listen holds the port (nobody else can take it)
      * and answers every SYN with a RST: connect fails with ECONNREFUSED. */
@@ -227,7 +227,7 @@ Test(loadgen, refused_connections_are_connect_errors, .timeout = 30)
     close(hold);
 }
 
-Test(loadgen, silent_server_times_out, .timeout = 30)
+Test(loadgen, silent_server_times_out, .timeout = 120)
 {
     /* The listener never accepts: the handshake completes into its backlog, the
      * request is written, and no answer ever comes. */
@@ -249,7 +249,7 @@ Test(loadgen, silent_server_times_out, .timeout = 30)
     close(l);
 }
 
-Test(loadgen, garbage_and_empty_answers_are_protocol_errors, .timeout = 30)
+Test(loadgen, garbage_and_empty_answers_are_protocol_errors, .timeout = 120)
 {
     enum srv_mode modes[] = {SRV_GARBAGE, SRV_SILENT_EOF};
     for (size_t m = 0; m < 2; m++) {
@@ -267,7 +267,7 @@ Test(loadgen, garbage_and_empty_answers_are_protocol_errors, .timeout = 30)
     }
 }
 
-Test(loadgen, duration_mode_runs_until_time_is_up, .timeout = 30)
+Test(loadgen, duration_mode_runs_until_time_is_up, .timeout = 120)
 {
     struct srv s;
     srv_start(&s, SRV_LAB, 2);
@@ -284,7 +284,7 @@ Test(loadgen, duration_mode_runs_until_time_is_up, .timeout = 30)
     loadgen_result_free(&r);
 }
 
-Test(loadgen, keepalive_reuses_one_connection, .timeout = 30)
+Test(loadgen, keepalive_reuses_one_connection, .timeout = 120)
 {
     /* The keep-alive server numbers its connections in X-Worker: one connection
      * kept alive answers everything as 0; without keep-alive every request is a new
@@ -311,7 +311,7 @@ Test(loadgen, keepalive_reuses_one_connection, .timeout = 30)
     loadgen_result_free(&r);
 }
 
-Test(loadgen, keepalive_honours_connection_close, .timeout = 30)
+Test(loadgen, keepalive_honours_connection_close, .timeout = 120)
 {
     struct srv s;
     srv_start(&s, SRV_LAB, 1);
@@ -325,7 +325,7 @@ Test(loadgen, keepalive_honours_connection_close, .timeout = 30)
     loadgen_result_free(&r);
 }
 
-Test(loadgen, bad_options_are_einval, .timeout = 10)
+Test(loadgen, bad_options_are_einval, .timeout = 120)
 {
     int before = fd_count();
     struct loadgen_result r;
@@ -346,7 +346,7 @@ Test(loadgen, bad_options_are_einval, .timeout = 10)
     cr_assert_eq(fd_count(), before);
 }
 
-Test(loadgen, percentile_is_nearest_rank_over_ok_samples)
+Test(loadgen, percentile_is_nearest_rank_over_ok_samples, .timeout = 120)
 {
     struct loadgen_sample s[11];
     for (int i = 0; i < 10; i++)
@@ -377,6 +377,106 @@ Test(loadgen, percentile_is_nearest_rank_over_ok_samples)
     cr_assert_str_eq(loadgen_error_name(LG_ERR_CONNECT), "connect");
 }
 
+/* ---------------------------------------------------------------- lab 11 extensions */
+
+Test(loadgen, pipelined_batches_on_one_connection, .timeout = 120)
+{
+    struct srv s;
+    srv_start(&s, SRV_KEEPALIVE, 1);
+    int before = fd_count();
+    struct loadgen_opts o = opts_for(s.port, 1, 42);
+    o.keepalive = 1;
+    o.pipeline = 8; /* 5 batches of 8, then one of 2 */
+    struct loadgen_result r;
+    cr_assert_eq(loadgen_run(&o, &r), 0, "loadgen_run: %s", strerror(errno));
+    cr_assert_eq(fd_count(), before);
+    srv_stop(&s);
+    cr_assert_eq(r.ok, 42);
+    cr_assert_eq(total_errors(&r), 0);
+    cr_assert_eq(r.per_worker[0], 42, "all on connection 0");
+    cr_assert_eq(r.connects, 1);
+    cr_assert_eq(r.status[2], 42);
+    cr_assert_eq(r.latency->total, 42);
+    cr_assert_eq(r.bytes_read, 42 * (long long)strlen("HTTP/1.1 200 OK\r\nX-Worker: 0\r\n"
+                                                      "Content-Length: 3\r\n\r\nok\n"));
+    cr_assert_eq(r.bytes_written % 42, 0, "42 equal requests written");
+    loadgen_result_free(&r);
+    cr_assert_null(r.latency);
+}
+
+Test(loadgen, open_loop_starts_at_intended_times, .timeout = 120)
+{
+    /* At 500/s request k is due at k * 2 ms after the start: the recorded start times
+     * are the intended ones, computed, not measured, so they are exact. */
+    struct srv s;
+    srv_start(&s, SRV_KEEPALIVE, 1);
+    int before = fd_count();
+    /* One connection: this server serves its connections one after the other. */
+    struct loadgen_opts o = opts_for(s.port, 1, 50);
+    o.keepalive = 1;
+    o.rate = 500;
+    struct loadgen_result r;
+    cr_assert_eq(loadgen_run(&o, &r), 0);
+    cr_assert_eq(fd_count(), before, "kept-alive idle connections are closed at the end");
+    srv_stop(&s);
+    cr_assert_eq(r.ok, 50);
+    cr_assert_eq(total_errors(&r), 0);
+    cr_assert_geq(r.elapsed_s, 49 / 500.0, "the last request was not due before 98 ms");
+    int seen[50] = {0};
+    for (size_t i = 0; i < r.nsamples; i++) {
+        double k = r.samples[i].start_s * 500;
+        long ki = (long)(k + 0.5); /* no -lm here: round by hand */
+        double off = k - (double)ki;
+        cr_assert(ki >= 0 && ki < 50 && off < 1e-6 && off > -1e-6, "start %g",
+                  r.samples[i].start_s);
+        seen[ki]++;
+        cr_assert_geq(r.samples[i].latency_s, 0);
+    }
+    for (int k = 0; k < 50; k++)
+        cr_assert_eq(seen[k], 1, "request %d started once", k);
+    loadgen_result_free(&r);
+}
+
+Test(loadgen, threads_merge_their_results, .timeout = 120)
+{
+    struct srv s;
+    srv_start(&s, SRV_LAB, 3);
+    int before = fd_count();
+    struct loadgen_opts o = opts_for(s.port, 5, 99);
+    struct loadgen_result r;
+    cr_assert_eq(loadgen_run_threads(&o, 2, &r), 0);
+    cr_assert_eq(fd_count(), before);
+    cr_assert_eq(r.nthreads, 2);
+    cr_assert_eq(r.ok, 99);
+    cr_assert_eq(total_errors(&r), 0);
+    cr_assert_eq(r.thread_requests[0], 50);
+    cr_assert_eq(r.thread_requests[1], 49);
+    cr_assert_eq(r.nsamples, 99);
+    cr_assert_eq(r.latency->total, 99);
+    cr_assert_eq(r.per_worker[0] + r.per_worker[1] + r.per_worker[2], 99);
+    cr_assert_eq(r.connects, 99, "Connection: close: one connection per request");
+    loadgen_result_free(&r);
+
+    o.no_samples = 1;
+    cr_assert_eq(loadgen_run_threads(&o, 3, &r), 0);
+    cr_assert_eq(fd_count(), before);
+    srv_stop(&s);
+    cr_assert_eq(r.ok, 99);
+    cr_assert_null(r.samples);
+    cr_assert_eq(r.nsamples, 0);
+    cr_assert_eq(r.latency->total, 99, "the histogram still has every latency");
+    loadgen_result_free(&r);
+
+    struct loadgen_opts bad = opts_for(s.port, 2, 10);
+    cr_assert_eq(loadgen_run_threads(&bad, 3, &r), -1, "more threads than connections");
+    cr_assert_eq(errno, EINVAL);
+    bad.pipeline = LOADGEN_MAX_PIPELINE + 1;
+    cr_assert_eq(loadgen_run(&bad, &r), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_null(r.latency);
+    cr_assert_eq(fd_count(), before);
+}
+
 /* ---------------------------------------------------------------- lab_serve */
 
 static char *read_all(int fd)
@@ -390,7 +490,7 @@ static char *read_all(int fd)
     return buf;
 }
 
-Test(labreply, answers_with_its_worker_id_and_closes, .timeout = 10)
+Test(labreply, answers_with_its_worker_id_and_closes, .timeout = 120)
 {
     for (int nonblock = 0; nonblock < 2; nonblock++) {
         int sv[2];
@@ -407,7 +507,7 @@ Test(labreply, answers_with_its_worker_id_and_closes, .timeout = 10)
     }
 }
 
-Test(labreply, overlong_or_cut_requests_fail_and_close, .timeout = 10)
+Test(labreply, overlong_or_cut_requests_fail_and_close, .timeout = 120)
 {
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);

@@ -1,0 +1,554 @@
+/* Tests for fdload, the load client of lab 11: run the binary against small servers
+ * forked here and assert on its key=value output (--kv).
+ *
+ * A server is an acceptor child (no cr_* in it) that numbers its connections and
+ * forks one handler per connection, so several connections are served at once; the
+ * handler names its connection in "X-Worker: <n>", so fdload's per-worker split
+ * shows how many connections the server accepted. Acceptor and handlers die with
+ * their parent (PR_SET_PDEATHSIG) and after 60 s at the latest (alarm); the test
+ * kills and reaps the acceptor, whose handlers then die with it. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fdcount.h"
+#include "kv.h"
+#include "sock.h"
+#include "spawn.h"
+
+#define LAB "11-fdhttpd"
+
+enum mode {
+    M_LENGTH,   /* 200 with Content-Length */
+    M_CHUNKED,  /* 200 chunked, written in 3-byte pieces */
+    M_PIPELINE, /* answer only when `arg` requests are buffered; X-Worker = how many */
+    M_HEAD,     /* HEAD: headers with Content-Length 1000 and no body */
+    M_NOBODY,   /* cycle: 100 Continue + 200, 204 with Content-Length, 304 */
+    M_POST,     /* 200 when the body equals the expected one, else 400 */
+    M_STATUS,   /* request i: 404 when i%4==1, 503 when i%4==3, else 200 */
+    M_RESET,    /* read a request, close with RST */
+    M_GARBAGE,  /* read a request, answer something that is not HTTP */
+    M_STALL     /* like M_LENGTH, but request `arg` waits 500 ms first */
+};
+
+struct server {
+    pid_t pid;
+    uint16_t port;
+};
+
+struct srvcfg {
+    enum mode mode;
+    long arg;
+    const char *expect; /* M_POST: the expected body */
+    size_t expect_len;
+};
+
+/* ---------------------------------------------------------------- the server child */
+
+static void send_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            _exit(0);
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Length of the first complete request in buf (head + Content-Length body), 0 when
+ * incomplete. *is_head, *body, *body_len describe it. */
+static size_t parse_request(const char *buf, size_t len, int *is_head, const char **body,
+                            size_t *body_len)
+{
+    const char *end = memmem(buf, len, "\r\n\r\n", 4);
+    if (!end)
+        return 0;
+    size_t hlen = (size_t)(end - buf) + 4;
+    size_t cl = 0;
+    for (const char *p = buf; p < end; p++)
+        if ((p == buf || p[-1] == '\n') && strncasecmp(p, "Content-Length:", 15) == 0)
+            cl = strtoul(p + 15, NULL, 10);
+    if (len < hlen + cl)
+        return 0;
+    *is_head = strncmp(buf, "HEAD ", 5) == 0;
+    *body = buf + hlen;
+    *body_len = cl;
+    return hlen + cl;
+}
+
+static void answer(int fd, const struct srvcfg *cfg, int conn, long nreq, int is_head,
+                   const char *body, size_t body_len, long buffered)
+{
+    char out[2048];
+    int n = 0;
+    switch (cfg->mode) {
+    case M_LENGTH:
+    case M_STALL:
+        if (cfg->mode == M_STALL && nreq == cfg->arg)
+            nanosleep(&(struct timespec){0, 500 * 1000 * 1000}, NULL);
+        n = snprintf(out, sizeof out,
+                     "HTTP/1.1 200 OK\r\nX-Worker: %d\r\nContent-Length: 5\r\n\r\nhello", conn);
+        break;
+    case M_CHUNKED: {
+        n = snprintf(out, sizeof out,
+                     "HTTP/1.1 200 OK\r\nX-Worker: %d\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "5\r\nhello\r\n1;ext=1\r\n \r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n",
+                     conn);
+        for (int off = 0; off < n; off += 3) /* pieces: every boundary gets crossed */
+            send_all(fd, out + off, (size_t)(n - off < 3 ? n - off : 3));
+        return;
+    }
+    case M_PIPELINE:
+        n = snprintf(out, sizeof out,
+                     "HTTP/1.1 200 OK\r\nX-Worker: %ld\r\nContent-Length: 2\r\n\r\nok", buffered);
+        break;
+    case M_HEAD:
+        n = snprintf(out, sizeof out,
+                     "HTTP/1.1 200 OK\r\nX-Worker: %d\r\nContent-Length: 1000\r\n\r\n", conn);
+        if (!is_head) /* a GET gets the body; HEAD never */
+            for (int k = 0; k < 1000 && n < (int)sizeof out - 1; k++)
+                out[n++] = 'b';
+        break;
+    case M_NOBODY:
+        if (nreq % 3 == 0)
+            n = snprintf(out, sizeof out, "HTTP/1.1 100 Continue\r\n\r\n"
+                                          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        else if (nreq % 3 == 1) /* the Content-Length must be ignored: 204 has no body */
+            n = snprintf(out, sizeof out, "HTTP/1.1 204 No Content\r\nContent-Length: 7\r\n\r\n");
+        else
+            n = snprintf(out, sizeof out, "HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\n\r\n");
+        break;
+    case M_POST: {
+        int good = body_len == cfg->expect_len && memcmp(body, cfg->expect, body_len) == 0;
+        n = snprintf(out, sizeof out, "HTTP/1.1 %s\r\nContent-Length: 0\r\n\r\n",
+                     good ? "200 OK" : "400 Bad Request");
+        break;
+    }
+    case M_STATUS: {
+        const char *st = nreq % 4 == 1 ? "404 Not Found" : nreq % 4 == 3 ? "503 Busy" : "200 OK";
+        n = snprintf(out, sizeof out, "HTTP/1.1 %s\r\nContent-Length: 0\r\n\r\n", st);
+        break;
+    }
+    case M_RESET: {
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        _exit(0); /* exit closes the socket: with linger 0 that sends a RST */
+    }
+    case M_GARBAGE:
+        send_all(fd, "hello\r\n\r\n", 9);
+        _exit(0);
+    }
+    send_all(fd, out, (size_t)n);
+}
+
+/* One connection: read requests (in any pieces), answer each in order. */
+static void handle(int fd, const struct srvcfg *cfg, int conn)
+{
+    static char buf[1 << 20];
+    size_t len = 0;
+    long nreq = 0;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    for (;;) {
+        ssize_t n = read(fd, buf + len, sizeof buf - len);
+        if (n <= 0)
+            _exit(0);
+        len += (size_t)n;
+        if (cfg->mode == M_PIPELINE) { /* count complete requests; answer at `arg` */
+            long count = 0;
+            size_t off = 0, k;
+            int h;
+            const char *b;
+            size_t bl;
+            while ((k = parse_request(buf + off, len - off, &h, &b, &bl)) > 0) {
+                off += k;
+                count++;
+            }
+            if (count < cfg->arg)
+                continue;
+        }
+        long buffered = 0;
+        {
+            size_t off = 0, k;
+            int h;
+            const char *b;
+            size_t bl;
+            while ((k = parse_request(buf + off, len - off, &h, &b, &bl)) > 0) {
+                off += k;
+                buffered++;
+            }
+        }
+        size_t k;
+        int is_head;
+        const char *body;
+        size_t body_len;
+        while ((k = parse_request(buf, len, &is_head, &body, &body_len)) > 0) {
+            answer(fd, cfg, conn, nreq++, is_head, body, body_len, buffered);
+            memmove(buf, buf + k, len - k);
+            len -= k;
+        }
+        if (len == sizeof buf)
+            _exit(1);
+    }
+}
+
+static void acceptor(int lfd, const struct srvcfg *cfg, pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(0);
+    alarm(60);
+    signal(SIGCHLD, SIG_IGN); /* handlers are reaped by the kernel */
+    pid_t me = getpid();
+    for (int conn = 0;; conn++) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            _exit(1);
+        }
+        pid_t pid = fork();
+        if (pid == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != me)
+                _exit(0);
+            close(lfd);
+            handle(fd, cfg, conn);
+            _exit(0);
+        }
+        close(fd);
+    }
+}
+
+static struct server srv_start(struct srvcfg cfg)
+{
+    struct server s = {0};
+    int lfd = tcp_listen_loopback(128, SOCK_CLOEXEC, &s.port);
+    cr_assert_geq(lfd, 0, "listen: %s", strerror(errno));
+    pid_t parent = getpid();
+    s.pid = fork();
+    cr_assert_geq(s.pid, 0, "fork");
+    if (s.pid == 0)
+        acceptor(lfd, &cfg, parent);
+    close(lfd);
+    return s;
+}
+
+static void srv_stop(struct server *s)
+{
+    kill(s->pid, SIGKILL);
+    cr_assert_eq(waitpid(s->pid, NULL, 0), s->pid, "reap the server");
+}
+
+/* ---------------------------------------------------------------- running fdload */
+
+/* Run fdload with --kv and the given arguments; asserts a clean run. */
+#define FDLOAD(r, ...)                                                                     \
+    do {                                                                                   \
+        int fds_ = fd_count();                                                             \
+        cr_assert_eq(run_lab(r, 90, LAB, "fdload", "--kv", __VA_ARGS__, NULL), 0);        \
+        cr_assert_eq((r)->timed_out, 0);                                                   \
+        cr_assert_eq((r)->leftovers, 0);                                                   \
+        cr_assert_eq(run_exit_code(r), 0, "fdload failed: %s", (r)->err);                  \
+        cr_assert_eq(fd_count(), fds_, "no descriptor left open here");                    \
+        cr_assert(kv_is((r)->out, "fds_leaked", "0"), "fdload closed all its sockets");    \
+    } while (0)
+
+static long kv(const struct run_result *r, const char *key)
+{
+    long v;
+    cr_assert_eq(kv_long(r->out, key, &v), 0, "key %s missing in:\n%s", key, r->out);
+    return v;
+}
+
+static char port_arg[16];
+static const char *port_of(const struct server *s)
+{
+    snprintf(port_arg, sizeof port_arg, "%u", (unsigned)s->port);
+    return port_arg;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+Test(fdload, help_documents_every_flag, .timeout = 120)
+{
+    struct run_result r = {0};
+    cr_assert_eq(run_lab(&r, 30, LAB, "fdload", "--help", NULL), 0);
+    cr_assert_eq(run_exit_code(&r), 0);
+    const char *flags[] = {"--port", "--host", "--connections", "--threads", "--duration",
+                           "--requests", "--keepalive", "--pipeline", "--method", "--path",
+                           "--body", "--body-size", "--rate", "--timeout", "--csv", "--kv",
+                           "--slow", "--help"};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        cr_assert_not_null(strstr(r.out, flags[i]), "--help lacks %s", flags[i]);
+    run_result_free(&r);
+    cr_assert_eq(run_lab(&r, 30, LAB, "fdload", "-c", "3", NULL), 0);
+    cr_assert_eq(run_exit_code(&r), 2, "no port: usage error");
+    run_result_free(&r);
+    cr_assert_eq(run_lab(&r, 30, LAB, "fdload", "-p", "80", "--body-size", "3", NULL), 0);
+    cr_assert_eq(run_exit_code(&r), 2, "a body without POST: usage error");
+    run_result_free(&r);
+}
+
+Test(fdload, keepalive_opens_one_connection_per_slot, .timeout = 120)
+{
+    struct server s = srv_start((struct srvcfg){.mode = M_LENGTH});
+    struct run_result r = {0};
+    FDLOAD(&r, "-p", port_of(&s), "-c", "3", "-t", "1", "-n", "60", "-k");
+    cr_assert_eq(kv(&r, "ok"), 60);
+    cr_assert_eq(kv(&r, "errors.transport"), 0);
+    cr_assert_eq(kv(&r, "connections_opened"), 3);
+    /* The server numbered the connections it accepted: only 0, 1 and 2 answered. */
+    cr_assert_eq(kv(&r, "worker.0") + kv(&r, "worker.1") + kv(&r, "worker.2"), 60);
+    cr_assert_null(kv_get(r.out, "worker.3"), "a 4th connection was accepted");
+    cr_assert_eq(kv(&r, "bytes_read"), 60 * (long)strlen("HTTP/1.1 200 OK\r\nX-Worker: 0\r\n"
+                                                         "Content-Length: 5\r\n\r\nhello"));
+    run_result_free(&r);
+
+    /* Without -k every request is a connection of its own. */
+    FDLOAD(&r, "-p", port_of(&s), "-c", "3", "-t", "1", "-n", "20");
+    cr_assert_eq(kv(&r, "ok"), 20);
+    cr_assert_eq(kv(&r, "connections_opened"), 20);
+    for (int w = 3; w < 23; w++) {
+        char key[32];
+        snprintf(key, sizeof key, "worker.%d", w);
+        cr_assert_eq(kv(&r, key), 1, "connection %d served one request", w);
+    }
+    run_result_free(&r);
+    srv_stop(&s);
+}
+
+Test(fdload, pipelining_sends_depth_requests_at_once, .timeout = 120)
+{
+    /* The server answers nothing until it holds 8 complete requests: without
+     * pipelining every request would time out. X-Worker says how many it held. */
+    struct server s = srv_start((struct srvcfg){.mode = M_PIPELINE, .arg = 8});
+    struct run_result r = {0};
+    FDLOAD(&r, "-p", port_of(&s), "-c", "2", "-t", "2", "-n", "64", "--pipeline", "8",
+           "--timeout", "20");
+    cr_assert_eq(kv(&r, "ok"), 64);
+    cr_assert_eq(kv(&r, "errors.transport"), 0);
+    cr_assert_eq(kv(&r, "worker.8"), 64, "every answer came from a batch of 8");
+    cr_assert_eq(kv(&r, "connections_opened"), 2, "pipelining implies keep-alive");
+    cr_assert_eq(kv(&r, "pipeline"), 8);
+    run_result_free(&r);
+
+    /* Depth 1 against the same server: nothing ever completes, all time out. */
+    FDLOAD(&r, "-p", port_of(&s), "-c", "2", "-t", "1", "-n", "2", "-k", "--timeout", "0.3");
+    cr_assert_eq(kv(&r, "ok"), 0);
+    cr_assert_eq(kv(&r, "errors.timeout"), 2);
+    run_result_free(&r);
+    srv_stop(&s);
+}
+
+Test(fdload, chunked_responses_are_framed, .timeout = 120)
+{
+    struct server s = srv_start((struct srvcfg){.mode = M_CHUNKED});
+    struct run_result r = {0};
+    FDLOAD(&r, "-p", port_of(&s), "-c", "2", "-t", "1", "-n", "50", "-k", "--pipeline", "5");
+    cr_assert_eq(kv(&r, "ok"), 50);
+    cr_assert_eq(kv(&r, "errors.transport"), 0);
+    cr_assert_eq(kv(&r, "connections_opened"), 2, "each chunked body ended where it should");
+    run_result_free(&r);
+    srv_stop(&s);
+}
+
+Test(fdload, head_and_bodiless_statuses_have_no_body, .timeout = 120)
+{
+    struct server s = srv_start((struct srvcfg){.mode = M_HEAD});
+    struct run_result r = {0};
+    FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "20", "-k", "-m", "HEAD");
+    cr_assert_eq(kv(&r, "ok"), 20, "HEAD: no waiting for the 1000 announced bytes");
+    cr_assert_eq(kv(&r, "connections_opened"), 1);
+    cr_assert_eq(kv(&r, "bytes_read"),
+                 20 * (long)strlen("HTTP/1.1 200 OK\r\nX-Worker: 0\r\nContent-Length: 1000\r\n\r\n"));
+    run_result_free(&r);
+    FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "5", "-k");
+    cr_assert_eq(kv(&r, "ok"), 5, "GET reads the body");
+    cr_assert_eq(kv(&r, "connections_opened"), 1);
+    run_result_free(&r);
+    srv_stop(&s);
+
+    s = srv_start((struct srvcfg){.mode = M_NOBODY});
+    FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "30", "-k", "--timeout", "10");
+    cr_assert_eq(kv(&r, "ok"), 30);
+    cr_assert_eq(kv(&r, "errors.transport"), 0);
+    cr_assert_eq(kv(&r, "status.2xx"), 20, "200 after 100 Continue, and 204");
+    cr_assert_eq(kv(&r, "status.3xx"), 10);
+    cr_assert_eq(kv(&r, "status.1xx"), 0, "an interim response is not a response");
+    cr_assert_eq(kv(&r, "connections_opened"), 1);
+    run_result_free(&r);
+    srv_stop(&s);
+}
+
+Test(fdload, post_body_arrives_exactly, .timeout = 120)
+{
+    static char want[1000];
+    memset(want, 'x', sizeof want);
+    struct server s = srv_start((struct srvcfg){.mode = M_POST, .expect = want, .expect_len = 1000});
+    struct run_result r = {0};
+    FDLOAD(&r, "-p", port_of(&s), "-c", "2", "-t", "2", "-n", "40", "-k", "-m", "POST",
+           "--body-size", "1000", "--pipeline", "4");
+    cr_assert_eq(kv(&r, "ok"), 40);
+    cr_assert_eq(kv(&r, "status.2xx"), 40, "the server got exactly the 1000 bytes, each time");
+    cr_assert_eq(kv(&r, "status.4xx"), 0);
+    run_result_free(&r);
+    /* One byte short: the server says 400, counted apart from transport errors. */
+    FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "5", "-k", "-m", "POST",
+           "--body-size", "999");
+    cr_assert_eq(kv(&r, "status.4xx"), 5);
+    cr_assert_eq(kv(&r, "errors.transport"), 0);
+    run_result_free(&r);
+    srv_stop(&s);
+
+    /* -b FILE: binary bytes, NULs and a blank line inside, sent as they are. */
+    static char bin[300];
+    for (size_t i = 0; i < sizeof bin; i++)
+        bin[i] = (char)(i * 7);
+    memcpy(bin + 100, "\r\n\r\nGET / HTTP/1.1\r\n\r\n", 22);
+    char path[] = "/tmp/fdload-body-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, bin, sizeof bin), (ssize_t)sizeof bin);
+    close(fd);
+    s = srv_start((struct srvcfg){.mode = M_POST, .expect = bin, .expect_len = sizeof bin});
+    FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "10", "-k", "-m", "POST", "-b", path);
+    cr_assert_eq(kv(&r, "status.2xx"), 10);
+    run_result_free(&r);
+    srv_stop(&s);
+    unlink(path);
+}
+
+Test(fdload, errors_are_counted_by_kind, .timeout = 120)
+{
+    struct run_result r = {0};
+    /* HTTP errors are complete responses, not transport errors. */
+    struct server s = srv_start((struct srvcfg){.mode = M_STATUS});
+    FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "12", "-k");
+    cr_assert_eq(kv(&r, "ok"), 12);
+    cr_assert_eq(kv(&r, "status.4xx"), 3);
+    cr_assert_eq(kv(&r, "status.5xx"), 3);
+    cr_assert_eq(kv(&r, "status.2xx"), 6);
+    cr_assert_eq(kv(&r, "errors.transport"), 0);
+    run_result_free(&r);
+    srv_stop(&s);
+
+    s = srv_start((struct srvcfg){.mode = M_RESET});
+    FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "5");
+    cr_assert_eq(kv(&r, "errors.reset"), 5);
+    cr_assert_eq(kv(&r, "errors.transport"), 5);
+    run_result_free(&r);
+    srv_stop(&s);
+
+    s = srv_start((struct srvcfg){.mode = M_GARBAGE});
+    FDLOAD(&r, "-p", port_of(&s), "-c", "2", "-t", "2", "-n", "6");
+    cr_assert_eq(kv(&r, "errors.protocol"), 6);
+    cr_assert_eq(kv(&r, "errors.transport"), 6);
+    run_result_free(&r);
+    srv_stop(&s);
+
+    /* A listener that never accepts: the request is written, no answer comes. */
+    uint16_t port;
+    int l = tcp_listen_loopback(16, SOCK_CLOEXEC, &port);
+    cr_assert_geq(l, 0);
+    struct server quiet = {.port = port};
+    FDLOAD(&r, "-p", port_of(&quiet), "-c", "2", "-t", "1", "-n", "4", "--timeout", "0.2");
+    cr_assert_eq(kv(&r, "errors.timeout"), 4);
+    cr_assert_eq(kv(&r, "ok"), 0);
+    run_result_free(&r);
+    close(l);
+
+    /* A bound socket that does not listen answers SYN with RST: refused. */
+    int hold = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(hold, (struct sockaddr *)&sa, sizeof sa), 0);
+    struct server refused = {.port = (uint16_t)sock_local_port(hold)};
+    FDLOAD(&r, "-p", port_of(&refused), "-c", "2", "-t", "2", "-n", "6");
+    cr_assert_eq(kv(&r, "errors.connect"), 6);
+    cr_assert_eq(kv(&r, "errors.transport"), 6);
+    run_result_free(&r);
+    close(hold);
+}
+
+Test(fdload, threads_split_the_work_and_totals_add_up, .timeout = 120)
+{
+    struct server s = srv_start((struct srvcfg){.mode = M_LENGTH});
+    struct run_result r = {0};
+    FDLOAD(&r, "-p", port_of(&s), "-c", "4", "-t", "2", "-n", "101", "-k");
+    cr_assert_eq(kv(&r, "threads"), 2);
+    cr_assert_eq(kv(&r, "ok"), 101);
+    cr_assert_eq(kv(&r, "thread.0.requests"), 51);
+    cr_assert_eq(kv(&r, "thread.1.requests"), 50);
+    cr_assert_eq(kv(&r, "thread.0.ok") + kv(&r, "thread.1.ok"), 101);
+    cr_assert_eq(kv(&r, "connections_opened"), 4);
+    cr_assert_eq(kv(&r, "latency.count"), 101);
+    long sum = 0;
+    for (int w = 0; w < 4; w++) {
+        char key[32];
+        snprintf(key, sizeof key, "worker.%d", w);
+        sum += kv(&r, key);
+    }
+    cr_assert_eq(sum, 101);
+    run_result_free(&r);
+
+    /* Timed mode with --csv: one header and one line. */
+    char path[] = "/tmp/fdload-csv-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    FDLOAD(&r, "-p", port_of(&s), "-c", "4", "-t", "2", "-d", "0.3", "-k", "--csv", path);
+    cr_assert_gt(kv(&r, "ok"), 0);
+    cr_assert_eq(kv(&r, "errors.transport"), 0);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    char line[1024];
+    cr_assert_not_null(fgets(line, sizeof line, f));
+    cr_assert(strncmp(line, "threads,connections,pipeline", 28) == 0);
+    cr_assert_not_null(fgets(line, sizeof line, f));
+    cr_assert(strncmp(line, "2,4,1,1,", 8) == 0, "got %s", line);
+    cr_assert_null(fgets(line, sizeof line, f), "exactly one data line");
+    fclose(f);
+    unlink(path);
+    run_result_free(&r);
+    srv_stop(&s);
+}
+
+Test(fdload, open_loop_counts_the_stall_for_every_delayed_request, .timeout = 120)
+{
+    /* One connection; the server's 100th answer waits 500 ms. Closed loop: only that
+     * request is slow (the client sends nothing while it waits). Open loop at 200/s:
+     * the ~100 requests due during the stall wait too, and their latency counts from
+     * when they should have started, so some 50 of them are slower than 250 ms. */
+    struct server s = srv_start((struct srvcfg){.mode = M_STALL, .arg = 100});
+    struct run_result r = {0};
+    FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "300", "-k", "--slow", "250");
+    cr_assert_eq(kv(&r, "ok"), 300);
+    cr_assert_leq(kv(&r, "slow"), 1, "closed loop: only the stalled request looks slow");
+    cr_assert_geq(kv(&r, "latency.max_us"), 500000);
+    run_result_free(&r);
+    srv_stop(&s);
+
+    s = srv_start((struct srvcfg){.mode = M_STALL, .arg = 100});
+    FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "300", "-k", "--rate", "200",
+           "--slow", "250");
+    cr_assert_eq(kv(&r, "ok"), 300);
+    cr_assert(kv_is(r.out, "mode", "open"));
+    cr_assert_geq(kv(&r, "slow"), 40, "open loop: the stall delayed many requests");
+    cr_assert_geq(kv(&r, "latency.p90_us"), 250000);
+    run_result_free(&r);
+    srv_stop(&s);
+}
