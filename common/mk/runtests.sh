@@ -21,6 +21,10 @@ for t in "$@"; do
   f=$(echo "$line" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
   c=$(echo "$line" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0} + ${c:-0}))
+  tested=$(echo "$line" | sed -n 's/.*Tested: \([0-9]*\).*/\1/p')
+  if [ "${tested:-0}" -eq 0 ]; then
+    echo "runtests: $t ran no test"; failed=$((failed + 1)); status=1
+  fi
   if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
     status=1
     [ -z "$line" ] && { echo "runtests: $t printed no Criterion summary (exit $rc)"; failed=$((failed + 1)); }
