@@ -1,0 +1,167 @@
+/* Tests for lab 07: behaviour only (never timing). Each runs the lab's programs
+ * (run_lab) and reads their key=value lines. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kv.h"
+#include "spawn.h"
+
+#define LAB "07-accept-lock"
+
+static long kvl(const struct run_result *r, const char *key)
+{
+    long v;
+    cr_assert_eq(kv_long(r->out, key, &v), 0, "key %s missing in:\n%s", key, r->out);
+    return v;
+}
+
+static double kvd(const struct run_result *r, const char *key)
+{
+    char *v = kv_get(r->out, key);
+    cr_assert_not_null(v, "key %s missing in:\n%s", key, r->out);
+    double d = strtod(v, NULL);
+    free(v);
+    return d;
+}
+
+/* Run `alock` with the given arguments; assert it ran to the end, left nothing
+ * running, and that every request was answered (exit 0). The caller frees r. */
+#define ALOCK(r, ...)                                                                       \
+    do {                                                                                    \
+        cr_assert_eq(run_lab(r, 90, LAB, "alock", __VA_ARGS__, NULL), 0);                   \
+        cr_assert_eq((r)->timed_out, 0);                                                    \
+        cr_assert_eq((r)->leftovers, 0, "every worker and the client reaped");             \
+        cr_assert_eq(run_exit_code(r), 0, "out:\n%s\nerr:\n%s", (r)->out, (r)->err);        \
+        cr_assert_eq(kvl(r, "errors"), 0, "the load client saw every request answered");    \
+        cr_assert_eq(kvl(r, "forced_kills"), 0, "every worker stopped when asked");         \
+    } while (0)
+
+Test(lab, runs_and_every_claim_holds, .timeout = 120)
+{
+    struct run_result r;
+    cr_assert_eq(run_lab(&r, 110, LAB, "lab", "-q", NULL), 0);
+    cr_assert_eq(r.timed_out, 0);
+    cr_assert_eq(r.leftovers, 0);
+    cr_assert_eq(run_exit_code(&r), 0, "out:\n%s\nerr:\n%s", r.out, r.err);
+    const char *claims[] = {"claim.herd_without_lock", "claim.one_waiter_with_lock",
+                            "claim.holder_death_recovered", "claim.ownerdead_only_for_mutex",
+                            "claim.throttle"};
+    for (size_t i = 0; i < sizeof claims / sizeof *claims; i++)
+        cr_assert(kv_is(r.out, claims[i], "1"), "%s", claims[i]);
+    cr_assert_eq(kvl(&r, "parent_fds_leaked"), 0, "alock_run closes all it opened");
+    run_result_free(&r);
+}
+
+Test(lab, herd_without_lock_several_workers_wait_and_wake_per_connection, .timeout = 120)
+{
+    struct run_result r;
+    ALOCK(&r, "-m", "none", "-w", "4", "-n", "300", "-c", "1");
+    cr_assert_eq(kvl(&r, "accepted"), 300);
+    cr_assert_geq(kvl(&r, "max_waiters"), 2, "every idle worker waits on the listener");
+    double w = kvd(&r, "accept_wakeups_per_conn");
+    cr_assert_gt(w, 1.0, "one connection wakes more than one worker (got %.3f)", w);
+    run_result_free(&r);
+}
+
+/* With any lock: one waiter on the listener at a time, no wake-up finds it empty. */
+static void one_waiter(const char *method)
+{
+    struct run_result r;
+    ALOCK(&r, "-m", method, "-w", "4", "-n", "300", "-c", "1");
+    cr_assert_eq(kvl(&r, "accepted"), 300, "every connection accepted exactly once");
+    cr_assert_eq(kvl(&r, "max_waiters"), 1, "%s: never two workers on the listener", method);
+    cr_assert_eq(kvl(&r, "empty_wakeups"), 0, "%s: no wake-up for nothing", method);
+    cr_assert_geq(kvl(&r, "lock_taken"), 300, "every accept happened under the lock");
+    cr_assert_eq(kvl(&r, "reported"), 4);
+    run_result_free(&r);
+}
+
+Test(lock, fcntl_one_waiter, .timeout = 120) { one_waiter("fcntl"); }
+Test(lock, ofd_one_waiter, .timeout = 120) { one_waiter("ofd"); }
+Test(lock, pmutex_one_waiter, .timeout = 120) { one_waiter("pmutex"); }
+Test(lock, nginx_one_waiter, .timeout = 120) { one_waiter("nginx"); }
+
+Test(lock, blocking_accept_under_lock_never_sees_eagain, .timeout = 120)
+{
+    struct run_result r;
+    ALOCK(&r, "-m", "pmutex", "-w", "4", "-n", "200", "-c", "4");
+    cr_assert_eq(kvl(&r, "eagain"), 0);
+    cr_assert_eq(kvl(&r, "max_waiters"), 1);
+    run_result_free(&r);
+}
+
+/* Kill the holder mid-run (respawn on): it died holding the lock, the next holder
+ * saw it, the others went on, and the client lost nothing. */
+static void kill_holder(const char *method, const char *workers, int robust)
+{
+    struct run_result r;
+    ALOCK(&r, "-m", method, "-w", workers, "-n", "300", "-c", "4", "-k", "100", "-r");
+    cr_assert_eq(kvl(&r, "ok"), 300);
+    cr_assert_eq(kvl(&r, "killed"), 1, "%s: exactly one worker died by SIGKILL", method);
+    cr_assert_eq(kvl(&r, "victim_held_lock"), 1, "%s: it died holding the lock", method);
+    cr_assert_eq(kvl(&r, "successor_saw_dead_holder"), 1, "%s: the lock came back", method);
+    long after = kvl(&r, "accepted_after_kill");
+    cr_assert(after > 0 && after <= 200, "%s: the others accepted the rest (%ld)", method, after);
+    cr_assert_eq(kvl(&r, "respawned"), 1);
+    cr_assert_eq(kvl(&r, "started"), atoi(workers) + 1);
+    cr_assert_eq(kvl(&r, "reported"), atoi(workers), "all but the victim finished cleanly");
+    cr_assert_eq(kvl(&r, "ownerdead"), robust,
+                 "%s: EOWNERDEAD %s", method, robust ? "reaches one successor" : "never (kernel lock)");
+    cr_assert_eq(kvl(&r, "serve_errors"), 0, "nothing accepted was left unserved");
+    run_result_free(&r);
+}
+
+Test(kill, fcntl_holder_dies, .timeout = 120) { kill_holder("fcntl", "3", 0); }
+Test(kill, ofd_holder_dies, .timeout = 120) { kill_holder("ofd", "3", 0); }
+Test(kill, pmutex_holder_dies, .timeout = 120) { kill_holder("pmutex", "3", 1); }
+Test(kill, nginx_holder_dies, .timeout = 120) { kill_holder("nginx", "3", 1); }
+
+/* A single worker dies holding the lock: only its replacement can take it over. */
+Test(kill, sole_worker_replacement_takes_the_dead_lock_fcntl, .timeout = 120)
+{
+    kill_holder("fcntl", "1", 0);
+}
+Test(kill, sole_worker_replacement_takes_the_dead_lock_pmutex, .timeout = 120)
+{
+    kill_holder("pmutex", "1", 1);
+}
+
+Test(kill, without_respawn_the_others_serve_everything, .timeout = 120)
+{
+    struct run_result r;
+    ALOCK(&r, "-m", "pmutex", "-w", "2", "-n", "300", "-c", "4", "-k", "50");
+    cr_assert_eq(kvl(&r, "ok"), 300);
+    cr_assert_eq(kvl(&r, "killed"), 1);
+    cr_assert_eq(kvl(&r, "respawned"), 0);
+    cr_assert_eq(kvl(&r, "started"), 2);
+    cr_assert_eq(kvl(&r, "ownerdead"), 1);
+    run_result_free(&r);
+}
+
+Test(lock, nginx_throttle_busy_worker_stops_competing, .timeout = 120)
+{
+    /* 15 idle connections over 2 workers with a limit of 8: whatever the split, one
+     * worker holds 8 > 7/8 * 8, so it must skip the mutex; the other serves. */
+    struct run_result r;
+    ALOCK(&r, "-m", "nginx", "-w", "2", "-n", "60", "-c", "2", "-L", "8", "-D", "5", "-i",
+          "15");
+    cr_assert_eq(kvl(&r, "ok"), 60);
+    cr_assert_eq(kvl(&r, "accepted"), 75);
+    cr_assert_gt(kvl(&r, "throttle_skips"), 0, "a worker past 7/8 of its limit held back");
+    cr_assert_leq(kvl(&r, "max_active"), 8, "no worker exceeded its connection limit");
+    cr_assert_eq(kvl(&r, "max_waiters"), 1);
+    run_result_free(&r);
+}
+
+Test(lab, bad_arguments_exit_2, .timeout = 120)
+{
+    struct run_result r;
+    cr_assert_eq(run_lab(&r, 20, LAB, "alock", "-m", "bogus", NULL), 0);
+    cr_assert_eq(run_exit_code(&r), 2);
+    run_result_free(&r);
+    cr_assert_eq(run_lab(&r, 20, LAB, "alock", "-m", "none", "-k", "5", NULL), 0);
+    cr_assert_eq(run_exit_code(&r), 2, "no lock, nothing to die holding");
+    cr_assert_eq(r.leftovers, 0);
+    run_result_free(&r);
+}
