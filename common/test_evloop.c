@@ -52,7 +52,7 @@ static void fill(int fd, size_t n)
     }
 }
 
-Test(evloop, pipe_read_readiness, .timeout = T_OUT)
+Test(evloop, pipe_read_readiness, .timeout = 120)
 {
     struct evloop *el = evloop_new();
     cr_assert_not_null(el);
@@ -77,7 +77,7 @@ Test(evloop, pipe_read_readiness, .timeout = T_OUT)
     evloop_free(el);
 }
 
-Test(evloop, socketpair_write_readiness_and_mod, .timeout = T_OUT)
+Test(evloop, socketpair_write_readiness_and_mod, .timeout = 120)
 {
     struct evloop *el = evloop_new();
     int sv[2];
@@ -120,7 +120,7 @@ static void lt_et(unsigned edge, int *calls_first, long *bytes_first, int *calls
     evloop_free(el);
 }
 
-Test(evloop, level_vs_edge_delivery_counts, .timeout = T_OUT)
+Test(evloop, level_vs_edge_delivery_counts, .timeout = 120)
 {
     int lt1, lt2, et1, et2;
     long ltb, etb;
@@ -171,7 +171,7 @@ static void tinit(struct tctx *c, int id, struct order *o)
     ev_timer_init(&c->t, on_timer, c);
 }
 
-Test(evloop, timers_fire_in_deadline_then_start_order, .timeout = T_OUT)
+Test(evloop, timers_fire_in_deadline_then_start_order, .timeout = 120)
 {
     struct evloop *el = evloop_new();
     struct order o = {0};
@@ -192,7 +192,7 @@ Test(evloop, timers_fire_in_deadline_then_start_order, .timeout = T_OUT)
     evloop_free(el);
 }
 
-Test(evloop, timer_cancellation_outside_and_inside_callbacks, .timeout = T_OUT)
+Test(evloop, timer_cancellation_outside_and_inside_callbacks, .timeout = 120)
 {
     struct evloop *el = evloop_new();
     struct order o = {0};
@@ -217,7 +217,7 @@ Test(evloop, timer_cancellation_outside_and_inside_callbacks, .timeout = T_OUT)
     evloop_free(el);
 }
 
-Test(evloop, repeating_timer_stops_itself_and_restart_rearms, .timeout = T_OUT)
+Test(evloop, repeating_timer_stops_itself_and_restart_rearms, .timeout = 120)
 {
     struct evloop *el = evloop_new();
     struct tctx r;
@@ -243,7 +243,7 @@ static void free_self(struct evloop *el, struct ev_timer *t, void *ud)
     free(t); /* one-shot: inactive in its callback, the loop never touches it again */
 }
 
-Test(evloop, one_shot_timer_may_free_itself, .timeout = T_OUT)
+Test(evloop, one_shot_timer_may_free_itself, .timeout = 120)
 {
     struct evloop *el = evloop_new();
     int fired = 0;
@@ -278,7 +278,7 @@ static void on_heap(struct evloop *el, struct ev_timer *t, void *ud)
     *h->last = h->after;
 }
 
-Test(evloop, heap_keeps_order_under_random_cancellation, .timeout = T_OUT)
+Test(evloop, heap_keeps_order_under_random_cancellation, .timeout = 120)
 {
     enum { N = 400 };
     struct evloop *el = evloop_new();
@@ -317,7 +317,7 @@ static void rearm0(struct evloop *el, struct ev_timer *t, void *ud)
     evloop_timer_start(el, t, 0, 0);
 }
 
-Test(evloop, self_rearming_zero_timer_does_not_starve_io, .timeout = T_OUT)
+Test(evloop, self_rearming_zero_timer_does_not_starve_io, .timeout = 120)
 {
     struct evloop *el = evloop_new();
     int p[2];
@@ -340,7 +340,7 @@ Test(evloop, self_rearming_zero_timer_does_not_starve_io, .timeout = T_OUT)
     evloop_free(el);
 }
 
-Test(evloop, wait_is_bounded_by_the_nearest_timer, .timeout = T_OUT)
+Test(evloop, wait_is_bounded_by_the_nearest_timer, .timeout = 120)
 {
     struct evloop *el = evloop_new();
     int p[2];
@@ -395,7 +395,7 @@ static void on_killer(struct evloop *el, int fd, unsigned events, void *ud)
     cr_assert_eq(evloop_io_del(el, fd), 0);
 }
 
-Test(evloop, delete_inside_callback_drops_fetched_events, .timeout = T_OUT)
+Test(evloop, delete_inside_callback_drops_fetched_events, .timeout = 120)
 {
     struct evloop *el = evloop_new();
     int a[2], b[2];
@@ -442,7 +442,7 @@ static void del_self_close(struct evloop *el, int fd, unsigned events, void *ud)
     close(fd);
 }
 
-Test(evloop, callback_deletes_and_closes_its_own_fd, .timeout = T_OUT)
+Test(evloop, callback_deletes_and_closes_its_own_fd, .timeout = 120)
 {
     struct evloop *el = evloop_new();
     int before = fd_count();
@@ -464,7 +464,7 @@ static void stopper(struct evloop *el, struct ev_timer *t, void *ud)
     evloop_stop(el);
 }
 
-Test(evloop, stop_flag_ends_run, .timeout = T_OUT)
+Test(evloop, stop_flag_ends_run, .timeout = 120)
 {
     struct evloop *el = evloop_new();
     int p[2];
@@ -491,7 +491,7 @@ static void nested(struct evloop *el, struct ev_timer *t, void *ud)
     res[1] = errno;
 }
 
-Test(evloop, nested_run_is_refused, .timeout = T_OUT)
+Test(evloop, nested_run_is_refused, .timeout = 120)
 {
     struct evloop *el = evloop_new();
     int res[2] = {0, 0};
@@ -512,7 +512,7 @@ static void on_sig(struct evloop *el, int signo, void *ud)
     evloop_stop(el);
 }
 
-Test(evloop, signalfd_hook_turns_a_signal_into_an_event, .timeout = T_OUT)
+Test(evloop, signalfd_hook_turns_a_signal_into_an_event, .timeout = 120)
 {
     int before = fd_count();
     struct evloop *el = evloop_new();
@@ -533,7 +533,7 @@ Test(evloop, signalfd_hook_turns_a_signal_into_an_event, .timeout = T_OUT)
     cr_assert_eq(fd_count(), before, "signalfd and epoll fd closed");
 }
 
-Test(evloop, rejects_bad_arguments, .timeout = T_OUT)
+Test(evloop, rejects_bad_arguments, .timeout = 120)
 {
     struct evloop *el = evloop_new();
     int sv[2];
@@ -579,7 +579,7 @@ Test(evloop, rejects_bad_arguments, .timeout = T_OUT)
     evloop_free(el);
 }
 
-Test(evloop, no_fd_leak_after_free, .timeout = T_OUT)
+Test(evloop, no_fd_leak_after_free, .timeout = 120)
 {
     int before = fd_count();
     cr_assert_geq(before, 0);

@@ -45,8 +45,8 @@ static void pass_one(int type)
     close(sv[1]);
 }
 
-Test(fdpass, one_fd_stream) { pass_one(SOCK_STREAM); }
-Test(fdpass, one_fd_seqpacket) { pass_one(SOCK_SEQPACKET); }
+Test(fdpass, one_fd_stream, .timeout = 120) { pass_one(SOCK_STREAM); }
+Test(fdpass, one_fd_seqpacket, .timeout = 120) { pass_one(SOCK_SEQPACKET); }
 
 static void pass_max(int type)
 {
@@ -75,10 +75,10 @@ static void pass_max(int type)
     close(sv[1]);
 }
 
-Test(fdpass, max_fds_stream) { pass_max(SOCK_STREAM); }
-Test(fdpass, max_fds_seqpacket) { pass_max(SOCK_SEQPACKET); }
+Test(fdpass, max_fds_stream, .timeout = 120) { pass_max(SOCK_STREAM); }
+Test(fdpass, max_fds_seqpacket, .timeout = 120) { pass_max(SOCK_SEQPACKET); }
 
-Test(fdpass, more_than_kernel_limit_is_einval)
+Test(fdpass, more_than_kernel_limit_is_einval, .timeout = 120)
 {
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -93,7 +93,7 @@ Test(fdpass, more_than_kernel_limit_is_einval)
     close(sv[1]);
 }
 
-Test(fdpass, payload_without_fds)
+Test(fdpass, payload_without_fds, .timeout = 120)
 {
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
@@ -107,7 +107,7 @@ Test(fdpass, payload_without_fds)
     close(sv[1]);
 }
 
-Test(fdpass, bad_fd_is_ebadf)
+Test(fdpass, bad_fd_is_ebadf, .timeout = 120)
 {
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -146,10 +146,10 @@ static void too_many(int type)
     close(sv[1]);
 }
 
-Test(fdpass, capacity_exceeded_stream) { too_many(SOCK_STREAM); }
-Test(fdpass, capacity_exceeded_seqpacket) { too_many(SOCK_SEQPACKET); }
+Test(fdpass, capacity_exceeded_stream, .timeout = 120) { too_many(SOCK_STREAM); }
+Test(fdpass, capacity_exceeded_seqpacket, .timeout = 120) { too_many(SOCK_SEQPACKET); }
 
-Test(fdpass, seqpacket_payload_truncated_is_emsgsize_and_no_leak)
+Test(fdpass, seqpacket_payload_truncated_is_emsgsize_and_no_leak, .timeout = 120)
 {
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
@@ -166,7 +166,7 @@ Test(fdpass, seqpacket_payload_truncated_is_emsgsize_and_no_leak)
     close(sv[1]);
 }
 
-Test(fdpass, eof_returns_zero)
+Test(fdpass, eof_returns_zero, .timeout = 120)
 {
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -179,7 +179,7 @@ Test(fdpass, eof_returns_zero)
     close(sv[1]);
 }
 
-Test(fdpass, closed_peer_is_epipe_not_sigpipe)
+Test(fdpass, closed_peer_is_epipe_not_sigpipe, .timeout = 120)
 {
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -190,7 +190,7 @@ Test(fdpass, closed_peer_is_epipe_not_sigpipe)
     close(sv[0]);
 }
 
-Test(fdpass, thousand_passes_leak_nothing)
+Test(fdpass, thousand_passes_leak_nothing, .timeout = 120)
 {
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);

@@ -67,7 +67,7 @@ static int child_lock_result(struct shared *s)
     return WEXITSTATUS(st);
 }
 
-Test(pshm, zeroed_and_shared_with_children, .timeout = 10)
+Test(pshm, zeroed_and_shared_with_children, .timeout = 120)
 {
     size_t n = 10000;
     unsigned char *p = pshm_alloc(n);
@@ -88,7 +88,7 @@ Test(pshm, zeroed_and_shared_with_children, .timeout = 10)
     cr_assert_eq(pshm_free(p, n), 0);
 }
 
-Test(pshm, rejects_bad_arguments)
+Test(pshm, rejects_bad_arguments, .timeout = 120)
 {
     errno = 0;
     cr_assert_null(pshm_alloc(0));
@@ -105,7 +105,7 @@ Test(pshm, rejects_bad_arguments)
     cr_assert_eq(pshm_free(p, 100), 0);
 }
 
-Test(pmutex, rejects_unknown_flags_and_negative_timeout)
+Test(pmutex, rejects_unknown_flags_and_negative_timeout, .timeout = 120)
 {
     pthread_mutex_t *m = pshm_alloc(sizeof *m);
     cr_assert_not_null(m);
@@ -118,7 +118,7 @@ Test(pmutex, rejects_unknown_flags_and_negative_timeout)
     pshm_free(m, sizeof *m);
 }
 
-Test(pmutex, counts_exactly_across_processes, .timeout = 60)
+Test(pmutex, counts_exactly_across_processes, .timeout = 120)
 {
     struct shared *s = new_shared(PMUTEX_ROBUST);
     enum { PROCS = 4, ITERS = 20000 };
@@ -145,7 +145,7 @@ Test(pmutex, counts_exactly_across_processes, .timeout = 60)
     pshm_free(s, sizeof *s);
 }
 
-Test(pmutex, timedlock_times_out_while_another_process_holds, .timeout = 20)
+Test(pmutex, timedlock_times_out_while_another_process_holds, .timeout = 120)
 {
     struct shared *s = new_shared(0);
     int ready[2], hold[2];
@@ -181,7 +181,7 @@ Test(pmutex, timedlock_times_out_while_another_process_holds, .timeout = 20)
     pshm_free(s, sizeof *s);
 }
 
-Test(pmutex, plain_mutex_of_a_dead_owner_stalls, .timeout = 20)
+Test(pmutex, plain_mutex_of_a_dead_owner_stalls, .timeout = 120)
 {
     struct shared *s = new_shared(0);
     int st = reap(die_holding(s, KILLED_HOLDING));
@@ -192,7 +192,7 @@ Test(pmutex, plain_mutex_of_a_dead_owner_stalls, .timeout = 20)
     pshm_free(s, sizeof *s);
 }
 
-Test(pmutex, robust_reports_owner_dead_then_recovers, .timeout = 20)
+Test(pmutex, robust_reports_owner_dead_then_recovers, .timeout = 120)
 {
     struct shared *s = new_shared(PMUTEX_ROBUST);
     int st = reap(die_holding(s, KILLED_HOLDING));
@@ -207,7 +207,7 @@ Test(pmutex, robust_reports_owner_dead_then_recovers, .timeout = 20)
     pshm_free(s, sizeof *s);
 }
 
-Test(pmutex, robust_owner_exiting_normally_is_dead_too, .timeout = 20)
+Test(pmutex, robust_owner_exiting_normally_is_dead_too, .timeout = 120)
 {
     struct shared *s = new_shared(PMUTEX_ROBUST);
     int st = reap(die_holding(s, EXIT_HOLDING));
@@ -218,7 +218,7 @@ Test(pmutex, robust_owner_exiting_normally_is_dead_too, .timeout = 20)
     pshm_free(s, sizeof *s);
 }
 
-Test(pmutex, unlock_without_consistent_is_not_recoverable, .timeout = 20)
+Test(pmutex, unlock_without_consistent_is_not_recoverable, .timeout = 120)
 {
     struct shared *s = new_shared(PMUTEX_ROBUST);
     reap(die_holding(s, KILLED_HOLDING));
@@ -237,7 +237,7 @@ Test(pmutex, unlock_without_consistent_is_not_recoverable, .timeout = 20)
     pshm_free(s, sizeof *s);
 }
 
-Test(pmutex, consistent_needs_the_owner_dead_state)
+Test(pmutex, consistent_needs_the_owner_dead_state, .timeout = 120)
 {
     struct shared *s = new_shared(PMUTEX_ROBUST);
     cr_assert_eq(pmutex_lock(&s->m), 0);
@@ -251,7 +251,7 @@ Test(pmutex, consistent_needs_the_owner_dead_state)
     pshm_free(p, sizeof *p);
 }
 
-Test(pmutex, errorcheck_reports_relock_and_foreign_unlock, .timeout = 20)
+Test(pmutex, errorcheck_reports_relock_and_foreign_unlock, .timeout = 120)
 {
     struct shared *s = new_shared(PMUTEX_ERRORCHECK);
     cr_assert_eq(pmutex_lock(&s->m), 0);
@@ -275,7 +275,7 @@ static void repair_record(void *arg)
     s->b = 100 - s->a; /* finish the half-done transfer */
 }
 
-Test(pmutex, lock_repair_repairs_once, .timeout = 20)
+Test(pmutex, lock_repair_repairs_once, .timeout = 120)
 {
     struct shared *s = new_shared(PMUTEX_ROBUST);
     reap(die_holding(s, HALF_UPDATE_THEN_EXIT));

@@ -10,7 +10,7 @@
 #include "sock.h"
 #include "unixsock.h"
 
-Test(sock, loopback_listener_reports_its_port)
+Test(sock, loopback_listener_reports_its_port, .timeout = 120)
 {
     uint16_t port = 0;
     int before = fd_count();
@@ -31,7 +31,7 @@ Test(sock, loopback_listener_reports_its_port)
     cr_assert_eq(fd_count(), before);
 }
 
-Test(sock, nonblock_flag_applies_after_connect)
+Test(sock, nonblock_flag_applies_after_connect, .timeout = 120)
 {
     uint16_t port;
     int l = tcp_listen_loopback(8, SOCK_NONBLOCK, &port);
@@ -46,7 +46,7 @@ Test(sock, nonblock_flag_applies_after_connect)
     close(l);
 }
 
-Test(sock, reuseport_lets_two_listeners_share_a_port)
+Test(sock, reuseport_lets_two_listeners_share_a_port, .timeout = 120)
 {
     uint16_t port;
     int a = tcp_listen("127.0.0.1", 0, 8, SOCK_REUSEPORT, &port);
@@ -60,7 +60,7 @@ Test(sock, reuseport_lets_two_listeners_share_a_port)
     close(a);
 }
 
-Test(sock, bad_arguments)
+Test(sock, bad_arguments, .timeout = 120)
 {
     int before = fd_count();
     cr_assert_eq(tcp_listen("not-an-ip", 0, 8, 0, NULL), -1);
@@ -70,7 +70,7 @@ Test(sock, bad_arguments)
     cr_assert_eq(fd_count(), before);
 }
 
-Test(sock, connect_refused)
+Test(sock, connect_refused, .timeout = 120)
 {
     uint16_t port;
     int l = tcp_listen_loopback(1, 0, &port);
@@ -79,7 +79,7 @@ Test(sock, connect_refused)
     cr_assert_eq(errno, ECONNREFUSED);
 }
 
-Test(unixsock, abstract_and_path_names)
+Test(unixsock, abstract_and_path_names, .timeout = 120)
 {
     char name[64];
     snprintf(name, sizeof name, "@fdlab-test-%d", getpid());
@@ -102,7 +102,7 @@ Test(unixsock, abstract_and_path_names)
     unlink(path);
 }
 
-Test(unixsock, refuses_to_replace_a_regular_file)
+Test(unixsock, refuses_to_replace_a_regular_file, .timeout = 120)
 {
     char path[64];
     snprintf(path, sizeof path, "/tmp/fdlab-test-file-%d", getpid());

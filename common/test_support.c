@@ -10,7 +10,7 @@
 #include "kv.h"
 #include "spawn.h"
 
-Test(kv, last_value_wins_and_numbers_parse)
+Test(kv, last_value_wins_and_numbers_parse, .timeout = 120)
 {
     const char *t = "intro line\nx=1\ny=abc\nx=42\nz=\n";
     long v;
@@ -25,7 +25,7 @@ Test(kv, last_value_wins_and_numbers_parse)
     cr_assert_null(kv_get(t, "intro line"), "a line without '=' is not a key");
 }
 
-Test(spawn, captures_output_and_status)
+Test(spawn, captures_output_and_status, .timeout = 120)
 {
     struct run_result r;
     char *argv[] = {"sh", "-c", "echo a=1; echo oops >&2; exit 3", NULL};
@@ -38,7 +38,7 @@ Test(spawn, captures_output_and_status)
     run_result_free(&r);
 }
 
-Test(spawn, timeout_kills_the_group)
+Test(spawn, timeout_kills_the_group, .timeout = 120)
 {
     struct run_result r;
     char *argv[] = {"sh", "-c", "sleep 30 & sleep 30", NULL};
@@ -48,7 +48,7 @@ Test(spawn, timeout_kills_the_group)
     run_result_free(&r);
 }
 
-Test(spawn, leftover_processes_are_counted_and_killed)
+Test(spawn, leftover_processes_are_counted_and_killed, .timeout = 120)
 {
     struct run_result r;
     char *argv[] = {"sh", "-c", "sleep 30 >/dev/null 2>&1 & echo started", NULL};
@@ -58,7 +58,7 @@ Test(spawn, leftover_processes_are_counted_and_killed)
     run_result_free(&r);
 }
 
-Test(spawn, exec_failure_is_127)
+Test(spawn, exec_failure_is_127, .timeout = 120)
 {
     struct run_result r;
     char *argv[] = {"/nonexistent/program", NULL};
@@ -67,7 +67,7 @@ Test(spawn, exec_failure_is_127)
     run_result_free(&r);
 }
 
-Test(err, names_and_preserved_errno)
+Test(err, names_and_preserved_errno, .timeout = 120)
 {
     cr_assert_str_eq(errno_name(EBADF), "EBADF");
     cr_assert_str_eq(errno_name(EOWNERDEAD), "EOWNERDEAD");
@@ -76,7 +76,7 @@ Test(err, names_and_preserved_errno)
     cr_assert_eq(errno, EAGAIN);
 }
 
-Test(fdcount, counts_open_and_close)
+Test(fdcount, counts_open_and_close, .timeout = 120)
 {
     int n = fd_count();
     cr_assert_geq(n, 3);

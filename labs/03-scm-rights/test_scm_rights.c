@@ -71,10 +71,10 @@ static void serve(int workers, int clients)
     run_result_free(&r);
 }
 
-Test(scm_rights, serve_three_workers_six_clients, .timeout = 90) { serve(3, 6); }
-Test(scm_rights, serve_four_workers_nine_clients, .timeout = 90) { serve(4, 9); }
+Test(scm_rights, serve_three_workers_six_clients, .timeout = 180) { serve(3, 6); }
+Test(scm_rights, serve_four_workers_nine_clients, .timeout = 180) { serve(4, 9); }
 
-Test(scm_rights, sender_closes_at_once_eof_on_last_close, .timeout = 90)
+Test(scm_rights, sender_closes_at_once_eof_on_last_close, .timeout = 180)
 {
     struct run_result r;
     RUN(&r, 0, "-s", "inflight");
@@ -86,7 +86,7 @@ Test(scm_rights, sender_closes_at_once_eof_on_last_close, .timeout = 90)
     run_result_free(&r);
 }
 
-Test(scm_rights, three_fds_in_one_message, .timeout = 90)
+Test(scm_rights, three_fds_in_one_message, .timeout = 180)
 {
     struct run_result r;
     RUN(&r, 0, "-s", "multi");
@@ -125,7 +125,7 @@ static void ctrunc_round(const struct run_result *r, const char *prefix, long ro
 #undef N
 }
 
-Test(scm_rights, too_small_control_buffer, .timeout = 90)
+Test(scm_rights, too_small_control_buffer, .timeout = 180)
 {
     struct run_result r;
     RUN(&r, 0, "-s", "ctrunc");
@@ -145,7 +145,7 @@ Test(scm_rights, too_small_control_buffer, .timeout = 90)
     run_result_free(&r);
 }
 
-Test(scm_rights, thousand_passes_leave_counts_unchanged, .timeout = 120)
+Test(scm_rights, thousand_passes_leave_counts_unchanged, .timeout = 180)
 {
     struct run_result r;
     RUN(&r, 0, "-s", "churn", "-n", "1000");
@@ -156,7 +156,7 @@ Test(scm_rights, thousand_passes_leave_counts_unchanged, .timeout = 120)
     run_result_free(&r);
 }
 
-Test(scm_rights, scm_max_fd_and_etoomanyrefs, .timeout = 90)
+Test(scm_rights, scm_max_fd_and_etoomanyrefs, .timeout = 180)
 {
     struct run_result r;
     RUN(&r, 0, "-s", "limits");
@@ -184,7 +184,7 @@ Test(scm_rights, whole_lab_passes, .timeout = 180)
     run_result_free(&r);
 }
 
-Test(scm_rights, bad_options_are_refused, .timeout = 60)
+Test(scm_rights, bad_options_are_refused, .timeout = 180)
 {
     struct run_result r;
     RUN(&r, 1, "-s", "nonsense");

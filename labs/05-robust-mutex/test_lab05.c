@@ -41,7 +41,7 @@ Test(lab05, locked_counting_is_exact, .timeout = 120)
     run_result_free(&r);
 }
 
-Test(lab05, plain_mutex_of_killed_holder_times_out, .timeout = 60)
+Test(lab05, plain_mutex_of_killed_holder_times_out, .timeout = 120)
 {
     struct run_result r;
     cr_assert_eq(run_lab(&r, 50, LAB, "lab", "-s", "plain", "-t", "300", NULL), 0);
@@ -55,7 +55,7 @@ Test(lab05, plain_mutex_of_killed_holder_times_out, .timeout = 60)
     run_result_free(&r);
 }
 
-Test(lab05, robust_mutex_reports_owner_dead_and_is_repaired, .timeout = 60)
+Test(lab05, robust_mutex_reports_owner_dead_and_is_repaired, .timeout = 120)
 {
     struct run_result r;
     cr_assert_eq(run_lab(&r, 50, LAB, "lab", "-s", "robust", NULL), 0);
@@ -78,7 +78,7 @@ Test(lab05, robust_mutex_reports_owner_dead_and_is_repaired, .timeout = 60)
     run_result_free(&r);
 }
 
-Test(lab05, unlock_without_consistent_poisons_for_everyone, .timeout = 60)
+Test(lab05, unlock_without_consistent_poisons_for_everyone, .timeout = 120)
 {
     struct run_result r;
     cr_assert_eq(run_lab(&r, 50, LAB, "lab", "-s", "norecover", NULL), 0);
@@ -123,17 +123,17 @@ static void bench_counts_exactly(const char *mech)
     run_result_free(&r);
 }
 
-Test(lab05_bench, mutex_counts_exactly, .timeout = 60) { bench_counts_exactly("mutex"); }
-Test(lab05_bench, robust_counts_exactly, .timeout = 60) { bench_counts_exactly("robust"); }
-Test(lab05_bench, fcntl_counts_exactly, .timeout = 60) { bench_counts_exactly("fcntl"); }
-Test(lab05_bench, ofd_counts_exactly, .timeout = 60) { bench_counts_exactly("ofd"); }
-Test(lab05_bench, flock_counts_exactly, .timeout = 60) { bench_counts_exactly("flock"); }
-Test(lab05_bench, sem_counts_exactly, .timeout = 60) { bench_counts_exactly("sem"); }
-Test(lab05_bench, atomic_counts_exactly, .timeout = 60) { bench_counts_exactly("atomic"); }
-Test(lab05_bench, padded_counts_exactly, .timeout = 60) { bench_counts_exactly("padded"); }
-Test(lab05_bench, packed_counts_exactly, .timeout = 60) { bench_counts_exactly("packed"); }
+Test(lab05_bench, mutex_counts_exactly, .timeout = 120) { bench_counts_exactly("mutex"); }
+Test(lab05_bench, robust_counts_exactly, .timeout = 120) { bench_counts_exactly("robust"); }
+Test(lab05_bench, fcntl_counts_exactly, .timeout = 120) { bench_counts_exactly("fcntl"); }
+Test(lab05_bench, ofd_counts_exactly, .timeout = 120) { bench_counts_exactly("ofd"); }
+Test(lab05_bench, flock_counts_exactly, .timeout = 120) { bench_counts_exactly("flock"); }
+Test(lab05_bench, sem_counts_exactly, .timeout = 120) { bench_counts_exactly("sem"); }
+Test(lab05_bench, atomic_counts_exactly, .timeout = 120) { bench_counts_exactly("atomic"); }
+Test(lab05_bench, padded_counts_exactly, .timeout = 120) { bench_counts_exactly("padded"); }
+Test(lab05_bench, packed_counts_exactly, .timeout = 120) { bench_counts_exactly("packed"); }
 
-Test(lab05_bench, rejects_unknown_mechanism, .timeout = 30)
+Test(lab05_bench, rejects_unknown_mechanism, .timeout = 120)
 {
     struct run_result r;
     cr_assert_eq(run_lab(&r, 20, LAB, "bench", "-k", "nonsense", NULL), 0);
