@@ -40,7 +40,8 @@ static int sbuf_read(struct sbuf *b, int fd)
 static double now_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    /* CLOCK_MONOTONIC with a valid pointer cannot fail (clock_gettime(2)). */
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -70,18 +71,30 @@ int run_capture(char *const argv[], double timeout_s, struct run_result *r)
         return -1;
     }
     if (pid == 0) {
-        setpgid(0, 0);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2(devnull, STDIN_FILENO);
-        dup2(po[1], STDOUT_FILENO);
-        dup2(pe[1], STDERR_FILENO);
+        /* In the child only async-signal-safe calls; a failure is reported on the
+         * captured stderr (or, before that exists, by the exit status) and ends it. */
+        if (setpgid(0, 0) < 0)
+            _exit(126);
+        /* O_CLOEXEC: dup2() clears the flag on fd 0, and the original closes at exec,
+         * so the program starts with exactly fds 0, 1, 2 from us. */
+        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(po[1], STDOUT_FILENO) < 0 ||
+            dup2(pe[1], STDERR_FILENO) < 0)
+            _exit(126);
         execvp(argv[0], argv);
         dprintf(STDERR_FILENO, "spawn: exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
-    /* Both sides call setpgid so the group exists before either side relies on it. */
-    setpgid(pid, pid);
+    /* Both sides call setpgid so the group exists before either side relies on it.
+     * EACCES here means the child already exec'd (after its own setpgid): fine. */
+    if (setpgid(pid, pid) < 0 && errno != EACCES && errno != ESRCH) {
+        int e = errno;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close_if(&po[0]), close_if(&pe[0]);
+        errno = e;
+        return -1;
+    }
     close_if(&po[1]), close_if(&pe[1]);
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (pidfd < 0) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -210,6 +211,39 @@ Test(fdpass, thousand_passes_leak_nothing, .timeout = 120)
         close(got[1]);
     }
     cr_assert_eq(fd_count(), before);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* The kernel sets MSG_CTRUNC itself when it cannot install every descriptor, e.g.
+ * when the receiver's RLIMIT_NOFILE is reached: recv_fds() must report EMSGSIZE and
+ * close the ones that did arrive. (Each Criterion test is its own process, so
+ * lowering the limit here touches nothing else.) */
+Test(fdpass, kernel_ctrunc_at_fd_limit_is_emsgsize_and_no_leak, .timeout = 120)
+{
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+    int fds[5] = {0, 0, 0, 0, 0};
+    cr_assert_eq(send_fds(sv[0], fds, 5, "c", 1), 1);
+    /* Room for exactly two more descriptors above the highest one in use. */
+    int top = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        if (fd_is_open(fd))
+            top = fd;
+    struct rlimit old, rl;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    rl = old;
+    rl.rlim_cur = (rlim_t)top + 3;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    int before = fd_count();
+    int got[5];
+    size_t n = 5;
+    char c;
+    cr_assert_eq(recv_fds(sv[1], got, &n, &c, 1), -1);
+    cr_assert_eq(errno, EMSGSIZE);
+    cr_assert_eq(n, 0);
+    cr_assert_eq(fd_count(), before, "the descriptors that were installed are closed");
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
     close(sv[0]);
     close(sv[1]);
 }

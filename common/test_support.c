@@ -2,7 +2,9 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -58,6 +60,24 @@ Test(spawn, leftover_processes_are_counted_and_killed, .timeout = 120)
     run_result_free(&r);
 }
 
+Test(spawn, child_starts_with_exactly_three_fds, .timeout = 120)
+{
+    struct run_result r;
+    /* What the child may see: 0, 1, 2, ls's own directory fd, and whatever this test
+     * process itself holds without FD_CLOEXEC (Criterion's runner leaves some). */
+    int inherited = 0;
+    for (int fd = 3; fd < 1024; fd++) {
+        int fl = fcntl(fd, F_GETFD);
+        if (fl >= 0 && !(fl & FD_CLOEXEC))
+            inherited++;
+    }
+    char *argv[] = {"sh", "-c", "ls /proc/self/fd | wc -l", NULL};
+    cr_assert_eq(run_capture(argv, 10, &r), 0);
+    cr_assert_eq(atoi(r.out), 4 + inherited, "fds seen by the child: %s (inherited %d)", r.out,
+                 inherited);
+    run_result_free(&r);
+}
+
 Test(spawn, exec_failure_is_127, .timeout = 120)
 {
     struct run_result r;
@@ -65,6 +85,54 @@ Test(spawn, exec_failure_is_127, .timeout = 120)
     cr_assert_eq(run_capture(argv, 10, &r), 0);
     cr_assert_eq(run_exit_code(&r), 127);
     run_result_free(&r);
+}
+
+/* Run fn in a child with stderr captured; returns what it wrote and its exit code. */
+static char *capture_stderr(void (*fn)(void), int *code)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(p[1], STDERR_FILENO);
+        fn();
+        _exit(0);
+    }
+    close(p[1]);
+    static char buf[512];
+    ssize_t n, len = 0;
+    while ((n = read(p[0], buf + len, sizeof buf - 1 - (size_t)len)) > 0)
+        len += n;
+    buf[len] = '\0';
+    close(p[0]);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    *code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return buf;
+}
+
+static void call_warn(void) { errno = EBADF; warn_errno("ctx %d", 1); }
+static void call_die(void) { errno = ENOENT; die("open %s", "x"); }
+static void call_die_msg(void) { die_msg("bad option %c", 'q'); }
+
+Test(err, messages_carry_program_context_and_errno, .timeout = 120)
+{
+    int code;
+    char *s = capture_stderr(call_warn, &code);
+    char want[256];
+    /* Criterion's worker process renames itself: use whatever name the child has. */
+    snprintf(want, sizeof want, "%s: ctx 1: Bad file descriptor (EBADF)\n", program_invocation_short_name);
+    cr_assert_str_eq(s, want);
+    cr_assert_eq(code, 0);
+    s = capture_stderr(call_die, &code);
+    snprintf(want, sizeof want, "%s: open x: No such file or directory (ENOENT)\n", program_invocation_short_name);
+    cr_assert_str_eq(s, want);
+    cr_assert_eq(code, 1, "die() exits with EXIT_FAILURE");
+    s = capture_stderr(call_die_msg, &code);
+    snprintf(want, sizeof want, "%s: bad option q\n", program_invocation_short_name);
+    cr_assert_str_eq(s, want);
+    cr_assert_eq(code, 1);
 }
 
 Test(err, names_and_preserved_errno, .timeout = 120)
