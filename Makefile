@@ -75,9 +75,10 @@ endif
 $$($(1)_PROGS): $(BUILD)/$(1)/%: $(BUILD)/$(1)/%.o $$($(1)_LOCAL) $(LIB)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
-.PHONY: lab-$$($(1)_NUM) lab-$$(patsubst 0%,%,$$($(1)_NUM)) build-lab-$$($(1)_NUM)
+$(1)_ALIASES := $$(sort lab-$$($(1)_NUM) lab-$$(patsubst 0%,%,$$($(1)_NUM)))
+.PHONY: $$($(1)_ALIASES) build-lab-$$($(1)_NUM)
 build-lab-$$($(1)_NUM): $$($(1)_PROGS)
-lab-$$($(1)_NUM) lab-$$(patsubst 0%,%,$$($(1)_NUM)): build-lab-$$($(1)_NUM)
+$$($(1)_ALIASES): build-lab-$$($(1)_NUM)
 	@FDLAB_BUILD=$(BUILD) $(BUILD)/$(1)/lab
 -include $(1)/lab.mk
 endef
@@ -165,15 +166,18 @@ clean:   ## remove every build output
 help:   ## list every target
 	@echo "fdlab make targets:"
 	@echo "  make lab-N        build and run lab N (lab-1 or lab-01), exit 0 if it showed its claim"
+	@echo "  make build-lab-N  build lab N's programs without running them (N two digits: build-lab-01)"
 	@echo "  make labs         run every lab in order"
-	@echo "  make test         install deps, run all tests with gcc, then ASan+UBSan, then build with clang"
+	@echo "  make test         install deps, run all tests with gcc, then ASan+UBSan, build with clang, fuzz briefly"
 	@echo "  make check        run the tests of one variant only (V=gcc|asan|clang)"
 	@echo "  make all          build everything for one variant (V=gcc by default)"
+	@echo "  make build-tests  build every test binary and program for one variant"
 	@echo "  make deps         install missing build/test dependencies"
 	@echo "  make fuzz         build the libFuzzer targets (common/fuzz/) and run each FUZZ_SECONDS (15)"
 	@echo "  make clean        remove build/"
 	@echo "  make bench-N      run lab N's benchmark (bench/NN-*.sh): data and plot into results/"
 	@echo "  make plots        redraw every plot from committed data, without re-running anything"
+	@echo "  make bench-deps   install gnuplot when missing (bench-N and plots do it themselves)"
 	@$(foreach f,$(wildcard labs/*/lab.mk bench/bench.mk),grep -h '^#help ' $(f) | sed 's/^#help /  /';)
 	@echo "labs:"; for d in $(LAB_DIRS); do echo "  $$d"; done
 
