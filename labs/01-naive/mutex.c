@@ -18,10 +18,14 @@
  *   lock     default mutex, the seed's pthread_mutex_lock (no timeout): B is still
  *            asleep in the futex after the unlock and would sleep for ever; A ends it
  *            with SIGKILL (its own child, by pid) and reaps it.
- * An attempt in which A did not see B asleep before B's deadline proves nothing and
- * is repeated (at most 3 attempts, reported as <name>.attempts).
+ * An attempt in which A did not see B asleep, or (timedlock) whose unlock had not
+ * returned at least MARGIN_MS before B's deadline, proves nothing and is repeated
+ * (at most 3 attempts, reported as <name>.attempts): a wake-up that comes too close
+ * to the deadline could lose the race against B's own timeout, and a lost wake-up
+ * would be reported where there was none.
  *
- * Usage: mutex [-m private|pshared|lock|all] [-t timeout_ms]   (default all, 1000)
+ * Usage: mutex [-m private|pshared|lock|all] [-t timeout_ms]   (default all, 1000;
+ *        timeout_ms must exceed MARGIN_MS, 100)
  * Prints <name>.<key>=value lines, see notes/01-naive.md. Exit 0 when every
  * experiment ran (whatever it showed), 1 on a setup error.
  */
@@ -46,6 +50,7 @@
 #endif
 
 #define MAX_ATTEMPTS 3
+#define MARGIN_MS 100 /* the unlock must be over this long before B's deadline */
 
 struct area {
     pthread_mutex_t m;
@@ -61,7 +66,7 @@ struct outcome {
     int seen;            /* A saw B asleep in SYS_futex on the lock word */
     struct proc_sleep s; /* ... with these syscall arguments */
     int word_before;     /* the lock word just before A's unlock */
-    int before_deadline; /* A's unlock happened before B's timedlock deadline */
+    int before_deadline; /* A's unlock had RETURNED >= MARGIN_MS before B's deadline */
     int asleep_after;    /* B still asleep in the futex right after A's unlock */
     int word_after_a;    /* the lock word right after A's unlock */
     int killed;          /* A had to SIGKILL B (lock experiment) */
@@ -75,26 +80,34 @@ __attribute__((noreturn)) static void waiter_main(struct area *a)
 {
     int t = pthread_mutex_trylock(&a->m);
     atomic_store(&a->trylock_rc, t);
-    if (t == 0)
-        pthread_mutex_unlock(&a->m);
+    if (t == 0 && (t = pthread_mutex_unlock(&a->m)) != 0) {
+        errno = t;
+        die("pthread_mutex_unlock after trylock (B)");
+    }
     int rc = a->use_lock ? pthread_mutex_lock(&a->m) : pthread_mutex_timedlock(&a->m, &a->deadline);
     atomic_store(&a->word_after, lock_word(&a->m));
     atomic_store(&a->rc, rc);
     atomic_store(&a->returned, 1);
-    if (rc == 0)
-        pthread_mutex_unlock(&a->m);
+    if (rc == 0 && (rc = pthread_mutex_unlock(&a->m)) != 0) {
+        errno = rc;
+        die("pthread_mutex_unlock (B)"); /* exit status 1: A checks it */
+    }
     _exit(0);
 }
 
-static int realtime_before(const struct timespec *t)
+/* 1 when CLOCK_REALTIME is still at least margin_ms before t. */
+static int realtime_before(const struct timespec *t, int margin_ms)
 {
     struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return now.tv_sec < t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec < t->tv_nsec);
+    if (clock_gettime(CLOCK_REALTIME, &now) < 0)
+        die("clock_gettime(CLOCK_REALTIME)");
+    long long now_ns = (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+    long long t_ns = (long long)t->tv_sec * 1000000000LL + t->tv_nsec;
+    return now_ns + (long long)margin_ms * 1000000LL <= t_ns;
 }
 
 /* One attempt; returns 1 when it is conclusive (B seen asleep, and for timedlock the
- * unlock came before B's deadline). */
+ * unlock had returned at least MARGIN_MS before B's deadline). */
 static int attempt(const struct ctx *c, int pshared, int use_lock, struct area *a, struct outcome *o)
 {
     memset(a, 0, sizeof *a);
@@ -108,7 +121,8 @@ static int attempt(const struct ctx *c, int pshared, int use_lock, struct area *
         errno = rc;
         die("pthread_mutex_lock (A)");
     }
-    clock_gettime(CLOCK_REALTIME, &a->deadline);
+    if (clock_gettime(CLOCK_REALTIME, &a->deadline) < 0)
+        die("clock_gettime(CLOCK_REALTIME)");
     a->deadline.tv_sec += c->timeout_ms / 1000;
     a->deadline.tv_nsec += (long)(c->timeout_ms % 1000) * 1000000L;
     if (a->deadline.tv_nsec >= 1000000000L) {
@@ -122,19 +136,22 @@ static int attempt(const struct ctx *c, int pshared, int use_lock, struct area *
         waiter_main(a);
 
     const int *word = &a->m.__data.__lock;
-    /* Bounded: B's own deadline for timedlock, 5 s for the plain lock. */
-    double end = mono_s() + (use_lock ? 5.0 : c->timeout_ms / 1000.0);
+    /* Bounded: for timedlock, until MARGIN_MS before B's own deadline (later would
+     * be inconclusive anyway); 5 s for the plain lock. */
+    double end = mono_s() + (use_lock ? 5.0 : (c->timeout_ms - MARGIN_MS) / 1000.0);
     while (!atomic_load(&a->returned) && mono_s() < end) {
         if ((o->seen = proc_asleep_in_futex(b, word, &o->s)))
             break;
         sleep_ms(1);
     }
     o->word_before = lock_word(&a->m);
-    o->before_deadline = realtime_before(&a->deadline);
     if ((rc = pthread_mutex_unlock(&a->m)) != 0) {
         errno = rc;
         die("pthread_mutex_unlock (A)");
     }
+    /* Sampled AFTER the unlock has returned: had B's deadline passed during the
+     * unlock, B's ETIMEDOUT would be its own timeout, not a lost wake-up. */
+    o->before_deadline = realtime_before(&a->deadline, MARGIN_MS);
     struct proc_sleep after;
     o->asleep_after = proc_asleep_in_futex(b, word, &after);
     o->word_after_a = lock_word(&a->m);
@@ -147,6 +164,8 @@ static int attempt(const struct ctx *c, int pshared, int use_lock, struct area *
     int status;
     if (waitpid(b, &status, 0) != b)
         die("waitpid %d", (int)b);
+    if (!o->killed && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        die_msg("waiter B failed (status 0x%x)", status);
     return o->seen && (use_lock || o->before_deadline);
 }
 
@@ -197,7 +216,7 @@ int main(int argc, char **argv)
     while ((opt = getopt(argc, argv, "m:t:")) != -1) {
         if (opt == 'm')
             which = optarg;
-        else if (opt == 't' && atoi(optarg) > 0)
+        else if (opt == 't' && atoi(optarg) > MARGIN_MS)
             c.timeout_ms = atoi(optarg);
         else
             die_msg("usage: mutex [-m private|pshared|lock|all] [-t timeout_ms]");

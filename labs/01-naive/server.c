@@ -8,7 +8,9 @@
  *   -s b  the worker opened its log file after fork(); by the lowest-free-number rule
  *         of open(2) the log got the same number the parent's accept() returned, so the
  *         write() SUCCEEDS — into the log. Proven with fstat() (st_dev/st_ino) and
- *         kcmp(2) KCMP_FILE, and by finding the bytes in the log.
+ *         kcmp(2) KCMP_FILE, by stat() of the log's path (worker_fd_is_log: the
+ *         worker's descriptor has the log's st_dev/st_ino), and by finding the
+ *         bytes in the log.
  *   -t    bound for every wait (accept, worker hand-over), default 5000 ms.
  * Prints "port=N" as soon as it is listening (127.0.0.1, kernel-chosen port), then
  * its results as key=value lines (see notes/01-naive.md). One worker: the seed had
@@ -17,7 +19,6 @@
  * directory (mkdtemp) holding the log is removed before exit.
  */
 #include <fcntl.h>
-#include <linux/kcmp.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,13 +27,13 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "fdcount.h"
+#include "kcmp.h"
 #include "kv.h"
 #include "lib/naive.h"
 #include "sock.h"
@@ -81,7 +82,8 @@ static const char *kind_of(mode_t m)
 static int lock_bounded(pthread_mutex_t *m, int ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+        die("clock_gettime(CLOCK_REALTIME)");
     ts.tv_sec += ms / 1000;
     ts.tv_nsec += (long)(ms % 1000) * 1000000L;
     if (ts.tv_nsec >= 1000000000L) {
@@ -109,7 +111,11 @@ __attribute__((noreturn)) static void worker_main(struct ctx *c)
          fd < 0 && !atomic_load(&sh->parent_done) && mono_s() < end;) {
         if (lock_bounded(&sh->mutex, 100) == 0) {
             fd = sh->client_fd;
-            pthread_mutex_unlock(&sh->mutex);
+            int rc = pthread_mutex_unlock(&sh->mutex);
+            if (rc != 0) {
+                errno = rc;
+                die("worker: pthread_mutex_unlock");
+            }
         }
         if (fd < 0)
             sleep_ms(1);
@@ -138,10 +144,11 @@ __attribute__((noreturn)) static void worker_main(struct ctx *c)
     _exit(0);
 }
 
-/* kcmp(2): 0 same open file description, 1/2 ordered different, 3 different. */
-static long kcmp_file(pid_t a, pid_t b, int fda, int fdb, int *err)
+/* kcmp_file (kcmp.h) with its errno captured: 0 same open file description, 1..3
+ * different, -1 with *err set. */
+static int kcmp_err(pid_t a, pid_t b, int fda, int fdb, int *err)
 {
-    long k = syscall(SYS_kcmp, a, b, KCMP_FILE, fda, fdb);
+    int k = kcmp_file(a, b, fda, fdb);
     *err = k < 0 ? errno : 0;
     return k;
 }
@@ -243,7 +250,11 @@ int main(int argc, char **argv)
     if (lock_bounded(&c.sh->mutex, c.timeout_ms) != 0)
         die_msg("parent could not lock the shared mutex");
     c.sh->client_fd = cfd; /* publish the NUMBER, as the seed did */
-    pthread_mutex_unlock(&c.sh->mutex);
+    int urc = pthread_mutex_unlock(&c.sh->mutex);
+    if (urc != 0) {
+        errno = urc;
+        die("parent: pthread_mutex_unlock");
+    }
 
     for (double end = mono_s() + c.timeout_ms / 1000.0;
          !atomic_load(&c.sh->worker_done) && mono_s() < end;)
@@ -257,8 +268,8 @@ int main(int argc, char **argv)
     if (fstat(cfd, &mine) < 0)
         die("fstat client fd");
     int kerr, lerr;
-    long k = kcmp_file(getpid(), c.worker, cfd, cfd, &kerr);
-    long kl = kcmp_file(getpid(), c.worker, c.listener, c.listener, &lerr);
+    int k = kcmp_err(getpid(), c.worker, cfd, cfd, &kerr);
+    int kl = kcmp_err(getpid(), c.worker, c.listener, c.listener, &lerr);
     atomic_store(&c.sh->parent_done, 1);
     int status;
     if (waitpid(c.worker, &status, 0) != c.worker)
@@ -275,15 +286,21 @@ int main(int argc, char **argv)
     kv_print("worker_fd_kind", "%s", r->fstat_ok ? kind_of(r->mode) : "not_open");
     kv_print("same_inode_as_socket", "%d",
              r->fstat_ok && r->dev == mine.st_dev && r->ino == mine.st_ino);
-    kv_print("kcmp", "%ld", k);
+    kv_print("kcmp", "%d", k);
     kv_print("kcmp_errno", "%s", kerr ? errno_name(kerr) : "0");
     kv_print("kcmp_same_file", "%d", k == 0);
-    kv_print("kcmp_listener", "%ld", kl); /* control: an INHERITED fd is the same file */
+    kv_print("kcmp_listener", "%d", kl); /* control: an INHERITED fd is the same file */
     kv_print("kcmp_listener_errno", "%s", lerr ? errno_name(lerr) : "0");
     if (c.scenario == 'b') {
         long size;
         kv_print("worker_log_fd", "%d", r->log_fd);
         kv_print("fd_number_coincides", "%d", r->log_fd >= 0 && r->log_fd == cfd);
+        /* The log, looked up by its path: is it the file behind the worker's number? */
+        struct stat lst;
+        if (stat(c.log, &lst) < 0)
+            die("stat %s", c.log);
+        kv_print("worker_fd_is_log", "%d",
+                 r->fstat_ok && r->dev == lst.st_dev && r->ino == lst.st_ino);
         kv_print("payload_in_log", "%d", log_holds_payload(c.log, &size));
         kv_print("log_bytes", "%ld", size);
     }

@@ -72,6 +72,8 @@ Test(naive, lab_shows_every_claim, .timeout = TEST_TIMEOUT_S)
     expect(r.out, "c.private.shown", "1");
     expect(r.out, "c.pshared.shown", "1");
     expect(r.out, "c.lock.shown", "1");
+    expect(r.out, "a.leftover_procs", "0");
+    expect(r.out, "b.leftover_procs", "0");
     run_result_free(&r);
 }
 
@@ -91,6 +93,7 @@ Test(naive, a_write_to_foreign_number_is_ebadf, .timeout = TEST_TIMEOUT_S)
     expect(r.out, "a.client_bytes", "0");
     expect(r.out, "a.client_eof", "1");
     expect(r.out, "a.worker_exit", "0");
+    expect(r.out, "a.leftover_procs", "0"); /* the server's own group is empty */
     expect_clean(r.out, "a.");
     expect(r.out, "a.shown", "1");
     cr_assert_eq(num(r.out, "claims_total"), 1);
@@ -108,6 +111,7 @@ Test(naive, b_coinciding_number_writes_into_the_log, .timeout = TEST_TIMEOUT_S)
     cr_assert_gt(num(r.out, "b.worker_write_bytes"), 0);
     expect(r.out, "b.worker_write_errno", "0");
     expect(r.out, "b.worker_fd_kind", "regular");
+    expect(r.out, "b.worker_fd_is_log", "1"); /* st_dev/st_ino of stat(log path) */
     expect(r.out, "b.parent_fd_kind", "socket");
     expect(r.out, "b.same_inode_as_socket", "0");
     expect(r.out, "b.kcmp_errno", "0");
@@ -119,6 +123,7 @@ Test(naive, b_coinciding_number_writes_into_the_log, .timeout = TEST_TIMEOUT_S)
     cr_assert_eq(num(r.out, "b.log_bytes"), num(r.out, "b.payload_len"));
     expect(r.out, "b.client_bytes", "0");
     expect(r.out, "b.client_eof", "1");
+    expect(r.out, "b.leftover_procs", "0");
     expect_clean(r.out, "b.");
     expect(r.out, "b.shown", "1");
     run_result_free(&r);

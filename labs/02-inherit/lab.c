@@ -23,9 +23,13 @@
 
 #include "err.h"
 #include "fdcount.h"
+#include "io.h"
+#include "kcmp.h"
 #include "kv.h"
-#include "lib/proc.h"
 #include "sock.h"
+
+/* Every wait in this lab is bounded by this; the lab finishes in well under a second. */
+#define WAIT_MS 10000
 
 /* The one per-process context: did every claim hold? */
 struct lab {
@@ -145,7 +149,7 @@ static void scenario_before(struct lab *lab)
     if (fl < 0 || fdfl < 0)
         die("before: fcntl");
     close(rel[1]);
-    int code = reap(pid, WAIT_MS);
+    int code = reap_bounded(pid, WAIT_MS);
 
     kv_print("before.parent_fd", "%d", conn);
     kv_print("before.child_fd_open", "%d", r.fd_open);
@@ -198,7 +202,8 @@ static void offset_child(int fd, int rel, int rep)
         die("child: open %s", path);
     if (write(r.reopen_fd, buf, OFF_REOPEN_WRITE) != OFF_REOPEN_WRITE)
         die("child: write reopened fd");
-    r.reopen_offset = lseek(r.reopen_fd, 0, SEEK_CUR);
+    if ((r.reopen_offset = lseek(r.reopen_fd, 0, SEEK_CUR)) < 0)
+        die("child: lseek reopened fd");
     if (write(rep, &r, sizeof r) != (ssize_t)sizeof r)
         die("child: report");
     child_wait_release(rel);
@@ -215,6 +220,8 @@ static void scenario_offset(struct lab *lab)
     if (unlink(path) < 0) /* nothing to clean up later, whatever happens */
         die("unlink %s", path);
     off_t before = lseek(fd, 0, SEEK_CUR);
+    if (before < 0)
+        die("offset: lseek");
     int rel[2], rep[2];
     pipe_or_die(rel);
     pipe_or_die(rep);
@@ -230,10 +237,12 @@ static void scenario_offset(struct lab *lab)
     if (read_full(rep[0], &r, sizeof r, WAIT_MS) != (ssize_t)sizeof r)
         die("offset: child report");
     off_t after = lseek(fd, 0, SEEK_CUR);
+    if (after < 0)
+        die("offset: lseek after the child");
     int k_same = kcmp_file(getpid(), pid, fd, fd);
     int k_reopen = kcmp_file(getpid(), pid, fd, r.reopen_fd);
     close(rel[1]);
-    int code = reap(pid, WAIT_MS);
+    int code = reap_bounded(pid, WAIT_MS);
 
     kv_print("offset.parent_before", "%lld", (long long)before);
     kv_print("offset.child_wrote", "%d", OFF_WRITE);
@@ -332,7 +341,7 @@ static void after_mode(struct lab *lab, int reuse)
     int k = kcmp_file(getpid(), pid, conn, conn);
     int k_errno = k < 0 ? errno : 0;
     close(rel[1]);
-    int code = reap(pid, WAIT_MS);
+    int code = reap_bounded(pid, WAIT_MS);
     /* If the child's bytes had reached this connection they would come before ours:
      * the child's write() returned before we write. */
     static const char mark[] = "from parent\n";

@@ -111,13 +111,3 @@ Test(inherit, unknown_scenario_is_refused, .timeout = 60)
     cr_assert(strstr(r.err, "usage"), "usage on stderr");
     run_result_free(&r);
 }
-
-/* Criterion 2.4.1's runner (not the tests, not the lab) leaks one 48-byte calloc in
- * criterion_run_all_tests when it runs several tests with --jobs=2 (common's test
- * binary shows the same under ASan). Suppress leaks from libcriterion only, for this
- * binary; weak, so that a project-wide definition takes precedence. */
-__attribute__((weak, used)) const char *__lsan_default_suppressions(void);
-__attribute__((weak, used)) const char *__lsan_default_suppressions(void)
-{
-    return "leak:libcriterion.so\n";
-}

@@ -163,6 +163,15 @@ Test(scm_rights, scm_max_fd_and_etoomanyrefs, .timeout = 180)
     is(&r, "limits.scm_max_fd_253", "ok");
     cr_assert_eq(num(&r, "limits.scm_max_fd_253_received"), 253);
     is(&r, "limits.scm_max_fd_254", "EINVAL");
+    char *skipped = kv_get(r.out, "limits.etoomanyrefs.skipped");
+    if (skipped) {
+        /* Root of a user namespace cannot become an unmapped uid: reported, not failed. */
+        cr_assert(strchr(skipped, ':') != NULL, "skipped=<call>:<ERRNO>, got %s", skipped);
+        cr_assert_null(kv_get(r.out, "limits.etoomanyrefs.errno"), "nothing measured when skipped");
+        free(skipped);
+        run_result_free(&r);
+        cr_skip_test("ETOOMANYREFS sub-check skipped by the lab");
+    }
     is(&r, "limits.etoomanyrefs.errno", "ETOOMANYREFS");
     long lim = num(&r, "limits.etoomanyrefs.rlimit_nofile");
     if (num(&r, "limits.etoomanyrefs.private_uid") == 1)
@@ -192,14 +201,4 @@ Test(scm_rights, bad_options_are_refused, .timeout = 180)
     run_result_free(&r);
     RUN(&r, 1, "-s", "serve", "-w", "0");
     run_result_free(&r);
-}
-
-/* Criterion 2.4.1's runner (not the tests, not the lab) leaks one 48-byte calloc in
- * criterion_run_all_tests when it runs several tests with --jobs=2 (common's test
- * binary shows the same under ASan). Suppress leaks from libcriterion only, for this
- * binary; weak, so that a project-wide definition takes precedence. */
-__attribute__((weak, used)) const char *__lsan_default_suppressions(void);
-__attribute__((weak, used)) const char *__lsan_default_suppressions(void)
-{
-    return "leak:libcriterion.so\n";
 }

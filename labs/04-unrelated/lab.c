@@ -6,7 +6,9 @@
  *           open:  a. an unprivileged client gets an fd to a file it cannot open;
  *           b. a peer of the wrong uid is refused, with no fd;  c. a failed open comes
  *           back as an errno reply;  d. SO_PEERCRED is the credential of connect()
- *           time;  e. many requests leave no descriptor behind in the server.
+ *           time;  e. many requests leave no descriptor behind in the server;
+ *           g. (only when not root: a, c and d need root) a second server with OUR
+ *           uid on its allow-list grants a file, read through the received fd.
  *   Part 2  target + taker — pidfd_open + pidfd_getfd, and the ptrace access check.
  * Both sides are separate exec'd programs started here with fork+exec; they share
  * nothing but the socket name (or a pid and an fd number). Scenarios that need root
@@ -176,6 +178,48 @@ static int client_ok(const struct run_result *r)
     return run_exit_code(r) == 0 && !r->timed_out && r->leftovers == 0;
 }
 
+/* Not root: a, c and d cannot run, yet a grant must still be shown. A second server
+ * with our own uid on its allow-list (the first one refuses us: scenario b) opens
+ * the data file for openclnt, which reads it through the descriptor it receives.
+ * Its totals are printed as g.srv.* so that part 1's srv.* keep their meaning. */
+static void own_grant(struct ctx *c)
+{
+    puts("\n# g. not root: a server whose allow-list holds OUR uid grants a file, and the");
+    puts("client reads it through the descriptor it received (no uid change needed).");
+    char uidbuf[16], path[PATH_MAX + 16];
+    snprintf(uidbuf, sizeof uidbuf, "%u", (unsigned)getuid());
+    snprintf(path, sizeof path, "%s/opensrv", c->dir);
+    char *sargv[] = {path, "-u", uidbuf, NULL};
+    struct child srv;
+    if (child_start(&srv, sargv) < 0)
+        die("start opensrv (g)");
+    char *name = NULL;
+    struct run_result r = {0};
+    int ran = 0;
+    if (child_wait_key(&srv, "srv.name", 20) == 0 && (name = kv_get(srv.text, "srv.name"))) {
+        char *a[] = {"openclnt", "-s", name, "-f", c->data, NULL};
+        ran = run(c, &r, a) == 0;
+    } else {
+        warn_errno("opensrv (g) did not come up");
+    }
+    int rc = child_finish(&srv, 20);
+    const char *st = srv.text;
+    kv_print("g.allowed_uid", "%s", uidbuf);
+    int ok = 0;
+    if (ran) {
+        forward("g.", r.out);
+        int saw = server_saw(st, &r, "g", (long)getuid(), "granted");
+        ok = client_ok(&r) && saw && kv_is(r.out, "reply", "ok") && num(r.out, "fds_received") == 1 &&
+             kv_is(r.out, "content", DATA) && kv_is(r.out, "fd_accmode", "r");
+    }
+    forward_but("g.", st, "srv.conn");
+    claim(c, "g.shown", ok && rc == 0 && num(st, "srv.granted") == 1 &&
+                            num(st, "srv.fds_end") == num(st, "srv.fds_start"));
+    run_result_free(&r);
+    free(name);
+    child_free(&srv);
+}
+
 static void part1(struct ctx *c, unsigned nreq)
 {
     puts("\n# Part 1: a descriptor server for unrelated clients (SCM_RIGHTS + SO_PEERCRED)");
@@ -304,6 +348,8 @@ static void part1(struct ctx *c, unsigned nreq)
     run_result_free(&p.d), run_result_free(&p.e_ok), run_result_free(&p.e_no);
     free(name);
     child_free(&srv);
+    if (!c->root)
+        own_grant(c);
 }
 
 /* ------------------------------------------------------------------ part 2 */

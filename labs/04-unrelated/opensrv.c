@@ -168,9 +168,11 @@ int main(int argc, char **argv)
     kv_print("srv.name", "%s", c.name);
 
     struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (clock_gettime(CLOCK_MONOTONIC, &t0) < 0)
+        die("clock_gettime(CLOCK_MONOTONIC)");
     for (;;) {
-        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (clock_gettime(CLOCK_MONOTONIC, &t) < 0)
+            die("clock_gettime(CLOCK_MONOTONIC)");
         long left_ms = (long)lifetime * 1000 - ((t.tv_sec - t0.tv_sec) * 1000 +
                                                 (t.tv_nsec - t0.tv_nsec) / 1000000);
         if (left_ms <= 0) {

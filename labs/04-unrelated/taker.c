@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/kcmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "kcmp.h"
 #include "kv.h"
 #include "lib/drop.h"
 
@@ -70,12 +70,15 @@ int main(int argc, char **argv)
     kv_print("cloexec", "%d", (fdfl & FD_CLOEXEC) ? 1 : 0);
     kv_print("dev", "%lu", (unsigned long)st.st_dev);
     kv_print("ino", "%lu", (unsigned long)st.st_ino);
-    long k = syscall(SYS_kcmp, (pid_t)getpid(), (pid_t)pid, KCMP_FILE, fd, (int)tfd);
+    int k = kcmp_file(getpid(), (pid_t)pid, fd, (int)tfd);
     if (k >= 0)
-        kv_print("kcmp", "%ld", k);
+        kv_print("kcmp", "%d", k);
     else
         kv_print("kcmp", "%s", errno_name(errno));
-    kv_print("offset_before", "%ld", (long)lseek(fd, 0, SEEK_CUR));
+    off_t off = lseek(fd, 0, SEEK_CUR);
+    if (off < 0)
+        die("lseek the taken fd");
+    kv_print("offset_before", "%lld", (long long)off);
     char buf[257];
     ssize_t n = read(fd, buf, nread);
     if (n < 0)
@@ -85,7 +88,9 @@ int main(int argc, char **argv)
             buf[i] = '?';
     buf[n] = '\0';
     kv_print("read", "%s", buf);
-    kv_print("offset_after", "%ld", (long)lseek(fd, 0, SEEK_CUR));
+    if ((off = lseek(fd, 0, SEEK_CUR)) < 0)
+        die("lseek the taken fd after reading");
+    kv_print("offset_after", "%lld", (long long)off);
     close(fd);
     return 0;
 }

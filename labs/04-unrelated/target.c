@@ -80,7 +80,10 @@ int main(int argc, char **argv)
     kv_print("fd", "%d", fd);
     kv_print("dev", "%lu", (unsigned long)st.st_dev);
     kv_print("ino", "%lu", (unsigned long)st.st_ino);
-    kv_print("offset", "%ld", (long)lseek(fd, 0, SEEK_CUR));
+    off_t off = lseek(fd, 0, SEEK_CUR);
+    if (off < 0)
+        die("lseek %s", path);
+    kv_print("offset", "%lld", (long long)off);
     kv_print("ready", "1");
 
     /* Hold the file open until the lab says we are done (EOF), or give up. */
@@ -99,7 +102,11 @@ int main(int argc, char **argv)
         if (r == 0 || (r < 0 && errno != EINTR))
             break;
     }
-    kv_print("offset_after", "%ld", (long)lseek(fd, 0, SEEK_CUR));
+    /* The taker read through ITS copy: if it is the same open file description,
+     * this offset moved. */
+    if ((off = lseek(fd, 0, SEEK_CUR)) < 0)
+        die("lseek %s after the taker", path);
+    kv_print("offset_after", "%lld", (long long)off);
     close(fd);
     return 0;
 }

@@ -191,6 +191,9 @@ Test(unrelated, whole_lab_exits_0_and_skips_nothing_as_root, .timeout = TEST_TIM
     if (geteuid() == 0) {
         cr_assert_eq(num(r.out, "claims_total"), 10);
         cr_assert_null(strstr(r.out, "skipped="));
+        cr_assert_null(kv_get(r.out, "g.shown"), "the own-uid grant is the non-root path only");
+    } else {
+        cr_assert(kv_is(r.out, "g.shown", "1"), "not root: a grant is still shown");
     }
     run_result_free(&r);
 }
@@ -218,6 +221,19 @@ Test(unrelated, non_root_run_skips_and_still_exits_0, .timeout = TEST_TIMEOUT_S)
     cr_assert(kv_is(r.out, "root", "0"));
     cr_assert(kv_is(r.out, "a.skipped", "not-root"));
     cr_assert(kv_is(r.out, "b.reply", "EACCES"), "our uid is left off the allow-list");
+    /* ... but a grant is still shown: a second server that allows our own uid. */
+    cr_assert(kv_is(r.out, "g.allowed_uid", "65534"));
+    cr_assert(kv_is(r.out, "g.uid", "65534"));
+    cr_assert(kv_is(r.out, "g.reply", "ok"));
+    cr_assert_eq(num(r.out, "g.fds_received"), 1);
+    cr_assert(kv_is(r.out, "g.content", "0123456789abcdefghijklmnopqrstuvwxyz"),
+              "read through the received fd");
+    cr_assert(kv_is(r.out, "g.fd_accmode", "r"));
+    cr_assert_eq(num(r.out, "g.server_peer_uid"), 65534);
+    cr_assert(kv_is(r.out, "g.server_verdict", "granted"));
+    cr_assert_eq(num(r.out, "g.srv.granted"), 1);
+    cr_assert_eq(num(r.out, "g.srv.fds_end"), num(r.out, "g.srv.fds_start"));
+    cr_assert(kv_is(r.out, "g.shown", "1"));
     cr_assert(kv_is(r.out, "pidfd.same.taker.getfd", "ok"));
     cr_assert(kv_is(r.out, "pidfd.nondump.taker.getfd", "EPERM"));
     cr_assert(kv_is(r.out, "pidfd.other_uid.skipped", "not-root"));

@@ -98,7 +98,8 @@ int proc_asleep_in_futex(pid_t pid, const void *addr, struct proc_sleep *s)
 double mono_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+        die("clock_gettime(CLOCK_MONOTONIC)");
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 

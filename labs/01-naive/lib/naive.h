@@ -21,7 +21,8 @@
  *                              1 when pid is in state 'S', blocked in SYS_futex, and the
  *                              futex word it waits on is addr; else 0 (s is filled anyway).
  *
- * Time: mono_s() is CLOCK_MONOTONIC in seconds; sleep_ms(ms) sleeps, restarting on EINTR.
+ * Time: mono_s() is CLOCK_MONOTONIC in seconds (dies if the clock cannot be read);
+ * sleep_ms(ms) sleeps, restarting on EINTR.
  */
 #ifndef FDLAB_LAB01_NAIVE_H
 #define FDLAB_LAB01_NAIVE_H

@@ -1,6 +1,7 @@
 /* pair.c — see pair.h. */
 #include "pair.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -72,7 +73,51 @@ static int read_until(struct text *t, int fd, const char *until, double end)
     }
 }
 
-int pair_run(const char *dir, char scenario, char **out_server, char **out_client)
+/* How many processes are still in process group pgid (scanning /proc/<pid>/stat:
+ * the group is field 5, after the ")" that ends the command name). -1 with errno
+ * when /proc cannot be read. */
+static int group_members(pid_t pgid)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char path[300], buf[512]; /* d_name is at most 255 bytes */
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue; /* gone meanwhile */
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (len <= 0)
+            continue;
+        buf[len] = '\0';
+        char *rp = strrchr(buf, ')');
+        int pg;
+        if (rp && sscanf(rp + 1, " %*c %*d %d", &pg) == 1 && pg == (int)pgid)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* After the server was reaped: does anything of its group live on (a worker that
+ * outlived it)? kill(-pgid, 0) answers ESRCH when the group is empty. Survivors
+ * are counted, then killed (our own server's group only). */
+static int group_leftovers(pid_t pgid)
+{
+    if (kill(-pgid, 0) < 0)
+        return errno == ESRCH ? 0 : -1;
+    int n = group_members(pgid);
+    kill(-pgid, SIGKILL);
+    return n > 0 ? n : 1; /* kill() saw at least one */
+}
+
+int pair_run(const char *dir, char scenario, char **out_server, char **out_client, int *leftovers)
 {
     char server[4096], client[4096], sc[2] = {scenario, '\0'};
     snprintf(server, sizeof server, "%s/server", dir);
@@ -88,13 +133,24 @@ int pair_run(const char *dir, char scenario, char **out_server, char **out_clien
         return -1;
     }
     if (pid == 0) {
-        setpgid(0, 0);
-        if (dup2(p[1], STDOUT_FILENO) < 0)
+        /* Both sides set the group (whichever runs first wins the race with exec). */
+        if (setpgid(0, 0) < 0 || dup2(p[1], STDOUT_FILENO) < 0) {
+            dprintf(STDERR_FILENO, "pair: setpgid/dup2: %s\n", strerror(errno));
             _exit(127);
+        }
         execl(server, server, "-s", sc, (char *)NULL);
         _exit(127);
     }
-    setpgid(pid, pid);
+    /* EACCES: the child has already exec'd, after its own setpgid(0, 0). */
+    if (setpgid(pid, pid) < 0 && errno != EACCES) {
+        int e = errno;
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+        close(p[0]), close(p[1]);
+        errno = e;
+        return -1;
+    }
     close(p[1]);
 
     struct text t = {0};
@@ -115,6 +171,13 @@ int pair_run(const char *dir, char scenario, char **out_server, char **out_clien
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     close(p[0]);
+    int left = group_leftovers(pid);
+    if (rc == 0 && left < 0) {
+        rc = -1;
+        e = errno;
+    }
+    if (rc == 0)
+        *leftovers = left + cr.leftovers; /* the client's group is counted by run_capture */
     if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
         rc = -1;
         e = ECHILD;

@@ -94,8 +94,12 @@ static void raw_round(struct lab *lab, int tx, int rx, int room, int flags, cons
     int n = raw_recv(rx, controllen, flags, got, &ctrunc);
     int after_recv = fd_count();
     int cloexec = 0, alive = 0, dropped = 0, first = 0;
-    for (int i = 0; i < n; i++)
-        cloexec += (fcntl(got[i], F_GETFD) & FD_CLOEXEC) != 0;
+    for (int i = 0; i < n; i++) {
+        int fdfl = fcntl(got[i], F_GETFD);
+        if (fdfl < 0) /* -1 has every bit set: it must not count as close-on-exec */
+            die("F_GETFD on received fd %d", got[i]);
+        cloexec += (fdfl & FD_CLOEXEC) != 0;
+    }
     for (int i = 0; i < NSENT; i++) {
         if (i < n)
             alive += !far_end_closed(&b, i, 0);

@@ -78,7 +78,7 @@ void scn_inflight(struct lab *lab)
     int got = read_line(cli, line, sizeof line, WAIT_MS) >= 0;
     char rest[16];
     ssize_t eof = read_full(cli, rest, sizeof rest, WAIT_MS);
-    int code = reap(pid, WAIT_MS);
+    int code = reap_bounded(pid, WAIT_MS);
     close(cli);
     close(go[1]);
     close(sv[0]);
@@ -152,7 +152,7 @@ void scn_multi(struct lab *lab)
         snprintf(key, sizeof key, "multi.pipe%d", i);
         kv_print(key, "%s", line);
     }
-    int code = reap(pid, WAIT_MS);
+    int code = reap_bounded(pid, WAIT_MS);
     close_fds(rd, NPIPES);
     close(sv[0]);
     kv_print("multi.sent_in_one_message", "%d", NPIPES);

@@ -164,7 +164,7 @@ void scn_serve(struct lab *lab, int workers, int clients)
         served += s.a;
         worker_leaks += s.b;
         close(ch[w]);
-        worker_exit_bad += reap(pid[w], WAIT_MS) != 0;
+        worker_exit_bad += reap_bounded(pid[w], WAIT_MS) != 0;
     }
     close(lfd);
     int leaked = fd_count() - base;

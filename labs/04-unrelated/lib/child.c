@@ -13,10 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "err.h"
+
 static double now_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+        die("clock_gettime(CLOCK_MONOTONIC)");
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
