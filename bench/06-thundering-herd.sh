@@ -9,6 +9,9 @@
 #   eagain_per_conn   accept() calls that lost the race
 #   csw_per_conn      all voluntary context switches of all workers
 # into results/06-thundering-herd.csv, then draws results/06-thundering-herd.png/.svg.
+# A run that failed (lab exit status != 0: a request failed, a connection was not
+# accepted, or a worker did not report) or printed errors != 0 stops the bench with
+# its output on stderr, so no row ever comes from a run with errors.
 # Runs from the repository root with FDLAB_BUILD set (make bench-6 does both); about
 # 30 s on 2 cores.
 set -eu
@@ -31,7 +34,17 @@ for conc in 1 4; do
       rep=1
       while [ "$rep" -le "$reps" ]; do
         progress "mode=$mode workers=$n concurrency=$conc rep=$rep/$reps"
-        o=$("$lab" -m "$mode" -w "$n" -n "$conns" -c "$conc")
+        if ! o=$("$lab" -m "$mode" -w "$n" -n "$conns" -c "$conc"); then
+          echo "bench: lab -m $mode -w $n -n $conns -c $conc failed:" >&2
+          printf '%s\n' "$o" >&2
+          exit 1
+        fi
+        errors=$(printf '%s\n' "$o" | sed -n "s/^$mode\.n$n\.errors=//p")
+        if [ "$errors" != 0 ]; then
+          echo "bench: lab -m $mode -w $n -n $conns -c $conc: errors=${errors:-missing}" >&2
+          printf '%s\n' "$o" >&2
+          exit 1
+        fi
         row="$mode,$n,$conc,$rep"
         for k in conns wakeups_per_conn returns_per_conn eagain_per_conn csw_per_conn busy_workers; do
           v=$(printf '%s\n' "$o" | sed -n "s/^$mode\.n$n\.$k=//p")

@@ -25,7 +25,7 @@ out=results/07-accept-lock.csv
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 {
-  header "REQ=$REQ REPS=$REPS sh bench/07-accept-lock.sh"
+  header "make bench-7 = sh bench/07-accept-lock.sh with REQ=$REQ REPS=$REPS; each row: \$FDLAB_BUILD/labs/07-accept-lock/alock -m METHOD -w N -n $REQ -c C"
   echo "method,workers,concurrency,rep,requests,ok,errors,wakeups_per_conn,accept_wakeups_per_conn,lock_wakeups_per_conn,empty_wakeups,cpu_us_per_conn,rps,busy_workers"
 } >"$tmp"
 

@@ -14,6 +14,9 @@
 #    number of requests: throughput and latency -> results/08-exclusive-reuseport-duration.csv.
 # Then draws results/08-exclusive-reuseport-distribution.png/.svg (per-worker share
 # per run and mode) and results/08-exclusive-reuseport-latency.png/.svg (latency CDF).
+# Every run must end with errors=0 (and, counting requests, ok = requests) and exit 0;
+# otherwise the bench stops with the run's output on stderr, so no row ever comes from
+# a run with failed requests. (The duration runs also record errors as a column.)
 # Runs from the repository root with FDLAB_BUILD set; about 30 s on 2 cores.
 set -eu
 . bench/lib.sh
@@ -30,6 +33,22 @@ name=08-exclusive-reuseport
 # kv KEY: the value of KEY in $o (the last trial's output).
 kv() { printf '%s\n' "$o" | sed -n "s/^$1=//p" | tail -n 1; }
 
+# run ARGS...: o=$(trial ARGS); stop loudly when it failed, reported errors, or (with
+# -r N) answered fewer than N requests.
+run() {
+  if ! o=$("$trial" "$@"); then
+    echo "bench: trial $* failed:" >&2
+    printf '%s\n' "$o" >&2
+    exit 1
+  fi
+  want=$(printf '%s\n' "$@" | sed -n '/^-r$/{n;p;}')
+  if [ "$(kv errors)" != 0 ] || { [ -n "$want" ] && [ "$(kv ok)" != "$want" ]; }; then
+    echo "bench: trial $*: ok=$(kv ok) errors=$(kv errors)" >&2
+    printf '%s\n' "$o" >&2
+    exit 1
+  fi
+}
+
 # ---- 1. distribution
 out=results/$name-distribution.csv
 {
@@ -40,8 +59,7 @@ for mode in exclusive reuseport nginx; do
   rep=1
   while [ "$rep" -le "$reps" ]; do
     progress "distribution: mode=$mode rep=$rep/$reps ($conns sequential connections)"
-    o=$("$trial" -m "$mode" -n 4 -r "$conns" -c 1)
-    [ "$(kv ok)" = "$conns" ] || { echo "bench: $mode: only $(kv ok) of $conns ok" >&2; exit 1; }
+    run -m "$mode" -n 4 -r "$conns" -c 1
     echo "$mode,$rep,$(kv worker.0),$(kv worker.1),$(kv worker.2),$(kv worker.3),$(kv busiest),$(kv busiest_share_pct),$(kv max_min_x100),$(kv empty_wakeups),$(kv readds)" >>"$out.tmp"
     rep=$((rep + 1))
   done
@@ -59,7 +77,7 @@ for k in 1 4 16 64 256 never; do
   kk=$k; [ "$k" = never ] && kk=1000000
   for rep in 1 2 3; do
     progress "re-add: readd_every=$k rep=$rep/3"
-    o=$("$trial" -m nginx -n 4 -r "$conns" -c 1 -k "$kk")
+    run -m nginx -n 4 -r "$conns" -c 1 -k "$kk"
     echo "$k,$rep,$(kv worker.0),$(kv worker.1),$(kv worker.2),$(kv worker.3),$(kv busiest_share_pct),$(kv max_min_x100),$(kv readds)" >>"$out.tmp"
   done
 done
@@ -77,7 +95,7 @@ cmd="\$FDLAB_BUILD/labs/$name/trial -m MODE -n 4 -r $slow_reqs -c 8 -s $slow_ms 
 for mode in exclusive reuseport; do
   for rep in 1 2 3; do
     progress "slow worker: mode=$mode rep=$rep/3 (worker 0 sleeps $slow_ms ms, 8 in flight)"
-    o=$("$trial" -m "$mode" -n 4 -r "$slow_reqs" -c 8 -s "$slow_ms" -w 0 -o "$out.samples.tmp")
+    run -m "$mode" -n 4 -r "$slow_reqs" -c 8 -s "$slow_ms" -w 0 -o "$out.samples.tmp"
     echo "$mode,$rep,$(kv ok),$(kv served_by_slow),$(kv slower_than_sleep),$(kv latency_p50_us),$(kv latency_p99_us),$(kv latency_max_us),$(kv elapsed_ms)" >>"$sum.tmp"
     # The CDF uses the first run of each mode; the summary has all three.
     [ "$rep" -eq 1 ] && sed -n "2,\$s/^/$mode,/p" "$out.samples.tmp" >>"$out.tmp"
@@ -95,7 +113,7 @@ out=results/$name-duration.csv
 for mode in exclusive reuseport; do
   for rep in 1 2; do
     progress "slow worker for ${duration} s: mode=$mode rep=$rep/2"
-    o=$("$trial" -m "$mode" -n 4 -d "$duration" -c 8 -s "$slow_ms" -w 0)
+    run -m "$mode" -n 4 -d "$duration" -c 8 -s "$slow_ms" -w 0
     echo "$mode,$rep,$(kv ok),$(kv errors),$(kv throughput_rps),$(kv served_by_slow),$(kv slower_than_sleep),$(kv latency_p50_us),$(kv latency_p99_us),$(kv latency_max_us)" >>"$out.tmp"
   done
 done

@@ -2,12 +2,15 @@
  * the tests; lab.c runs a fixed set of them).
  *
  *   alock -m none|fcntl|ofd|pmutex|nginx [-w WORKERS] [-n REQUESTS] [-c CONCURRENCY]
- *         [-k KILL_AFTER] [-r] [-L CONN_LIMIT] [-D DELAY_MS] [-i IDLE] [-t TIMEOUT_S]
+ *         [-k KILL_AFTER [-K]] [-r] [-L CONN_LIMIT] [-D DELAY_MS] [-i IDLE] [-t TIMEOUT_S]
  *
  * Defaults: -w 4 -n 300 -c 1. -k K: the first worker to take the lock after K accepted
- * connections dies by SIGKILL holding it; -r: the parent replaces dead workers.
+ * connections dies by SIGKILL holding it; with -K (fcntl, ofd, pmutex) the client pauses
+ * after K requests instead and the parent SIGKILLs the holder, blocked in accept(),
+ * from outside; -r: the parent replaces dead workers.
  * -L/-D/-i: nginx's per-worker connection limit (64), a loser's retry delay (20 ms),
- * and idle connections the client opens before the requests (the throttle demo).
+ * and idle connections the client opens before the requests (the throttle demo;
+ * with nginx worker 0 takes all of them, so -i must not exceed -L).
  * Prints the keys of print.h without prefix. Exits 0 when every request was answered
  * and every connection the client made was accepted, 1 otherwise, 2 on bad usage.
  */
@@ -23,7 +26,7 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: alock -m none|fcntl|ofd|pmutex|nginx [-w WORKERS] [-n REQUESTS]"
-                    " [-c CONCURRENCY] [-k KILL_AFTER] [-r] [-L CONN_LIMIT] [-D DELAY_MS]"
+                    " [-c CONCURRENCY] [-k KILL_AFTER [-K]] [-r] [-L CONN_LIMIT] [-D DELAY_MS]"
                     " [-i IDLE] [-t TIMEOUT_S]\n");
     exit(2);
 }
@@ -41,13 +44,14 @@ int main(int argc, char **argv)
 {
     struct alock_opts o = {.workers = 4, .requests = 300, .concurrency = 1};
     int method = -1, opt;
-    while ((opt = getopt(argc, argv, "m:w:n:c:k:rL:D:i:t:")) != -1) {
+    while ((opt = getopt(argc, argv, "m:w:n:c:k:KrL:D:i:t:")) != -1) {
         switch (opt) {
         case 'm': method = alock_method_parse(optarg); break;
         case 'w': o.workers = (int)num(optarg); break;
         case 'n': o.requests = num(optarg); break;
         case 'c': o.concurrency = (int)num(optarg); break;
         case 'k': o.kill_after = num(optarg); break;
+        case 'K': o.outside_kill = 1; break;
         case 'r': o.respawn = 1; break;
         case 'L': o.conn_limit = (int)num(optarg); break;
         case 'D': o.delay_ms = (int)num(optarg); break;

@@ -9,9 +9,15 @@
  *   kill.<method>.*  3 workers, 300 requests, 4 in flight; the first holder after 100
  *                    accepted connections SIGKILLs itself holding the lock; the parent
  *                    respawns it.
- *   throttle.*       nginx, 2 workers with a limit of 8 connections each, 15 idle
- *                    connections first (so one worker is past 7/8 of its limit), then
- *                    60 requests.
+ *   kill_outside.<method>.*  fcntl and pmutex, the same setup, but after 100 requests
+ *                    the client pauses and the PARENT SIGKILLs the holder while it is
+ *                    blocked in accept() holding the lock; then the other 200 come.
+ *   throttle.*       nginx, 2 workers with a limit of 32 connections each; worker 0
+ *                    first takes 29 idle connections (past 7/8 = 28 of its limit),
+ *                    then 60 requests, 2 in flight: worker 0 holds at most 31, never
+ *                    its limit.
+ *   throttle_below.* the control: the same with 26 idle, so worker 0 holds at most
+ *                    28 = exactly 7/8, which the rule does not throttle.
  * and claim.* lines. Exit 0 when every claim held:
  *   claim.herd_without_lock     none: several workers waited on the listener at once
  *                               and connections cost more than one wake-up each
@@ -20,11 +26,17 @@
  *   claim.holder_death_recovered every lock: the holder died holding it, the next
  *                               holder saw that, the others went on accepting, a
  *                               replacement was forked, and no request failed
+ *   claim.outside_kill_recovered fcntl and pmutex: the holder killed from outside
+ *                               while blocked in accept() was the recorded holder, the
+ *                               next holder saw that, all 300 requests were answered
+ *                               and every connection was accepted once (none lost)
  *   claim.ownerdead_only_for_mutex  EOWNERDEAD reached exactly one successor with the
  *                               robust mutex, none with the file locks (the kernel
  *                               released those silently)
- *   claim.throttle              a worker past 7/8 of its limit skipped the mutex, no
- *                               worker exceeded its limit, every request was answered
+ *   claim.throttle              the worker past 7/8 of its limit skipped the mutex
+ *                               because of accept_disabled (disabled_skips > 0) while
+ *                               below its hard limit (limit_skips == 0); at 7/8 exactly
+ *                               it never did; every request was answered
  * -q: only the keys (no explanation).
  */
 #include <getopt.h>
@@ -124,17 +136,45 @@ int main(int argc, char **argv)
         od &= r.ownerdead == (mutex ? 1 : 0);
     }
     claim(&l, "holder_death_recovered", recovered);
+
+    say(&l, "# 2b) The same, killed from outside: after 100 requests the client pauses; the\n"
+            "#    parent SIGKILLs the lock holder while it sleeps in accept() (victim_in_accept)\n"
+            "#    holding the lock, then the client sends the other 200. Nothing is lost:\n"
+            "#    the connections wait in the listener's queue, not in the victim.");
+    int outside = 1;
+    const int outside_methods[] = {ALOCK_FCNTL, ALOCK_PMUTEX};
+    for (int i = 0; i < 2; i++) {
+        int m = outside_methods[i];
+        struct alock_opts o = {.method = m, .workers = 3, .requests = 300, .concurrency = 4,
+                               .kill_after = 100, .outside_kill = 1, .respawn = 1};
+        struct alock_result r;
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "kill_outside.%s.", alock_method_name(m));
+        run(prefix, &o, &r);
+        outside &= clean(&o, &r) && r.killed == 1 && r.victim_held_lock && r.victim_in_accept &&
+                   r.successor_saw_dead_holder && r.accepted_after_kill == 200 &&
+                   r.respawned == 1 && r.serve_errors == 0;
+        od &= r.ownerdead == (m == ALOCK_PMUTEX ? 1 : 0);
+    }
+    claim(&l, "outside_kill_recovered", outside);
     claim(&l, "ownerdead_only_for_mutex", od);
 
-    say(&l, "# 3) nginx's throttle: 2 workers, limit 8 each, 15 idle connections first, so one\n"
-            "#    worker holds 8, past 7/8 of its limit: it skips the mutex (throttle_skips) and\n"
-            "#    the other one serves the requests.");
+    say(&l, "# 3) nginx's throttle: 2 workers, limit 32 each; worker 0 first takes 29 idle\n"
+            "#    connections, past 7/8 (28) of its limit, so after each accept\n"
+            "#    accept_disabled = 32/8 - free > 0 and it skips the mutex (disabled_skips),\n"
+            "#    though with at most 31 connections it never reaches its limit (limit_skips).\n"
+            "#    Control (throttle_below): 26 idle, at most 28 = 7/8 exactly: no skip.");
     {
         struct alock_opts o = {.method = ALOCK_NGINX, .workers = 2, .requests = 60,
-                               .concurrency = 2, .conn_limit = 8, .delay_ms = 5, .idle = 15};
-        struct alock_result r;
+                               .concurrency = 2, .conn_limit = 32, .delay_ms = 5, .idle = 29};
+        struct alock_result r, rb;
         run("throttle.", &o, &r);
-        claim(&l, "throttle", clean(&o, &r) && r.throttle_skips > 0 && r.max_active <= 8);
+        struct alock_opts ob = o;
+        ob.idle = 26;
+        run("throttle_below.", &ob, &rb);
+        claim(&l, "throttle",
+              clean(&o, &r) && r.disabled_skips > 0 && r.limit_skips == 0 && r.max_active <= 32 &&
+                  clean(&ob, &rb) && rb.disabled_skips == 0 && rb.limit_skips == 0);
     }
 
     int fds_after = fd_count();

@@ -45,7 +45,8 @@ Test(lab, runs_and_every_claim_holds, .timeout = 120)
     cr_assert_eq(r.leftovers, 0);
     cr_assert_eq(run_exit_code(&r), 0, "out:\n%s\nerr:\n%s", r.out, r.err);
     const char *claims[] = {"claim.herd_without_lock", "claim.one_waiter_with_lock",
-                            "claim.holder_death_recovered", "claim.ownerdead_only_for_mutex",
+                            "claim.holder_death_recovered", "claim.outside_kill_recovered",
+                            "claim.ownerdead_only_for_mutex",
                             "claim.throttle"};
     for (size_t i = 0; i < sizeof claims / sizeof *claims; i++)
         cr_assert(kv_is(r.out, claims[i], "1"), "%s", claims[i]);
@@ -127,6 +128,40 @@ Test(kill, sole_worker_replacement_takes_the_dead_lock_pmutex, .timeout = 120)
     kill_holder("pmutex", "1", 1);
 }
 
+/* Killed from outside, at a moment the victim did not choose: the client pauses after
+ * 100 requests (all answered, so nothing is queued), the parent SIGKILLs the lock
+ * holder while it sleeps in accept() holding the lock, then the client sends the other
+ * 200. Not one connection is lost: every one of the 300 was accepted exactly once
+ * and answered, the successor took the dead holder's lock and accepted the rest. */
+static void outside_kill(const char *method, int robust)
+{
+    struct run_result r;
+    ALOCK(&r, "-m", method, "-w", "3", "-n", "300", "-c", "4", "-k", "100", "-K", "-r");
+    cr_assert_eq(kvl(&r, "ok"), 300);
+    cr_assert_eq(kvl(&r, "accepted"), 300, "%s: every connection accepted once", method);
+    cr_assert_eq(kvl(&r, "killed"), 1, "%s: exactly one worker died by SIGKILL", method);
+    cr_assert_eq(kvl(&r, "victim_in_accept"), 1, "%s: killed blocked in accept()", method);
+    cr_assert_eq(kvl(&r, "victim_held_lock"), 1, "%s: it held the lock", method);
+    cr_assert_eq(kvl(&r, "successor_saw_dead_holder"), 1, "%s: the lock came back", method);
+    cr_assert_eq(kvl(&r, "accepted_after_kill"), 200, "%s: the others took the rest", method);
+    cr_assert_eq(kvl(&r, "respawned"), 1);
+    cr_assert_eq(kvl(&r, "reported"), 3, "all but the victim finished cleanly");
+    cr_assert_eq(kvl(&r, "ownerdead"), robust, "%s", method);
+    cr_assert_eq(kvl(&r, "serve_errors"), 0, "nothing accepted was left unserved");
+    cr_assert_eq(kvl(&r, "max_waiters"), 1, "still one waiter at a time");
+    run_result_free(&r);
+}
+
+Test(kill, fcntl_holder_killed_from_outside_in_accept, .timeout = 120)
+{
+    outside_kill("fcntl", 0);
+}
+
+Test(kill, pmutex_holder_killed_from_outside_in_accept, .timeout = 120)
+{
+    outside_kill("pmutex", 1);
+}
+
 Test(kill, without_respawn_the_others_serve_everything, .timeout = 120)
 {
     struct run_result r;
@@ -139,18 +174,50 @@ Test(kill, without_respawn_the_others_serve_everything, .timeout = 120)
     run_result_free(&r);
 }
 
-Test(lock, nginx_throttle_busy_worker_stops_competing, .timeout = 120)
+/* nginx's 7/8 rule, apart from the hard limit. Worker 0 takes all the idle
+ * connections (the others start once it has them), then 60 requests come, 2 in flight,
+ * so worker 0 holds at most idle + 2 connections: never its limit of 32. With 29 idle
+ * it holds more than 7/8 (28) of it after its 29th accept, so accept_disabled =
+ * 32/8 - free > 0 and it must skip the mutex for that reason alone: disabled_skips > 0,
+ * limit_skips == 0. With 26 idle it never holds more than 28 (7/8 exactly, where
+ * accept_disabled = 0): no skip at all. Removing the formula fails the first case,
+ * a threshold below 7/8 fails the second. */
+static void throttle(const char *idle, int throttled)
 {
-    /* 15 idle connections over 2 workers with a limit of 8: whatever the split, one
-     * worker holds 8 > 7/8 * 8, so it must skip the mutex; the other serves. */
     struct run_result r;
-    ALOCK(&r, "-m", "nginx", "-w", "2", "-n", "60", "-c", "2", "-L", "8", "-D", "5", "-i",
-          "15");
+    ALOCK(&r, "-m", "nginx", "-w", "2", "-n", "60", "-c", "2", "-L", "32", "-D", "5", "-i",
+          idle);
     cr_assert_eq(kvl(&r, "ok"), 60);
-    cr_assert_eq(kvl(&r, "accepted"), 75);
-    cr_assert_gt(kvl(&r, "throttle_skips"), 0, "a worker past 7/8 of its limit held back");
-    cr_assert_leq(kvl(&r, "max_active"), 8, "no worker exceeded its connection limit");
+    cr_assert_eq(kvl(&r, "accepted"), 60 + atol(idle));
+    if (throttled)
+        cr_assert_gt(kvl(&r, "disabled_skips"), 0, "past 7/8 of its limit worker 0 held back");
+    else
+        cr_assert_eq(kvl(&r, "disabled_skips"), 0, "at 7/8 exactly nobody is throttled");
+    cr_assert_eq(kvl(&r, "limit_skips"), 0, "nobody ever reached the hard limit");
+    cr_assert_leq(kvl(&r, "max_active"), atol(idle) + 2, "worker 0: the idle ones + 2 at most");
+    cr_assert_geq(kvl(&r, "max_active"), atol(idle), "worker 0 held every idle connection");
     cr_assert_eq(kvl(&r, "max_waiters"), 1);
+    run_result_free(&r);
+}
+
+Test(lock, nginx_throttle_past_seven_eighths_skips_the_mutex, .timeout = 120)
+{
+    throttle("29", 1);
+}
+
+Test(lock, nginx_throttle_not_at_seven_eighths, .timeout = 120)
+{
+    throttle("26", 0);
+}
+
+Test(lock, nginx_idle_beyond_the_limit_is_refused, .timeout = 120)
+{
+    struct run_result r;
+    cr_assert_eq(run_lab(&r, 20, LAB, "alock", "-m", "nginx", "-w", "2", "-L", "8", "-i", "9",
+                         NULL),
+                 0);
+    cr_assert_eq(run_exit_code(&r), 2, "worker 0 could not hold 9 of a limit of 8");
+    cr_assert_eq(r.leftovers, 0);
     run_result_free(&r);
 }
 
@@ -162,6 +229,10 @@ Test(lab, bad_arguments_exit_2, .timeout = 120)
     run_result_free(&r);
     cr_assert_eq(run_lab(&r, 20, LAB, "alock", "-m", "none", "-k", "5", NULL), 0);
     cr_assert_eq(run_exit_code(&r), 2, "no lock, nothing to die holding");
+    cr_assert_eq(r.leftovers, 0);
+    run_result_free(&r);
+    cr_assert_eq(run_lab(&r, 20, LAB, "alock", "-m", "nginx", "-k", "5", "-K", NULL), 0);
+    cr_assert_eq(run_exit_code(&r), 2, "nginx's holder never blocks in accept()");
     cr_assert_eq(r.leftovers, 0);
     run_result_free(&r);
 }

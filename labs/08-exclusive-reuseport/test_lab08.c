@@ -52,7 +52,7 @@ static long sum_workers(const struct run_result *r, int n)
     return s;
 }
 
-Test(lab08, exclusive_concentrates_on_the_first_registered_worker, .timeout = 60)
+Test(lab08, exclusive_concentrates_on_the_first_registered_worker, .timeout = 120)
 {
     struct run_result r;
     TRIAL(&r, "-m", "exclusive", "-n", "4", "-r", "200", "-c", "1");
@@ -66,7 +66,7 @@ Test(lab08, exclusive_concentrates_on_the_first_registered_worker, .timeout = 60
     run_result_free(&r);
 }
 
-Test(lab08, reuseport_gives_every_worker_a_share, .timeout = 60)
+Test(lab08, reuseport_gives_every_worker_a_share, .timeout = 120)
 {
     struct run_result r;
     TRIAL(&r, "-m", "reuseport", "-n", "4", "-r", "400", "-c", "1");
@@ -80,7 +80,7 @@ Test(lab08, reuseport_gives_every_worker_a_share, .timeout = 60)
     run_result_free(&r);
 }
 
-Test(lab08, nginx_readd_rotates_the_wait_queue, .timeout = 60)
+Test(lab08, nginx_readd_rotates_the_wait_queue, .timeout = 120)
 {
     struct run_result r;
     TRIAL(&r, "-m", "nginx", "-n", "4", "-r", "400", "-c", "1", "-k", "16");
@@ -95,7 +95,7 @@ Test(lab08, nginx_readd_rotates_the_wait_queue, .timeout = 60)
     run_result_free(&r);
 }
 
-Test(lab08, nginx_without_readds_is_plain_exclusive, .timeout = 60)
+Test(lab08, nginx_without_readds_is_plain_exclusive, .timeout = 120)
 {
     struct run_result r;
     /* Control: the same program with the re-add never due. */
@@ -105,7 +105,7 @@ Test(lab08, nginx_without_readds_is_plain_exclusive, .timeout = 60)
     run_result_free(&r);
 }
 
-Test(lab08, slow_worker_under_exclusive_is_bypassed, .timeout = 60)
+Test(lab08, slow_worker_under_exclusive_is_bypassed, .timeout = 120)
 {
     struct run_result r;
     TRIAL(&r, "-m", "exclusive", "-n", "4", "-r", "200", "-c", "8", "-s", "50");
@@ -121,7 +121,7 @@ Test(lab08, slow_worker_under_exclusive_is_bypassed, .timeout = 60)
     run_result_free(&r);
 }
 
-Test(lab08, slow_worker_under_reuseport_keeps_its_share_and_queues, .timeout = 60)
+Test(lab08, slow_worker_under_reuseport_keeps_its_share_and_queues, .timeout = 120)
 {
     struct run_result r;
     TRIAL(&r, "-m", "reuseport", "-n", "4", "-r", "200", "-c", "8", "-s", "50");
@@ -152,7 +152,7 @@ Test(lab08, lab_shows_all_its_claims, .timeout = 120)
     run_result_free(&r);
 }
 
-Test(lab08, bad_options_exit_2, .timeout = 30)
+Test(lab08, bad_options_exit_2, .timeout = 120)
 {
     struct run_result r;
     cr_assert_eq(run_lab(&r, 10, LAB, "trial", "-m", "bogus", NULL), 0);
@@ -188,7 +188,7 @@ static int ask(uint16_t port)
     return w ? atoi(w + 10) : -1;
 }
 
-Test(lab08, pool_contract_order_stats_and_no_leaks, .timeout = 30)
+Test(lab08, pool_contract_order_stats_and_no_leaks, .timeout = 120)
 {
     int before = fd_count();
     struct pool_opts o = {.mode = POOL_EXCLUSIVE, .workers = 3, .slow_worker = -1};
@@ -216,7 +216,7 @@ Test(lab08, pool_contract_order_stats_and_no_leaks, .timeout = 30)
     cr_assert_eq(errno, ECHILD);
 }
 
-Test(lab08, pool_rejects_bad_options, .timeout = 10)
+Test(lab08, pool_rejects_bad_options, .timeout = 120)
 {
     int before = fd_count();
     struct pool p;
@@ -232,7 +232,7 @@ Test(lab08, pool_rejects_bad_options, .timeout = 10)
     cr_assert_eq(fd_count(), before);
 }
 
-Test(lab08, duration_mode_runs_for_a_time, .timeout = 60)
+Test(lab08, duration_mode_runs_for_a_time, .timeout = 120)
 {
     struct run_result r;
     TRIAL(&r, "-m", "exclusive", "-n", "4", "-d", "1", "-c", "4", "-s", "50");

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "gate.h"
 #include "labreply.h"
 #include "loadgen.h"
 #include "sock.h"
@@ -34,11 +35,19 @@ static long nvcsw(void)
     return ru.ru_nvcsw;
 }
 
+/* The page the parent and the workers share (MAP_SHARED, made before fork). */
+struct herd_shm {
+    struct herd_gate gate[2]; /* gate_ms mode: [0] before accept(), [1] after it */
+    struct herd_worker w[HERD_MAX_WORKERS];
+};
+
 /* The worker's whole life. st is its own slot of the shared page; nobody else writes
  * it, and the parent reads it only after waitpid(). */
-static __attribute__((noreturn)) void worker(int lfd, enum herd_mode mode, int id, int ready,
-                                            struct herd_worker *st)
+static __attribute__((noreturn)) void worker(const struct herd_opts *o, int lfd, int id,
+                                            int ready, struct herd_shm *shm)
 {
+    enum herd_mode mode = o->mode;
+    struct herd_worker *st = &shm->w[id];
     /* If the parent dies, so do we: a test killed by its timeout leaves nothing behind. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
         die("prctl");
@@ -58,6 +67,7 @@ static __attribute__((noreturn)) void worker(int lfd, enum herd_mode mode, int i
     close(ready);
     for (;;) {
         before = nvcsw();
+        long slept = 0;
         if (mode == HERD_EPOLL) {
             struct epoll_event ev;
             /* Bounded wait; the parent stops us with shutdown() long before. */
@@ -66,9 +76,22 @@ static __attribute__((noreturn)) void worker(int lfd, enum herd_mode mode, int i
                 die("epoll_wait");
             if (n <= 0)
                 continue;
+            slept = nvcsw() - before; /* before the gate: its sleeps are not wake-ups */
+            if (o->gate_ms > 0 && gate_wait(&shm->gate[0], (unsigned)o->workers, o->gate_ms))
+                st->gate_timeouts++;
         }
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-        long slept = nvcsw() - before;
+        if (mode == HERD_ACCEPT)
+            slept = nvcsw() - before;
+        /* Gate mode: nobody serves (so the client cannot send the next connection)
+         * until every worker has called accept() for this one, so a slow loser finds
+         * the queue empty (EAGAIN), never the next connection. */
+        if (mode == HERD_EPOLL && o->gate_ms > 0 && (fd >= 0 || errno == EAGAIN)) {
+            int e = errno;
+            if (gate_wait(&shm->gate[1], (unsigned)o->workers, o->gate_ms))
+                st->gate_timeouts++;
+            errno = e;
+        }
         if (fd < 0) {
             if (errno == EINVAL)
                 break; /* the parent shut the listener down: we are done */
@@ -174,12 +197,13 @@ static void reap_workers(pid_t *pids, int n)
 int herd_run(const struct herd_opts *o, struct herd_result *res)
 {
     memset(res, 0, sizeof *res);
-    if (o->workers < 1 || o->workers > HERD_MAX_WORKERS || o->conns < 1 || o->concurrency < 1) {
+    if (o->workers < 1 || o->workers > HERD_MAX_WORKERS || o->conns < 1 || o->concurrency < 1 ||
+        o->gate_ms < 0 || o->gate_ms > 10000) {
         errno = EINVAL;
         return -1;
     }
-    size_t shm_len = sizeof(struct herd_worker) * HERD_MAX_WORKERS;
-    struct herd_worker *shm =
+    size_t shm_len = sizeof(struct herd_shm);
+    struct herd_shm *shm =
         mmap(NULL, shm_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shm == MAP_FAILED)
         return -1;
@@ -212,7 +236,7 @@ int herd_run(const struct herd_opts *o, struct herd_result *res)
         }
         if (pids[i] == 0) {
             close(rp[0]);
-            worker(lfd, o->mode, i, rp[1], &shm[i]);
+            worker(o, lfd, i, rp[1], shm);
         }
     }
     close(rp[1]);
@@ -236,18 +260,21 @@ int herd_run(const struct herd_opts *o, struct herd_result *res)
 
     if (lg_rc == 0) {
         res->ok = lr.ok;
-        res->errors = (long)lr.nsamples - lr.ok;
+        /* Summed from errors[]: nsamples - ok would be wrong with no_samples. */
+        for (int e = LG_ERR_CONNECT; e <= LG_ERR_PROTOCOL; e++)
+            res->errors += lr.errors[e];
         res->elapsed_s = lr.elapsed_s;
         loadgen_result_free(&lr);
     }
     for (int i = 0; i < o->workers; i++) {
         struct herd_worker *w = &res->w[i];
-        *w = shm[i];
+        *w = shm->w[i];
         res->accepted += w->accepted;
         res->eagain += w->eagain;
         res->wait_csw += w->wait_csw;
         res->csw += w->csw;
         res->wakes += w->wakes;
+        res->gate_timeouts += w->gate_timeouts;
         res->busy_workers += w->accepted > 0;
         res->reported += w->reported;
     }

@@ -8,6 +8,15 @@
  *                another worker took the connection first.
  * Every worker serves an accepted connection with lab_serve(fd, worker_id).
  *
+ * Test option gate_ms > 0 (epoll mode only; lab -B): after epoll_wait() returns, a
+ * worker waits at a shared gate (gate.h) until every worker has been woken, and only
+ * then calls accept(); after accept() (connection or EAGAIN) it waits at a second
+ * gate until every worker has called accept(), and only then serves. Each wait is
+ * bounded by gate_ms. With one connection at a time (concurrency 1) and no gate
+ * timeout, every woken worker reaches accept() while the connection is still queued
+ * and before the next one can exist, so exactly N - 1 of them get EAGAIN per
+ * connection: the race of the plain mode (see the note) is removed.
+ *
  * herd_run(opts, result):
  *   creates the listener on 127.0.0.1:0, forks opts->workers workers, waits until
  *   all of them sleep in accept/epoll_wait, drives opts->conns connections at them
@@ -24,6 +33,8 @@
  *   csw       all its voluntary context switches from "ready" to the last wait
  *             (includes sleeping in lab_serve's poll while a request is on its way).
  *   eagain    accept() calls that failed with EAGAIN (epoll mode: lost the race).
+ *   gate_timeouts  gate_ms mode: gate waits that timed out (a worker did not come).
+ * Sleeps at the gate are not part of wait_csw (they are part of csw).
  */
 #ifndef LAB06_HERD_H
 #define LAB06_HERD_H
@@ -37,16 +48,17 @@ struct herd_opts {
     int workers;     /* 1..HERD_MAX_WORKERS */
     long conns;      /* connections to drive (> 0) */
     int concurrency; /* loadgen connections in flight (>= 1) */
+    int gate_ms;     /* epoll mode: > 0 holds woken workers at a gate (see above) */
 };
 
 struct herd_worker {
-    long accepted, eagain, wakes, wait_csw, csw, serve_errors;
+    long accepted, eagain, wakes, wait_csw, csw, serve_errors, gate_timeouts;
     int reported; /* 1 when the worker finished its loop and wrote its numbers */
 };
 
 struct herd_result {
     long ok, errors;             /* loadgen: successful / failed requests */
-    long accepted, eagain, wait_csw, csw, wakes; /* sums over workers */
+    long accepted, eagain, wait_csw, csw, wakes, gate_timeouts; /* sums over workers */
     int busy_workers;            /* workers that accepted at least one connection */
     int reported;                /* workers that reported (should be all) */
     double elapsed_s;

@@ -23,8 +23,11 @@
  *           from its set if it was there and waits at most delay_ms for its own
  *           connections before trying again. Throttle: after each accept
  *           accept_disabled = limit/8 - (limit - active); while it is > 0 the worker
- *           skips that many loops without trying the mutex (and without the listener).
- *           A worker at its limit never accepts.
+ *           skips that many loops without trying the mutex (and without the listener):
+ *           counted in disabled_skips. Separately, a worker at its hard limit never
+ *           accepts: such loops (accept_disabled already 0) count in limit_skips.
+ *           With idle > 0 only worker 0 runs until the idle connections have been
+ *           accepted (the others wait, bounded), so worker 0 holds all of them.
  * Every accepted connection is answered with lab_serve(fd, worker_id) (labreply.h).
  *
  * alock_run(opts, result):
@@ -38,7 +41,12 @@
  *   opts->kill_after = K > 0, the first worker to take the lock once K connections
  *   have been accepted finishes the connections it holds, records itself as the
  *   holder and SIGKILLs itself while holding the lock (never with an accepted,
- *   unserved connection). At the end the parent stops the workers (stop flag,
+ *   unserved connection). Outside kill (opts->outside_kill, fcntl/ofd/pmutex, with
+ *   0 < K < requests): instead the client sends K requests, then pauses; once every
+ *   one is answered, the parent finds the lock holder blocked in accept() (its slot
+ *   says in_accept and /proc/PID/stat says sleeping; nothing else can wake it, since
+ *   no connection comes) and SIGKILLs it from outside; when it has been reaped (and
+ *   replaced, with respawn) the client sends the remaining requests. At the end the parent stops the workers (stop flag,
  *   shutdown(2) of the listener, hang-up of a stop pipe in every epoll set) and reaps
  *   them with wait4(2), summing their CPU time (SIGKILL after 5 s). Every wait is
  *   bounded; the whole run by opts->timeout_s (default 60).
@@ -74,10 +82,12 @@ struct alock_opts {
     long requests;    /* > 0 */
     int concurrency;  /* >= 1 */
     long kill_after;  /* 0: nobody dies; K > 0: see above (not with ALOCK_NONE) */
+    int outside_kill; /* 1: the parent kills the holder blocked in accept() (see above) */
     int respawn;      /* 1: replace a worker that died by a signal */
     int conn_limit;   /* nginx: per-worker connection limit, 8..ALOCK_MAX_CONNS; 0 = 64 */
     int delay_ms;     /* nginx: a loser's wait before retrying the mutex; 0 = 20 */
-    int idle;         /* idle connections the client opens first (nginx throttle demo) */
+    int idle;         /* idle connections the client opens first (nginx throttle demo);
+                         nginx: all taken by worker 0 (see above) */
     double timeout_s; /* whole run; 0 = 60 */
 };
 
@@ -86,7 +96,9 @@ struct alock_result {
     double elapsed_s, rps;        /* load client: run time, answered requests per second */
     long accepted, served, serve_errors;
     long accept_csw, lock_csw, empty_wakes, eagain;
-    long lock_taken, throttle_skips, ownerdead;
+    long lock_taken, ownerdead;
+    long disabled_skips;          /* nginx: loops skipped because accept_disabled > 0 */
+    long limit_skips;             /* nginx: loops skipped at the hard connection limit */
     long max_active;              /* the most connections one worker held at once */
     int max_waiters;
     double worker_cpu_s;          /* user + system time of every worker, from wait4 */
@@ -96,7 +108,9 @@ struct alock_result {
     /* kill test */
     int killed;                   /* workers that died by SIGKILL during the run */
     pid_t victim;                 /* the worker that killed itself holding the lock */
-    int victim_held_lock;         /* it recorded itself as holder just before dying */
+    int victim_held_lock;         /* it recorded itself as holder just before dying
+                                     (outside kill: it was the recorded holder) */
+    int victim_in_accept;         /* outside kill: it was blocked in accept() */
     int successor_saw_dead_holder;/* the next holder found the victim still recorded */
     long accepted_after_kill;     /* connections accepted by the others afterwards */
     int respawned;                /* replacements forked */

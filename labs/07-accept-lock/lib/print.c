@@ -38,11 +38,13 @@ void alock_print(const char *prefix, const struct alock_opts *o, const struct al
     KV("forced_kills", "%d", r->forced_kills);
     KV("serve_errors", "%ld", r->serve_errors);
     KV("lock_taken", "%ld", r->lock_taken);
-    KV("throttle_skips", "%ld", r->throttle_skips);
+    KV("disabled_skips", "%ld", r->disabled_skips);
+    KV("limit_skips", "%ld", r->limit_skips);
     KV("max_active", "%ld", r->max_active);
     KV("ownerdead", "%ld", r->ownerdead);
     KV("killed", "%d", r->killed);
     KV("victim_held_lock", "%d", r->victim_held_lock);
+    KV("victim_in_accept", "%d", r->victim_in_accept);
     KV("successor_saw_dead_holder", "%d", r->successor_saw_dead_holder);
     KV("accepted_after_kill", "%ld", r->accepted_after_kill);
     KV("respawned", "%d", r->respawned);

@@ -9,8 +9,8 @@
  *   eagain                   every accept() that returned EAGAIN
  *   cpu_us_per_conn          workers' user+system CPU time per accepted connection
  *   max_waiters busy_workers started reported forced_kills serve_errors
- *   lock_taken throttle_skips max_active ownerdead
- *   killed victim_held_lock successor_saw_dead_holder accepted_after_kill respawned
+ *   lock_taken disabled_skips limit_skips max_active ownerdead
+ *   killed victim_held_lock victim_in_accept successor_saw_dead_holder accepted_after_kill respawned
  * prefix may be "" (keys then stand alone). Ratios are 0 when nothing was accepted.
  */
 #ifndef LAB07_PRINT_H

@@ -63,6 +63,10 @@ struct run {
     int reaped[ALOCK_MAX_SLOTS];
     pid_t client;
     int client_reaped;
+    /* outside kill */
+    pid_t victim;       /* the holder the parent killed, 0 before */
+    int victim_slot;
+    double give_up;     /* stop looking for a blocked holder after this time */
     struct alock_result *res;
 };
 
@@ -95,15 +99,29 @@ static __attribute__((noreturn)) void client(struct run *r)
     /* Wait (at most 10 s) until the workers hold them all. */
     for (int i = 0; i < 1000 && atomic_load(&r->sh->accepted) < nidle; i++)
         sleep_ms(10);
-    struct loadgen_opts lo = {.port = r->port, .connections = r->o->concurrency,
-                              .requests = r->o->requests, .timeout_s = 5};
-    struct loadgen_result lr;
-    if (loadgen_run(&lo, &lr) < 0)
-        die("loadgen_run");
-    c->ok = lr.ok;
-    c->errors = (long)lr.nsamples - lr.ok;
-    c->elapsed_s = lr.elapsed_s;
-    loadgen_result_free(&lr);
+    /* Outside kill: the first K requests, a pause while the parent kills the holder
+     * (bounded: 10 s), then the rest. Otherwise all requests in one run. */
+    long phase[2] = {r->o->requests, 0};
+    if (r->o->outside_kill)
+        phase[0] = r->o->kill_after, phase[1] = r->o->requests - r->o->kill_after;
+    for (int p = 0; p < 2 && phase[p] > 0; p++) {
+        if (p == 1) {
+            atomic_store(&c->paused, 1);
+            for (int i = 0; i < 1000 && !atomic_load(&r->sh->resume); i++)
+                sleep_ms(10);
+        }
+        struct loadgen_opts lo = {.port = r->port, .connections = r->o->concurrency,
+                                  .requests = phase[p], .timeout_s = 5};
+        struct loadgen_result lr;
+        if (loadgen_run(&lo, &lr) < 0)
+            die("loadgen_run");
+        c->ok += lr.ok;
+        /* Summed from errors[]: nsamples - ok would be wrong with no_samples. */
+        for (int e = LG_ERR_CONNECT; e <= LG_ERR_PROTOCOL; e++)
+            c->errors += lr.errors[e];
+        c->elapsed_s += lr.elapsed_s;
+        loadgen_result_free(&lr);
+    }
     for (int i = 0; i < nidle; i++)
         close(idle[i]);
     c->done = 1;
@@ -179,7 +197,69 @@ static int reap_some(struct run *r)
     return died;
 }
 
-/* Until the client is done: sleep on signalfd(SIGCHLD), reap, respawn. */
+/* 1 when /proc/PID/stat says the process is sleeping (state S). */
+static int is_sleeping(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the comm field may contain spaces */
+    return p && p[1] == ' ' && p[2] == 'S';
+}
+
+/* The outside kill, called on every supervision round once the client has paused
+ * (every one of its first K requests answered, no connection coming). Kills the
+ * recorded lock holder when it is blocked in accept(): it set in_accept before the
+ * call and sleeps, and nothing can wake it now. It holds the lock and no
+ * connection, so its death can lose nothing. Once it is reaped (and replaced),
+ * lets the client go on; after 5 s without a blocked holder, lets it go on anyway
+ * (then killed stays 0 and the run says so). */
+static void outside_kill(struct run *r)
+{
+    struct alock_shm *sh = r->sh;
+    if (!r->o->outside_kill || atomic_load(&sh->resume) || !atomic_load(&sh->client.paused))
+        return;
+    if (r->victim == 0) {
+        if (r->give_up == 0)
+            r->give_up = now_s() + 5;
+        pid_t holder = sh->holder; /* stable: the holder cannot release without a connection */
+        for (int i = 0; i < r->nslots && holder > 0; i++) {
+            struct alock_slot *s = &sh->slot[i];
+            if (r->reaped[i] || s->pid != holder || !atomic_load(&s->in_accept) ||
+                !is_sleeping(holder))
+                continue;
+            /* Its +1 in waiters would never be undone: undo it for it. */
+            atomic_fetch_sub(&sh->waiters, 1);
+            sh->victim = holder;
+            sh->accepted_at_kill = atomic_load(&sh->accepted);
+            sh->kill_done = 1;
+            r->victim = holder;
+            r->victim_slot = i;
+            r->res->victim_held_lock = 1;
+            r->res->victim_in_accept = 1;
+            if (kill(holder, SIGKILL) < 0)
+                die("kill(%d, SIGKILL)", (int)holder);
+            return;
+        }
+        if (now_s() > r->give_up) {
+            warn_msg("outside kill: no lock holder blocked in accept() within 5 s");
+            atomic_store(&sh->resume, 1);
+        }
+        return;
+    }
+    if (r->reaped[r->victim_slot] && (!r->o->respawn || r->res->respawned > 0))
+        atomic_store(&sh->resume, 1);
+}
+
+/* Until the client is done: sleep on signalfd(SIGCHLD), reap, respawn (and do the
+ * outside kill). */
 static int supervise(struct run *r, double deadline)
 {
     while (!r->client_reaped) {
@@ -189,7 +269,9 @@ static int supervise(struct run *r, double deadline)
             return -1;
         }
         struct pollfd p = {.fd = r->sfd, .events = POLLIN};
-        int n = poll(&p, 1, left > 1 ? 1000 : (int)(left * 1000) + 1);
+        /* Short rounds while an outside kill is pending. */
+        int round = r->o->outside_kill && !atomic_load(&r->sh->resume) ? 10 : 1000;
+        int n = poll(&p, 1, left * 1000 > round ? round : (int)(left * 1000) + 1);
         if (n < 0 && errno != EINTR)
             die("poll signalfd");
         if (n > 0) {
@@ -205,6 +287,7 @@ static int supervise(struct run *r, double deadline)
             else
                 r->res->respawned++;
         }
+        outside_kill(r);
     }
     return 0;
 }
@@ -281,7 +364,8 @@ static void collect(struct run *r)
         res->empty_wakes += s->empty_wakes;
         res->eagain += s->eagain;
         res->lock_taken += s->lock_taken;
-        res->throttle_skips += s->throttle_skips;
+        res->disabled_skips += s->disabled_skips;
+        res->limit_skips += s->limit_skips;
         res->ownerdead += s->ownerdead;
         if (s->max_active > res->max_active)
             res->max_active = s->max_active;
@@ -301,7 +385,10 @@ int alock_run(const struct alock_opts *o, struct alock_result *res)
     if ((unsigned)o->method >= ALOCK_NMETHODS || o->workers < 1 ||
         o->workers > ALOCK_MAX_WORKERS || o->requests < 1 || o->concurrency < 1 ||
         o->kill_after < 0 || (o->kill_after > 0 && o->method == ALOCK_NONE) || limit < 8 ||
+        (o->outside_kill && (o->kill_after <= 0 || o->kill_after >= o->requests ||
+                             o->method == ALOCK_NONE || o->method == ALOCK_NGINX)) ||
         limit > ALOCK_MAX_CONNS || o->idle < 0 || o->idle > o->workers * limit ||
+        (o->method == ALOCK_NGINX && o->idle > limit) || /* worker 0 takes them all */
         o->delay_ms < 0 || o->timeout_s < 0) {
         errno = EINVAL;
         return -1;

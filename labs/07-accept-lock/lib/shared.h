@@ -5,7 +5,10 @@
  *   slot[i]        written only by the worker in slot i; read by the parent after
  *                  that worker is reaped (and polled for `ready`).
  *   holder, kill_* protected by the accept lock (for ALOCK_NONE there is no lock and
- *                  they are unused).
+ *                  they are unused). Exception, the outside kill: the parent writes
+ *                  victim, accepted_at_kill and kill_done while the holder is blocked
+ *                  in accept() holding the lock, just before killing it; nobody reads
+ *                  them until the next holder has the lock, after that death.
  *   atomics        anyone.
  *   client         written only by the load client, read by the parent after reaping it.
  */
@@ -23,15 +26,17 @@ struct alock_slot {
     pid_t pid;
     int id;
     int ready, reported, died_holding;
+    atomic_int in_accept; /* inside the blocking accept(), holding the lock (polled) */
     long accepted, served, serve_errors;
     long accept_csw, lock_csw, empty_wakes, eagain;
-    long lock_taken, throttle_skips, ownerdead, max_active;
+    long lock_taken, disabled_skips, limit_skips, ownerdead, max_active;
     long saw_dead_holder; /* took the lock and found another pid recorded as holder */
     pid_t dead_holder;    /* that pid */
 };
 
 struct alock_client {
     int done;
+    atomic_int paused;    /* outside kill: the first K requests are answered */
     long ok, errors, idle_opened;
     double elapsed_s;
 };
@@ -48,6 +53,7 @@ struct alock_shm {
     atomic_long accepted;   /* connections accepted by all workers */
     atomic_int waiters;     /* workers waiting on the listener right now */
     atomic_int max_waiters; /* the largest value waiters ever had */
+    atomic_int resume;      /* outside kill: the parent lets the client go on */
     struct alock_client client;
     struct alock_slot slot[ALOCK_MAX_SLOTS];
 };

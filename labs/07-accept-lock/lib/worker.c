@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -149,7 +150,7 @@ static void lock_release(struct worker *w)
 static void maybe_die_holding(struct worker *w)
 {
     struct alock_shm *sh = w->sh;
-    if (w->o->kill_after <= 0 || sh->kill_done || atomic_load(&sh->accepted) < w->o->kill_after)
+    if (w->o->outside_kill || w->o->kill_after <= 0 || sh->kill_done || atomic_load(&sh->accepted) < w->o->kill_after)
         return;
     for (int i = 0; i < w->active; i++) { /* nginx: accepted but not yet served */
         if (epoll_ctl(w->ep, EPOLL_CTL_DEL, w->conns[i], NULL) < 0)
@@ -182,8 +183,10 @@ static void blocking_loop(struct worker *w)
             return;
         }
         waiting(w, +1);
+        atomic_store(&w->me->in_accept, 1);
         int fd = accept4(w->lfd, NULL, NULL, SOCK_CLOEXEC);
         int e = errno;
+        atomic_store(&w->me->in_accept, 0);
         waiting(w, -1);
         long c2 = nvcsw();
         if (fd >= 0) {
@@ -307,10 +310,15 @@ static void nginx_loop(struct worker *w)
         int timeout = 1000;
         w->held = 0;
         if (w->accept_disabled > 0 || w->active >= w->limit) {
-            /* Throttled: do not compete; the listener goes to someone else. */
-            if (w->accept_disabled > 0)
+            /* Throttled (nginx's 7/8 rule) or full (the hard limit): do not compete;
+             * the listener goes to someone else. Counted apart, so that a test can
+             * tell the 7/8 rule from the limit. */
+            if (w->accept_disabled > 0) {
                 w->accept_disabled--;
-            w->me->throttle_skips++;
+                w->me->disabled_skips++;
+            } else {
+                w->me->limit_skips++;
+            }
             if (w->listening)
                 ep_del(w, w->lfd), w->listening = 0;
             timeout = delay;
@@ -379,6 +387,22 @@ static void nginx_loop(struct worker *w)
 
 /* ------------------------------------------------------------------ entry */
 
+/* nginx with idle connections (the throttle demo): every worker but slot 0 waits
+ * (at most 10 s, or until the stop) until the idle connections have been accepted,
+ * so worker 0 holds all of them and the split is known, not left to scheduling. */
+static void wait_for_idle_taken(const struct worker *w, int slot)
+{
+    if (w->o->method != ALOCK_NGINX || w->o->idle <= 0 || slot == 0)
+        return;
+    struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000L};
+    for (int i = 0; i < 10000 && !stopping(w); i++) {
+        if (atomic_load(&w->sh->accepted) >= w->o->idle)
+            return;
+        if (nanosleep(&ms, NULL) < 0 && errno != EINTR)
+            die("nanosleep");
+    }
+}
+
 void alock_worker(const struct alock_wenv *env)
 {
     /* If the parent dies, so do we: nothing is left behind by a killed test. */
@@ -416,6 +440,7 @@ void alock_worker(const struct alock_wenv *env)
         ep_add(&w, w.stopfd);
     }
     w.me->ready = 1;
+    wait_for_idle_taken(&w, env->slot);
     switch (w.o->method) {
     case ALOCK_NONE: herd_loop(&w); break;
     case ALOCK_NGINX: nginx_loop(&w); break;

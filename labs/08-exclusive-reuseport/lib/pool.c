@@ -99,6 +99,7 @@ static void accept_one(struct worker *w)
         sleep_ms(w->o->slow_ms);
     if (lab_serve(c, w->id) < 0) /* closes c in every case */
         w->st.serve_errors++;
+    /* After the K-th, 2K-th, ... accept (nginx: after the 1st, 17th, ...; see pool.h). */
     if (w->o->mode == POOL_NGINX && w->st.accepted % w->o->readd_every == 0)
         listener_readd(w);
 }

@@ -6,7 +6,9 @@
  *   POOL_REUSEPORT  one SO_REUSEPORT listener per worker on the same port (socket(7));
  *                   worker i polls only listener i, the kernel picks one per connection.
  *   POOL_NGINX      as EXCLUSIVE, but after every `readd_every` accepts a worker does
- *                   EPOLL_CTL_DEL + EPOLL_CTL_ADD on the listener, as nginx does.
+ *                   EPOLL_CTL_DEL + EPOLL_CTL_ADD on the listener, as nginx does. The
+ *                   phase differs from nginx: here after the K-th, 2K-th, ... accept;
+ *                   nginx (c->requests++ % 16) after the 1st, 17th, 33rd, ... one.
  *
  * Registration order is a contract: worker i adds the listener to its epoll only
  * after worker i-1 has done so (pool_start waits for each worker's "ready" byte), so
