@@ -1,0 +1,21 @@
+/* fdhttpd — lab 11's server: a master and N pre-forked epoll workers.
+ * `fdhttpd --help` documents the options; lib/fdhttpd.h maps the source files. */
+#include <stdio.h>
+
+#include "lib/fdhttpd.h"
+
+int main(int argc, char **argv)
+{
+    struct fdh_config cfg;
+    char err[256];
+    if (fdh_config_parse(argc, argv, &cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "fdhttpd: %s (fdhttpd --help)\n", err);
+        return 1;
+    }
+    if (cfg.check_only) {
+        printf("fdhttpd: configuration ok: listen=%s:%u workers=%d accept=%s root=%s\n", cfg.ip, cfg.port,
+               cfg.workers, fdh_accept_name(cfg.accept), cfg.root ? cfg.root : "(none)");
+        return 0;
+    }
+    return fdh_master_run(&cfg);
+}

@@ -1,0 +1,481 @@
+/* lab 11 — fdhttpd's process model: a master, N pre-forked epoll workers, four ways
+ * for a connection to reach a worker, and what happens when a worker dies or the
+ * master is told to stop.
+ *
+ *   lab [-s all|split|kill|quit|term|fds|backoff] [-a MODE] [-w N] [-n REQUESTS] [-c CONNS]
+ *
+ * split    for each accept strategy (or -a MODE): N requests, C in flight; per-worker
+ *          split from the X-Worker header; /status lists every worker.
+ * kill     under load, SIGKILL a worker (mutex: the one holding the accept mutex): the
+ *          master respawns it (new pid in the same slot) and only the connections
+ *          that worker held fail (errors <= C).
+ * quit     SIGQUIT while a request is half sent: new connections are refused, the
+ *          request in flight is still answered, then every process exits.
+ * term     SIGTERM with connections open: everything stops at once, nothing is left;
+ *          a worker that ignores the master is SIGKILLed after the 3 s grace.
+ * fds      master's and workers' descriptor counts before and after many requests.
+ * backoff  a worker that dies right after start is respawned after 100, 200, 400 ms...
+ * Prints key=value results; exits 0 only when every scenario showed what it claims.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "kv.h"
+#include "lib/fdhttpd.h"
+#include "lib/harness.h"
+#include "loadgen.h"
+#include "sock.h"
+
+struct ctx {
+    char bin[PATH_MAX];
+    int workers;
+    long requests;
+    int conns;
+};
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) < 0 && errno == EINTR)
+        ;
+}
+
+static int start(struct ctx *x, struct fdh_srv *s, const char *mode, int workers, const char *extra)
+{
+    char w[16];
+    snprintf(w, sizeof w, "%d", workers);
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", w, "-a", (char *)mode, (char *)extra, NULL};
+    if (fdh_srv_start(s, x->bin, argv, 20) < 0) {
+        warn_errno("start fdhttpd -a %s (stderr: %s)", mode, s->err ? s->err : "");
+        return -1;
+    }
+    return 0;
+}
+
+/* Stops with sig, prints <p>.exit and <p>.leftovers; returns 1 when both are 0. */
+static int stop(struct fdh_srv *s, int sig, const char *p)
+{
+    char k[64];
+    kill(s->pid, sig);
+    int code = fdh_srv_wait(s, 20);
+    int left = fdh_srv_leftovers(s);
+    snprintf(k, sizeof k, "%s.exit", p);
+    kv_print(k, "%d", code);
+    snprintf(k, sizeof k, "%s.leftovers", p);
+    kv_print(k, "%d", left);
+    return code == 0 && left == 0;
+}
+
+/* Shows up to max lines of the server's stderr that contain what (log lines have no '='). */
+static void echo_log(const char *err, const char *what, int max)
+{
+    for (const char *p = err; p && max > 0 && (p = strstr(p, what)) != NULL; max--) {
+        const char *b = p, *e = strchr(p, '\n');
+        while (b > err && b[-1] != '\n')
+            b--;
+        e = e ? e : p + strlen(p);
+        if (memchr(b, '=', (size_t)(e - b)) == NULL)
+            printf("  %.*s\n", (int)(e - b), b);
+        p = e;
+    }
+    fflush(stdout);
+}
+
+static long status_long(uint16_t port, const char *key)
+{
+    char body[16384];
+    long v;
+    if (fdh_status(port, body, sizeof body) < 0 || kv_long(body, key, &v) < 0)
+        return -1;
+    return v;
+}
+
+static int workers_listed(uint16_t port, int n)
+{
+    int listed = 0;
+    for (int i = 0; i < n; i++) {
+        char k[48];
+        snprintf(k, sizeof k, "worker.%d.pid", i);
+        listed += status_long(port, k) > 0;
+    }
+    return listed;
+}
+
+static int split(struct ctx *x, const char *mode)
+{
+    struct fdh_srv s;
+    if (start(x, &s, mode, x->workers, NULL) < 0)
+        return 0;
+    struct loadgen_opts o = {.port = s.port, .connections = x->conns, .requests = x->requests};
+    struct loadgen_result r;
+    int ok = loadgen_run(&o, &r) == 0;
+    char k[64];
+    long errors = 0;
+    if (ok) {
+        for (int e = 1; e <= LG_ERR_PROTOCOL; e++)
+            errors += r.errors[e];
+        snprintf(k, sizeof k, "%s.ok", mode);
+        kv_print(k, "%ld", r.ok);
+        snprintf(k, sizeof k, "%s.errors", mode);
+        kv_print(k, "%ld", errors);
+        snprintf(k, sizeof k, "%s.rps", mode);
+        kv_print(k, "%.0f", r.elapsed_s > 0 ? (double)r.ok / r.elapsed_s : 0);
+        char split[256] = "";
+        for (int i = 0; i < x->workers; i++)
+            snprintf(split + strlen(split), sizeof split - strlen(split), "%s%ld", i ? "," : "",
+                     r.per_worker[i]);
+        snprintf(k, sizeof k, "%s.split", mode);
+        kv_print(k, "%s", split);
+        loadgen_result_free(&r);
+    }
+    int listed = workers_listed(s.port, x->workers);
+    snprintf(k, sizeof k, "%s.status_workers", mode);
+    kv_print(k, "%d", listed);
+    snprintf(k, sizeof k, "%s.status_requests", mode);
+    kv_print(k, "%ld", status_long(s.port, "total.requests"));
+    snprintf(k, sizeof k, "split.%s", mode);
+    int stopped = stop(&s, SIGTERM, k);
+    fdh_srv_free(&s);
+    return ok && errors == 0 && listed == x->workers && stopped;
+}
+
+struct load {
+    struct loadgen_opts o;
+    struct loadgen_result r;
+    int rc;
+    atomic_int done;
+};
+
+static void *load_thread(void *arg)
+{
+    struct load *l = arg;
+    l->rc = loadgen_run(&l->o, &l->r);
+    atomic_store(&l->done, 1);
+    return NULL;
+}
+
+static int kill_one(struct ctx *x, const char *mode)
+{
+    struct fdh_srv s;
+    char k[64], p[32];
+    snprintf(p, sizeof p, "kill.%s", mode);
+    if (start(x, &s, mode, x->workers, NULL) < 0)
+        return 0;
+    struct load l = {.o = {.port = s.port, .connections = x->conns, .duration_s = 2.5}};
+    pthread_t th;
+    if (pthread_create(&th, NULL, load_thread, &l) != 0)
+        die_msg("pthread_create");
+    /* Kill once the load is really flowing, and the workers are older than the crash
+     * window: a worker that lived that long is respawned at once (no back-off). */
+    sleep_ms(FDH_CRASH_WINDOW_MS + 200);
+    for (int i = 0; i < 500 && status_long(s.port, "total.requests") < 100; i++)
+        sleep_ms(10);
+    /* The victim is worker 0 — for mutex, the worker holding the accept mutex (if the
+     * kill lands while it holds it, the next trylock gets EOWNERDEAD). */
+    int victim = 0;
+    if (strcmp(mode, "mutex") == 0) {
+        long holder = status_long(s.port, "mutex.holder");
+        for (int i = 0; i < x->workers && holder > 0; i++) {
+            char k2[48];
+            snprintf(k2, sizeof k2, "worker.%d.pid", i);
+            if (status_long(s.port, k2) == holder)
+                victim = i;
+        }
+    }
+    char kpid[48], kstarts[48];
+    snprintf(kpid, sizeof kpid, "worker.%d.pid", victim);
+    snprintf(kstarts, sizeof kstarts, "worker.%d.starts", victim);
+    long old = status_long(s.port, kpid);
+    int during = !atomic_load(&l.done);
+    if (old > 0)
+        kill((pid_t)old, SIGKILL);
+    long now = -1, starts = -1;
+    for (int i = 0; i < 1000; i++) { /* bounded: 10 s */
+        now = status_long(s.port, kpid);
+        starts = status_long(s.port, kstarts);
+        if (now > 0 && now != old && starts >= 2)
+            break;
+        sleep_ms(10);
+    }
+    pthread_join(th, NULL);
+    long errors = 0;
+    for (int e = 1; e <= LG_ERR_PROTOCOL && l.rc == 0; e++)
+        errors += l.r.errors[e];
+    int respawned = now > 0 && now != old && starts >= 2;
+    snprintf(k, sizeof k, "%s.victim_slot", p), kv_print(k, "%d", victim);
+    snprintf(k, sizeof k, "%s.old_pid", p), kv_print(k, "%ld", old);
+    snprintf(k, sizeof k, "%s.new_pid", p), kv_print(k, "%ld", now);
+    snprintf(k, sizeof k, "%s.respawned", p), kv_print(k, "%d", respawned);
+    snprintf(k, sizeof k, "%s.during_load", p), kv_print(k, "%d", during);
+    snprintf(k, sizeof k, "%s.ok", p), kv_print(k, "%ld", l.rc == 0 ? l.r.ok : -1);
+    snprintf(k, sizeof k, "%s.errors", p), kv_print(k, "%ld", errors);
+    snprintf(k, sizeof k, "%s.connections", p), kv_print(k, "%d", x->conns);
+    int logged = s.err && strstr(s.err, "killed by signal 9") != NULL;
+    int stopped = stop(&s, SIGTERM, p);
+    logged = logged || (s.err && strstr(s.err, "killed by signal 9"));
+    snprintf(k, sizeof k, "%s.logged", p), kv_print(k, "%d", logged);
+    echo_log(s.err, "killed by signal 9", 1);
+    const char *in = s.err ? strstr(s.err, "respawning in ") : NULL;
+    long delay = in ? strtol(in + 14, NULL, 10) : -1;
+    snprintf(k, sizeof k, "%s.respawn_delay_ms", p), kv_print(k, "%ld", delay);
+    if (strcmp(mode, "mutex") == 0) /* observed, not guaranteed: see the note */
+        kv_print("kill.mutex.ownerdead_recovered", "%d", s.err && strstr(s.err, "accept mutex owner") != NULL);
+    int ok = l.rc == 0 && respawned && during && errors <= x->conns && l.r.ok > 0 && logged && stopped &&
+             delay == 0;
+    if (l.rc == 0)
+        loadgen_result_free(&l.r);
+    fdh_srv_free(&s);
+    return ok;
+}
+
+static int quit(struct ctx *x)
+{
+    struct fdh_srv s;
+    if (start(x, &s, "reuseport", 2, NULL) < 0)
+        return 0;
+    int fd = tcp_connect("127.0.0.1", s.port, SOCK_CLOEXEC);
+    if (fd < 0)
+        die("connect");
+    const char *first = "GET /half HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    if (send(fd, first, strlen(first), MSG_NOSIGNAL) < 0)
+        die("send");
+    /* Accepted once /status (itself one connection) sees two active. */
+    int accepted = 0;
+    for (int i = 0; i < 500 && !(accepted = status_long(s.port, "total.active") >= 2); i++)
+        sleep_ms(10);
+    kill(s.pid, SIGQUIT);
+    /* The drain has begun in every worker when the port refuses new connections. */
+    int refused = 0;
+    for (int i = 0; i < 500 && !refused; i++) {
+        int c = tcp_connect("127.0.0.1", s.port, SOCK_CLOEXEC);
+        if (c < 0)
+            refused = errno == ECONNREFUSED;
+        else
+            close(c), sleep_ms(10);
+    }
+    const char *rest = "Connection: keep-alive\r\n\r\n";
+    char resp[4096] = "";
+    size_t got = 0;
+    if (send(fd, rest, strlen(rest), MSG_NOSIGNAL) > 0) {
+        struct timeval tv = {5, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ssize_t n;
+        while (got < sizeof resp - 1 && (n = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
+            got += (size_t)n;
+        resp[got] = '\0';
+    }
+    close(fd);
+    int answered = strncmp(resp, "HTTP/1.1 200", 12) == 0;
+    int closes = strstr(resp, "Connection: close") != NULL;
+    kv_print("quit.accepted_before", "%d", accepted);
+    kv_print("quit.new_refused", "%d", refused);
+    kv_print("quit.inflight_answered", "%d", answered);
+    kv_print("quit.inflight_connection_close", "%d", closes);
+    int code = fdh_srv_wait(&s, 40), left = fdh_srv_leftovers(&s);
+    kv_print("quit.exit", "%d", code);
+    kv_print("quit.leftovers", "%d", left);
+    fdh_srv_free(&s);
+    return accepted && refused && answered && closes && code == 0 && left == 0;
+}
+
+static int term(struct ctx *x)
+{
+    struct fdh_srv s;
+    if (start(x, &s, "reuseport", 2, NULL) < 0)
+        return 0;
+    int idle = tcp_connect("127.0.0.1", s.port, SOCK_CLOEXEC);
+    int half = tcp_connect("127.0.0.1", s.port, SOCK_CLOEXEC);
+    if (idle < 0 || half < 0)
+        die("connect");
+    if (send(half, "GET / HTTP/1.1\r\n", 16, MSG_NOSIGNAL) < 0)
+        die("send");
+    for (int i = 0; i < 500 && status_long(s.port, "total.active") < 3; i++)
+        sleep_ms(10);
+    int ok = stop(&s, SIGTERM, "term");
+    /* Both connections were closed by their workers' exit. */
+    struct timeval tv = {5, 0};
+    char b;
+    setsockopt(idle, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(half, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int closed = read(idle, &b, 1) <= 0 && errno != EAGAIN;
+    closed = closed && read(half, &b, 1) <= 0 && errno != EAGAIN;
+    kv_print("term.connections_closed", "%d", closed);
+    close(idle);
+    close(half);
+    fdh_srv_free(&s);
+    return ok && closed;
+}
+
+/* A worker that ignores TERMINATE: the master's deadline SIGKILLs it. */
+static int stubborn(struct ctx *x)
+{
+    struct fdh_srv s;
+    if (start(x, &s, "reuseport", 2, "--stubborn-slot=1") < 0)
+        return 0;
+    int ok = stop(&s, SIGTERM, "term_stubborn");
+    int killed = s.err && strstr(s.err, "did not stop in time: SIGKILL") != NULL;
+    kv_print("term_stubborn.sigkilled", "%d", killed);
+    fdh_srv_free(&s);
+    return ok && killed;
+}
+
+static int count_fds(struct fdh_srv *s, int n, int *master, int *workers)
+{
+    *master = fdh_fd_count(s->pid);
+    *workers = 0;
+    for (int i = 0; i < n; i++) {
+        char k[48];
+        snprintf(k, sizeof k, "worker.%d.pid", i);
+        long pid = status_long(s->port, k);
+        int c = pid > 0 ? fdh_fd_count((pid_t)pid) : -1;
+        if (c < 0)
+            return -1;
+        *workers += c;
+    }
+    return 0;
+}
+
+/* Waits until only the /status connection itself is open, then counts. */
+static int settle_and_count(struct fdh_srv *s, int n, int *master, int *workers)
+{
+    for (int i = 0; i < 500 && status_long(s->port, "total.active") != 1; i++)
+        sleep_ms(10);
+    return count_fds(s, n, master, workers);
+}
+
+static int fds(struct ctx *x, const char *mode)
+{
+    struct fdh_srv s;
+    if (start(x, &s, mode, x->workers, NULL) < 0)
+        return 0;
+    int m0, w0, m1, w1;
+    settle_and_count(&s, x->workers, &m0, &w0);
+    struct loadgen_opts o = {.port = s.port, .connections = x->conns, .requests = x->requests};
+    struct loadgen_result r;
+    long done = 0;
+    for (int ka = 0; ka < 2; ka++) { /* one round closing, one keeping alive */
+        o.keepalive = ka;
+        if (loadgen_run(&o, &r) == 0) {
+            done += r.ok;
+            loadgen_result_free(&r);
+        }
+    }
+    settle_and_count(&s, x->workers, &m1, &w1);
+    char k[64];
+    snprintf(k, sizeof k, "fds.%s.requests", mode), kv_print(k, "%ld", done);
+    snprintf(k, sizeof k, "fds.%s.master_before", mode), kv_print(k, "%d", m0);
+    snprintf(k, sizeof k, "fds.%s.master_after", mode), kv_print(k, "%d", m1);
+    snprintf(k, sizeof k, "fds.%s.workers_before", mode), kv_print(k, "%d", w0);
+    snprintf(k, sizeof k, "fds.%s.workers_after", mode), kv_print(k, "%d", w1);
+    snprintf(k, sizeof k, "fds.%s", mode);
+    int stopped = stop(&s, SIGTERM, k);
+    fdh_srv_free(&s);
+    return done == 2 * x->requests && m0 > 0 && m0 == m1 && w0 > 0 && w0 == w1 && stopped;
+}
+
+static int backoff(struct ctx *x)
+{
+    struct fdh_srv s;
+    if (start(x, &s, "reuseport", 2, "--crash-slot=0") < 0)
+        return 0;
+    long d[8];
+    int n = 0;
+    for (int i = 0; i < 500 && n < 5; i++) { /* bounded: 10 s; 100+200+400+800 ms needed */
+        fdh_srv_pump(&s, 20);
+        n = 0;
+        for (const char *p = s.err; n < 8 && (p = strstr(p, "respawning in ")) != NULL; p++)
+            d[n++] = strtol(p + 14, NULL, 10);
+    }
+    char seq[128] = "";
+    int doubling = n >= 4;
+    for (int i = 0; i < n; i++) {
+        snprintf(seq + strlen(seq), sizeof seq - strlen(seq), "%s%ld", i ? "," : "", d[i]);
+        long want = i == 0 ? FDH_BACKOFF_MIN_MS : d[i - 1] * 2 > FDH_BACKOFF_MAX_MS ? FDH_BACKOFF_MAX_MS : d[i - 1] * 2;
+        doubling = doubling && d[i] == want;
+    }
+    echo_log(s.err, "respawning in", 5);
+    kv_print("backoff.delays_ms", "%s", seq);
+    kv_print("backoff.doubling", "%d", doubling);
+    kv_print("backoff.respawns_seen", "%d", n);
+    int stopped = stop(&s, SIGTERM, "backoff");
+    fdh_srv_free(&s);
+    (void)x;
+    return doubling && stopped;
+}
+
+int main(int argc, char **argv)
+{
+    struct ctx x = {.workers = 4, .requests = 2000, .conns = 16};
+    const char *scen = "all", *mode = NULL;
+    int c;
+    while ((c = getopt(argc, argv, "s:a:w:n:c:")) != -1) {
+        switch (c) {
+        case 's': scen = optarg; break;
+        case 'a': mode = optarg; break;
+        case 'w': x.workers = atoi(optarg); break;
+        case 'n': x.requests = atol(optarg); break;
+        case 'c': x.conns = atoi(optarg); break;
+        default:
+            fprintf(stderr, "usage: lab [-s all|split|kill|quit|term|fds|backoff] [-a MODE] [-w N] [-n REQ] [-c CONNS]\n");
+            return 2;
+        }
+    }
+    if (mode && fdh_accept_parse(mode) < 0)
+        die_msg("-a %s: want reuseport, exclusive, mutex or passfd", mode);
+    if (x.workers < 1 || x.workers > LOADGEN_MAX_WORKERS || x.requests < 1 || x.conns < 1)
+        die_msg("bad -w/-n/-c");
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n < 0)
+        die("readlink /proc/self/exe");
+    self[n] = '\0';
+    snprintf(x.bin, sizeof x.bin, "%s/fdhttpd", dirname(self));
+
+    int all = strcmp(scen, "all") == 0, shown = 1, ran = 0;
+    if (all || strcmp(scen, "split") == 0) {
+        puts("# split: N requests through each accept strategy; X-Worker names the worker");
+        for (int m = 0; m < FDH_NACCEPT; m++)
+            if (!mode || m == fdh_accept_parse(mode))
+                shown &= split(&x, fdh_accept_name(m)), ran++;
+    }
+    if (all || strcmp(scen, "kill") == 0) {
+        puts("# kill: SIGKILL a worker under load; the master respawns it in the same slot");
+        for (int m = 0; m < FDH_NACCEPT; m++)
+            if (!mode || m == fdh_accept_parse(mode))
+                shown &= kill_one(&x, fdh_accept_name(m)), ran++;
+    }
+    if (all || strcmp(scen, "quit") == 0) {
+        puts("# quit: SIGQUIT while a request is half sent; it is still answered");
+        shown &= quit(&x), ran++;
+    }
+    if (all || strcmp(scen, "term") == 0) {
+        puts("# term: SIGTERM with connections open; everything stops, nothing is left");
+        shown &= term(&x), ran++;
+        puts("# term: a worker that ignores the master is SIGKILLed after the grace period");
+        shown &= stubborn(&x);
+    }
+    if (all || strcmp(scen, "fds") == 0) {
+        puts("# fds: descriptor counts of master and workers before and after the load");
+        shown &= fds(&x, mode ? mode : "reuseport"), ran++;
+    }
+    if (all || strcmp(scen, "backoff") == 0) {
+        puts("# backoff: a worker that dies at once is respawned later and later");
+        shown &= backoff(&x), ran++;
+    }
+    if (ran == 0)
+        die_msg("-s %s: unknown scenario", scen);
+    kv_print("shown", "%d", shown);
+    return shown ? 0 : 1;
+}

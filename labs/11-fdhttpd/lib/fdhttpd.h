@@ -1,0 +1,104 @@
+/* fdhttpd.h — the pieces of lab 11's server, shared by its master, its workers, the
+ * lab driver and the tests. The server's main() is ../fdhttpd.c; nothing here has one.
+ *
+ * Process model (notes/11-fdhttpd.md walks through it):
+ *   master   parses options, opens the listener(s), maps the shared statistics, forks
+ *            N workers and then only supervises: signals (signalfd), worker channels,
+ *            SIGCHLD -> reap -> respawn in the same slot (with back-off). In the
+ *            passfd strategy it also accepts and hands each connection to a worker.
+ *   worker   one epoll event loop (common/evloop.h) over its connections, its
+ *            channel, its signals and — per strategy — the listener.
+ *
+ * Files:
+ *   config.c   fdh_config_parse / fdh_usage / fdh_accept_name  (options, -t, --help)
+ *   stats.c    the shared-memory statistics and the /status text
+ *   master.c   fdh_master_run: the master's whole life
+ *   worker.c   fdh_worker_run: a worker's whole life (accept strategies)
+ *   conn.c     one client connection: read a request, answer, keep alive or close
+ *   harness.c  start/stop a server and talk HTTP to it (lab.c and the tests)
+ */
+#ifndef LAB11_FDHTTPD_H
+#define LAB11_FDHTTPD_H
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define FDH_MAX_WORKERS 64
+#define FDH_DEFAULT_PORT 8080
+
+enum fdh_accept { FDH_REUSEPORT, FDH_EXCLUSIVE, FDH_MUTEX, FDH_PASSFD, FDH_NACCEPT };
+
+/* Timings (milliseconds) — the constants the notes and --help quote. */
+#define FDH_TERM_GRACE_MS 3000     /* SIGTERM: workers get this long before SIGKILL */
+#define FDH_DRAIN_MAX_MS 30000     /* SIGQUIT: in-flight work gets this long */
+#define FDH_CRASH_WINDOW_MS 1000   /* a worker dying younger than this "keeps crashing" */
+#define FDH_BACKOFF_MIN_MS 100     /* first delayed respawn */
+#define FDH_BACKOFF_MAX_MS 5000    /* the back-off doubles up to this */
+#define FDH_IO_TIMEOUT_MS 10000    /* a connection idle (or stuck) this long is closed */
+#define FDH_MUTEX_DELAY_MS 20      /* mutex: a loser retries the accept mutex after this */
+#define FDH_MUTEX_HOLD_MS 100      /* mutex: the holder waits at most this, then lets go */
+
+struct fdh_config {
+    char ip[16];          /* dotted quad */
+    uint16_t port;        /* 0: the kernel chooses; printed as listening=IP:PORT */
+    int workers;          /* 1..FDH_MAX_WORKERS */
+    enum fdh_accept accept;
+    const char *root;     /* docroot (served from the next session on); NULL = none */
+    int check_only;       /* -t */
+    int crash_slot;       /* testing aid: the worker in this slot exits after READY; -1 */
+    int stubborn_slot;    /* testing aid: the worker in this slot ignores QUIT/TERMINATE; -1 */
+};
+
+/* One worker slot's counters, one cache line each so that workers never write to the
+ * same line (no false sharing). Each counter has ONE writer (the worker in the slot,
+ * or the master while the slot is empty) and is read by anyone, hence relaxed atomics.
+ * The slots live in the shared page made before the first fork: they survive a worker's
+ * death, and its replacement continues the counts. */
+struct fdh_slot {
+    alignas(64) atomic_long requests; /* responses completed */
+    atomic_long bytes;                /* response bytes written */
+    atomic_long active;               /* connections open right now */
+    atomic_long accepted;             /* connections taken (accept or passed) */
+    atomic_int pid;                   /* the current worker's pid, 0 while none */
+    atomic_int starts;                /* workers started in this slot (1 + respawns) */
+};
+
+struct fdh_shared {
+    pthread_mutex_t accept_mutex;     /* FDH_MUTEX: robust, process-shared */
+    alignas(64) atomic_int holder;    /* pid holding accept_mutex, 0 when free */
+    struct fdh_slot slot[FDH_MAX_WORKERS];
+};
+
+/* config.c */
+/* Parses argv into *cfg. Returns 0, or -1 with a reason in err (errlen bytes).
+ * --help prints fdh_usage and exits 0 from inside (it is not an error). */
+int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, size_t errlen);
+const char *fdh_accept_name(enum fdh_accept a);
+int fdh_accept_parse(const char *name); /* enum value or -1 */
+extern const char fdh_usage[];
+
+/* stats.c */
+struct fdh_shared *fdh_shared_new(void);   /* NULL with errno */
+void fdh_shared_free(struct fdh_shared *sh);
+/* Writes the /status body (key=value lines) into buf; returns its length (< cap). */
+size_t fdh_status_text(const struct fdh_shared *sh, const struct fdh_config *cfg, char *buf, size_t cap);
+
+/* master.c: the whole server; returns the process exit code. */
+int fdh_master_run(const struct fdh_config *cfg);
+
+/* worker.c: what the master's fork child runs; never returns. */
+struct fdh_worker_env {
+    const struct fdh_config *cfg;
+    struct fdh_shared *sh;
+    int slot;
+    int lfd;  /* this worker's listener (reuseport: its own; exclusive/mutex: the shared
+                 one); -1 for passfd */
+    int chan; /* the worker's end of its channel */
+};
+__attribute__((noreturn)) void fdh_worker_run(const struct fdh_worker_env *env);
+
+#endif
