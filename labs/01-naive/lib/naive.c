@@ -46,47 +46,6 @@ int lock_word(pthread_mutex_t *m)
     return __atomic_load_n(&m->__data.__lock, __ATOMIC_SEQ_CST);
 }
 
-/* Reads a small /proc file into buf (NUL-terminated). */
-static int read_small(const char *path, char *buf, size_t size)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, size - 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        errno = EIO;
-        return -1;
-    }
-    buf[n] = '\0';
-    return 0;
-}
-
-int proc_sleep(pid_t pid, struct proc_sleep *s)
-{
-    char path[64], buf[1024];
-    memset(s, 0, sizeof *s);
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (read_small(path, buf, sizeof buf) < 0)
-        return -1;
-    /* "pid (comm) S ...": comm may hold spaces and ')', so look after the LAST ')'. */
-    char *close = strrchr(buf, ')');
-    if (!close || close[1] != ' ' || close[2] == '\0') {
-        errno = EPROTO;
-        return -1;
-    }
-    s->state = close[2];
-    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
-    if (read_small(path, buf, sizeof buf) < 0)
-        return -1;
-    /* "202 0xuaddr 0xop 0xval ..." while blocked in a call; "running" or "-1 ..." else. */
-    if (sscanf(buf, "%ld %lx %lx %lx", &s->nr, &s->arg[0], &s->arg[1], &s->arg[2]) == 4 &&
-        s->nr >= 0)
-        s->in_syscall = 1;
-    return 0;
-}
-
 int proc_asleep_in_futex(pid_t pid, const void *addr, struct proc_sleep *s)
 {
     if (proc_sleep(pid, s) < 0)

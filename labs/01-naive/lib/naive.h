@@ -11,12 +11,7 @@
  *                              0 unlocked, 1 locked, 2 locked with (possible) waiters.
  *                              glibc-specific; read atomically.
  *
- * Watching another process sleep (from /proc, see proc(5)):
- *   proc_sleep(pid, &s)        fills s from /proc/pid/stat (state letter) and
- *                              /proc/pid/syscall (number and first three arguments of the
- *                              system call the task is blocked in; in_syscall = 0 when the
- *                              file says "running" or the task is not in a call).
- *                              Returns 0, or -1 with errno when /proc could not be read.
+ * Watching another process sleep (proc_sleep() from common/procinfo.h):
  *   proc_asleep_in_futex(pid, addr, &s)
  *                              1 when pid is in state 'S', blocked in SYS_futex, and the
  *                              futex word it waits on is addr; else 0 (s is filled anyway).
@@ -31,6 +26,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "procinfo.h"
+
 /* What a worker tries to send to the client. */
 #define NAIVE_PAYLOAD "hello client, this is worker 0\n"
 
@@ -38,14 +35,6 @@ void *shared_anon(size_t size);
 void naive_mutex_init(pthread_mutex_t *m, int pshared);
 int lock_word(pthread_mutex_t *m);
 
-struct proc_sleep {
-    char state;           /* the state letter of /proc/pid/stat: 'R', 'S', 'D', ... */
-    int in_syscall;       /* 1 when /proc/pid/syscall names a system call */
-    long nr;              /* its number, e.g. SYS_futex */
-    unsigned long arg[3]; /* futex: uaddr, op, val */
-};
-
-int proc_sleep(pid_t pid, struct proc_sleep *s);
 int proc_asleep_in_futex(pid_t pid, const void *addr, struct proc_sleep *s);
 
 double mono_s(void);

@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "loadgen.h"
+#include "procinfo.h"
 #include "pmutex.h"
 #include "pshm.h"
 #include "shared.h"
@@ -197,22 +198,6 @@ static int reap_some(struct run *r)
     return died;
 }
 
-/* 1 when /proc/PID/stat says the process is sleeping (state S). */
-static int is_sleeping(pid_t pid)
-{
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* the comm field may contain spaces */
-    return p && p[1] == ' ' && p[2] == 'S';
-}
 
 /* The outside kill, called on every supervision round once the client has paused
  * (every one of its first K requests answered, no connection coming). Kills the
@@ -233,7 +218,7 @@ static void outside_kill(struct run *r)
         for (int i = 0; i < r->nslots && holder > 0; i++) {
             struct alock_slot *s = &sh->slot[i];
             if (r->reaped[i] || s->pid != holder || !atomic_load(&s->in_accept) ||
-                !is_sleeping(holder))
+                !proc_is_sleeping(holder))
                 continue;
             /* Its +1 in waiters would never be undone: undo it for it. */
             atomic_fetch_sub(&sh->waiters, 1);
