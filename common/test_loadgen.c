@@ -17,9 +17,11 @@
 #include <unistd.h>
 
 #include "fdcount.h"
+#include "kv.h"
 #include "labreply.h"
 #include "loadgen.h"
 #include "sock.h"
+#include "spawn.h"
 
 enum srv_mode {
     SRV_LAB,       /* lab_serve(fd, worker id) */
@@ -526,4 +528,41 @@ Test(labreply, overlong_or_cut_requests_fail_and_close, .timeout = 120)
     cr_assert_eq(errno, ECONNRESET);
     cr_assert_not(fd_is_open(sv[1]));
     close(sv[0]);
+}
+
+/* bench/loadclient, the CLI over loadgen that labs and benches use to write CSV. */
+Test(loadclient, prints_results_and_writes_csv, .timeout = 120)
+{
+    struct srv s;
+    srv_start(&s, SRV_LAB, 2);
+    const char *build = getenv("FDLAB_BUILD");
+    char prog[512], port[16], csv[64];
+    snprintf(prog, sizeof prog, "%s/bench/loadclient", build && *build ? build : "build/gcc");
+    snprintf(port, sizeof port, "%u", (unsigned)s.port);
+    snprintf(csv, sizeof csv, "/tmp/fdlab-loadclient-%d.csv", (int)getpid());
+    char *argv[] = {prog, "-p", port, "-c", "4", "-n", "40", "--csv", csv, NULL};
+    struct run_result r;
+    cr_assert_eq(run_capture(argv, 60, &r), 0);
+    srv_stop(&s);
+    cr_assert_eq(run_exit_code(&r), 0, "stderr: %s", r.err);
+    long ok = -1, w0 = 0, w1 = 0;
+    cr_assert_eq(kv_long(r.out, "ok", &ok), 0);
+    cr_assert_eq(ok, 40);
+    kv_long(r.out, "worker.0", &w0);
+    kv_long(r.out, "worker.1", &w1);
+    cr_assert_eq(w0 + w1, 40, "per-worker counts add up");
+    FILE *f = fopen(csv, "r");
+    cr_assert_not_null(f);
+    int lines = 0, c;
+    while ((c = fgetc(f)) != EOF)
+        lines += c == '\n';
+    fclose(f);
+    unlink(csv);
+    cr_assert_eq(lines, 41, "a header and one line per request");
+    run_result_free(&r);
+
+    char *bad[] = {prog, "-c", "4", NULL};
+    cr_assert_eq(run_capture(bad, 30, &r), 0);
+    cr_assert_eq(run_exit_code(&r), 2, "missing -p is a usage error");
+    run_result_free(&r);
 }
