@@ -58,10 +58,15 @@ int proc_sleep(pid_t pid, struct proc_sleep *s)
     return 0;
 }
 
-int proc_asleep_in(pid_t pid, long nr)
+int proc_asleep_in(pid_t pid, const long *nrs, size_t n)
 {
     struct proc_sleep s;
-    return proc_sleep(pid, &s) == 0 && s.state == 'S' && s.in_syscall && s.nr == nr;
+    if (proc_sleep(pid, &s) < 0 || s.state != 'S' || !s.in_syscall)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s.nr == nrs[i])
+            return 1;
+    return 0;
 }
 
 int proc_is_sleeping(pid_t pid)
@@ -70,22 +75,29 @@ int proc_is_sleeping(pid_t pid)
     return read_state(pid, &st) == 0 && st == 'S';
 }
 
-int proc_wait_asleep_in(pid_t pid, const long *nrs, size_t n, int timeout_ms)
+static double mono_s(void)
 {
-    for (int waited = 0;; waited++) {
-        struct proc_sleep s;
-        if (proc_sleep(pid, &s) < 0)
-            return -1;
-        if (s.state == 'S' && s.in_syscall)
-            for (size_t i = 0; i < n; i++)
-                if (s.nr == nrs[i])
-                    return 0;
-        if (waited >= timeout_ms) {
+    struct timespec ts;
+    /* CLOCK_MONOTONIC with a valid pointer cannot fail (clock_gettime(2)). */
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int proc_wait_all_asleep(const pid_t *pids, size_t npids, const long *nrs, size_t n, int timeout_ms)
+{
+    double deadline = mono_s() + timeout_ms / 1000.0;
+    for (;;) {
+        int all = 1;
+        for (size_t i = 0; i < npids && all; i++)
+            all = proc_asleep_in(pids[i], nrs, n);
+        if (all)
+            return 0;
+        if (mono_s() >= deadline) {
             errno = ETIMEDOUT;
             return -1;
         }
-        struct timespec ms = {0, 1000000L};
-        while (nanosleep(&ms, &ms) < 0 && errno == EINTR) {
+        struct timespec ts = {0, 100000}; /* 100 µs: let the others run */
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
         }
     }
 }

@@ -9,12 +9,14 @@
  *   Reading /proc/PID/syscall needs ptrace read access (same uid, or CAP_SYS_PTRACE).
  *   Returns 0, or -1 with errno (ENOENT: no such process; EACCES; EPROTO: an
  *   unparsable line).
- * proc_asleep_in(pid, nr): 1 when pid is in state 'S' blocked in system call nr
- *   (e.g. SYS_accept4, SYS_epoll_wait), else 0 (also when /proc cannot be read).
+ * proc_asleep_in(pid, nrs, n): 1 when pid is in state 'S' blocked in one of the n
+ *   system calls nrs (e.g. SYS_accept4, SYS_epoll_wait), else 0 (also when /proc
+ *   cannot be read, e.g. the process is gone). Never dies.
  * proc_is_sleeping(pid): 1 when /proc/PID/stat says 'S', else 0.
- * proc_wait_asleep_in(pid, nrs, n, timeout_ms): polls every 1 ms until pid is asleep
- *   in one of the n system calls nrs; returns 0, or -1 with errno ETIMEDOUT when
- *   timeout_ms passed first (ENOENT when the process is gone).
+ * proc_wait_all_asleep(pids, npids, nrs, n, timeout_ms): re-checks every 100 µs until
+ *   every one of the npids processes is asleep in one of nrs in the same pass;
+ *   returns 0 then, or -1 with errno ETIMEDOUT when timeout_ms passed first. Never
+ *   waits longer than timeout_ms plus one pass.
  */
 #ifndef FDLAB_PROCINFO_H
 #define FDLAB_PROCINFO_H
@@ -30,8 +32,8 @@ struct proc_sleep {
 };
 
 int proc_sleep(pid_t pid, struct proc_sleep *s);
-int proc_asleep_in(pid_t pid, long nr);
+int proc_asleep_in(pid_t pid, const long *nrs, size_t n);
 int proc_is_sleeping(pid_t pid);
-int proc_wait_asleep_in(pid_t pid, const long *nrs, size_t n, int timeout_ms);
+int proc_wait_all_asleep(const pid_t *pids, size_t npids, const long *nrs, size_t n, int timeout_ms);
 
 #endif

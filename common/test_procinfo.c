@@ -20,10 +20,10 @@ Test(procinfo, child_asleep_in_read_is_seen_there, .timeout = 120)
         _exit(read(p[0], &c, 1) == 1 ? 0 : 1);
     }
     close(p[0]);
-    long nrs[] = {SYS_read};
-    cr_assert_eq(proc_wait_asleep_in(pid, nrs, 1, 10000), 0, "child never slept in read()");
-    cr_assert(proc_asleep_in(pid, SYS_read));
-    cr_assert_not(proc_asleep_in(pid, SYS_futex));
+    long nrs[] = {SYS_read}, other[] = {SYS_futex, SYS_accept4};
+    cr_assert_eq(proc_wait_all_asleep(&pid, 1, nrs, 1, 10000), 0, "child never slept in read()");
+    cr_assert(proc_asleep_in(pid, nrs, 1));
+    cr_assert_not(proc_asleep_in(pid, other, 2));
     cr_assert(proc_is_sleeping(pid));
     struct proc_sleep s;
     cr_assert_eq(proc_sleep(pid, &s), 0);
@@ -41,7 +41,8 @@ Test(procinfo, timeout_and_missing_process, .timeout = 120)
 {
     /* Ourselves: running, never asleep in futex while we ask. */
     long nrs[] = {SYS_futex};
-    cr_assert_eq(proc_wait_asleep_in(getpid(), nrs, 1, 20), -1);
+    pid_t self = getpid();
+    cr_assert_eq(proc_wait_all_asleep(&self, 1, nrs, 1, 20), -1);
     cr_assert_eq(errno, ETIMEDOUT);
     pid_t pid = fork();
     cr_assert_geq(pid, 0);

@@ -1,6 +1,6 @@
 /* lab 06 — the thundering herd.
  *
- *   lab [-m accept|epoll] [-w WORKERS] [-n CONNS] [-c CONCURRENCY] [-B GATE_MS]
+ *   lab [-m accept|epoll] [-w WORKERS] [-n CONNS] [-c CONCURRENCY] [-B GATE_MS] [-S SYNC_MS]
  *
  * Without -m and -w: the sweep — both modes, N = 1, 2, 4, 8, 16 workers, CONNS
  * sequential connections each (-c 1) — and a verdict: exit 0 when blocking accept()
@@ -14,6 +14,13 @@
  * at most GATE_MS, until all N have been woken, and only then calls accept(), so
  * with -c 1 the N - 1 losers of each connection deterministically get EAGAIN
  * (herd.h). Adds the key gate_timeouts (gate waits that timed out).
+ *
+ * -S SYNC_MS (test option, needs -c 1): the lab makes the connections itself, one at
+ * a time, and before each waits (at most SYNC_MS) until every worker is asleep in
+ * accept/epoll_wait (herd.h), so each connection finds all N on the wait queue:
+ * wake-ups per connection are then N for epoll, 1 for accept, whatever the load on
+ * the machine. Adds the keys all_asleep_conns (connections sent with every worker
+ * asleep) and not_asleep_conns (sent after that wait timed out).
  *
  * Keys, per scenario, prefixed "<mode>.n<N>.": conns (connections the workers
  * accepted), errors (failed requests), wakeups_per_conn (voluntary context switches
@@ -38,10 +45,10 @@ static double per(long x, long conns)
 
 /* Run one scenario and print its keys. Returns 0 when it ran cleanly. */
 static int scenario(enum herd_mode mode, int n, long conns, int conc, int gate_ms,
-                    struct herd_result *r)
+                    int sync_ms, struct herd_result *r)
 {
     struct herd_opts o = {.mode = mode, .workers = n, .conns = conns, .concurrency = conc,
-                          .gate_ms = mode == HERD_EPOLL ? gate_ms : 0};
+                          .gate_ms = mode == HERD_EPOLL ? gate_ms : 0, .sync_ms = sync_ms};
     if (herd_run(&o, r) < 0)
         die("herd_run %s n=%d", herd_mode_name(mode), n);
     char key[64];
@@ -60,6 +67,10 @@ static int scenario(enum herd_mode mode, int n, long conns, int conc, int gate_m
     KV("reported", "%d", r->reported);
     if (o.gate_ms > 0)
         KV("gate_timeouts", "%ld", r->gate_timeouts);
+    if (o.sync_ms > 0) {
+        KV("all_asleep_conns", "%ld", r->all_asleep_conns);
+        KV("not_asleep_conns", "%ld", r->not_asleep_conns);
+    }
 #undef KV
     return r->errors == 0 && r->reported == n && r->accepted == conns ? 0 : 1;
 }
@@ -67,16 +78,16 @@ static int scenario(enum herd_mode mode, int n, long conns, int conc, int gate_m
 static void usage(void)
 {
     fprintf(stderr, "usage: lab [-m accept|epoll] [-w WORKERS] [-n CONNS] [-c CONCURRENCY]"
-                    " [-B GATE_MS]\n");
+                    " [-B GATE_MS] [-S SYNC_MS]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    int mode = -1, workers = 0, conc = 1, gate_ms = 0;
+    int mode = -1, workers = 0, conc = 1, gate_ms = 0, sync_ms = 0;
     long conns = 400;
     int opt;
-    while ((opt = getopt(argc, argv, "m:w:n:c:B:")) != -1) {
+    while ((opt = getopt(argc, argv, "m:w:n:c:B:S:")) != -1) {
         switch (opt) {
         case 'm':
             if (strcmp(optarg, "accept") == 0)
@@ -90,11 +101,13 @@ int main(int argc, char **argv)
         case 'n': conns = atol(optarg); break;
         case 'c': conc = atoi(optarg); break;
         case 'B': gate_ms = atoi(optarg); break;
+        case 'S': sync_ms = atoi(optarg); break;
         default: usage();
         }
     }
     if (optind != argc || conns < 1 || conc < 1 || workers < 0 || workers > HERD_MAX_WORKERS ||
-        gate_ms < 0 || gate_ms > 10000)
+        gate_ms < 0 || gate_ms > 10000 || sync_ms < 0 || sync_ms > 10000 ||
+        (sync_ms > 0 && conc != 1))
         usage();
 
     static const int sweep[] = {1, 2, 4, 8, 16};
@@ -106,7 +119,7 @@ int main(int argc, char **argv)
                 continue;
             for (int i = 0; i < 5; i++) {
                 int n = workers > 0 ? workers : sweep[i];
-                bad |= scenario((enum herd_mode)m, n, conns, conc, gate_ms, &res[m][i]);
+                bad |= scenario((enum herd_mode)m, n, conns, conc, gate_ms, sync_ms, &res[m][i]);
                 if (workers > 0)
                     break;
             }
@@ -120,9 +133,13 @@ int main(int argc, char **argv)
            "  epoll:  each worker has its own epoll instance (level-triggered) on it\n"
            "%ld sequential connections per scenario (-c %d).\n",
            conns, conc);
+    if (sync_ms > 0)
+        printf("Synchronised (-S %d): each connection is made only once every worker sleeps\n"
+               "in accept/epoll_wait (all_asleep_conns counts when that held).\n",
+               sync_ms);
     for (int m = 0; m < 2; m++)
         for (int i = 0; i < 5; i++)
-            bad |= scenario((enum herd_mode)m, sweep[i], conns, conc, gate_ms, &res[m][i]);
+            bad |= scenario((enum herd_mode)m, sweep[i], conns, conc, gate_ms, sync_ms, &res[m][i]);
 
     /* The claims, with margins wide enough for a busy 2-core machine. */
     int accept_ok = 1;

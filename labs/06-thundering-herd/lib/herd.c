@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "gate.h"
 #include "labreply.h"
 #include "loadgen.h"
+#include "procinfo.h"
 #include "sock.h"
 
 const char *herd_mode_name(enum herd_mode m)
@@ -74,9 +76,15 @@ static __attribute__((noreturn)) void worker(const struct herd_opts *o, int lfd,
             int n = epoll_wait(ep, &ev, 1, 1000);
             if (n < 0 && errno != EINTR)
                 die("epoll_wait");
-            if (n <= 0)
-                continue;
             slept = nvcsw() - before; /* before the gate: its sleeps are not wake-ups */
+            if (n <= 0) {
+                /* A loser woken for a connection another worker took re-checks the
+                 * listener inside epoll_wait and sleeps again without returning:
+                 * each of those sleeps ended in a connection's wake-up. The last
+                 * sleep of this call ended by the timer (or a signal), not by one. */
+                st->wait_csw += slept > 0 ? slept - 1 : 0;
+                continue;
+            }
             if (o->gate_ms > 0 && gate_wait(&shm->gate[0], (unsigned)o->workers, o->gate_ms))
                 st->gate_timeouts++;
         }
@@ -93,8 +101,14 @@ static __attribute__((noreturn)) void worker(const struct herd_opts *o, int lfd,
             errno = e;
         }
         if (fd < 0) {
-            if (errno == EINVAL)
-                break; /* the parent shut the listener down: we are done */
+            if (errno == EINVAL) {
+                /* The parent shut the listener down: we are done. In epoll mode the
+                 * last sleep of this epoll_wait was ended by that shutdown; the ones
+                 * before it by connections (see the timeout case above). */
+                if (mode == HERD_EPOLL)
+                    st->wait_csw += slept > 0 ? slept - 1 : 0;
+                break;
+            }
             if (errno == EAGAIN) {
                 st->eagain++; /* woken for a connection another worker took */
                 st->wakes++;
@@ -116,21 +130,23 @@ static __attribute__((noreturn)) void worker(const struct herd_opts *o, int lfd,
     _exit(0);
 }
 
-/* 1 when /proc/PID/stat says the process is sleeping (state S). */
-static int is_sleeping(pid_t pid)
+/* The system calls a worker of this mode blocks in (what common/procinfo.h looks for). */
+static int wait_syscalls(enum herd_mode mode, long nrs[3])
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* the comm field may contain spaces */
-    return p && p[1] == ' ' && p[2] == 'S';
+    int k = 0;
+    if (mode == HERD_EPOLL) {
+        nrs[k++] = SYS_epoll_wait; /* glibc's epoll_wait() on x86-64 */
+        nrs[k++] = SYS_epoll_pwait;
+#ifdef SYS_epoll_pwait2
+        nrs[k++] = SYS_epoll_pwait2;
+#endif
+    } else {
+#ifdef SYS_accept
+        nrs[k++] = SYS_accept;
+#endif
+        nrs[k++] = SYS_accept4; /* what accept4() (and glibc's accept()) calls */
+    }
+    return k;
 }
 
 static void sleep_ms(int ms)
@@ -143,7 +159,7 @@ static void sleep_ms(int ms)
 /* Wait (at most 3 s) until every worker has reported ready and then sleeps, so the
  * first connection finds all of them waiting. Not needed for correctness: a late
  * worker only makes the first few numbers smaller. */
-static void wait_workers_ready(int ready, const pid_t *pids, int n)
+static void wait_workers_ready(enum herd_mode mode, int ready, const pid_t *pids, int n)
 {
     int got = 0;
     char buf[HERD_MAX_WORKERS];
@@ -159,14 +175,77 @@ static void wait_workers_ready(int ready, const pid_t *pids, int n)
             break;
         got += (int)k;
     }
-    for (int tries = 0; tries < 300; tries++) {
-        int all = 1;
-        for (int i = 0; i < n && all; i++)
-            all = is_sleeping(pids[i]);
-        if (all)
-            return;
-        sleep_ms(10);
+    long nrs[3];
+    int k = wait_syscalls(mode, nrs);
+    (void)proc_wait_all_asleep(pids, (size_t)n, nrs, (size_t)k, 3000); /* best effort */
+}
+
+/* One request on a fresh connection, reply read to EOF (the server closes).
+ * Returns 0 when a "HTTP/1.1 200" reply came, -1 otherwise. Every wait bounded (5 s). */
+static int one_request(uint16_t port)
+{
+    int fd = tcp_connect("127.0.0.1", port, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) {
+        warn_errno("connect 127.0.0.1:%u", (unsigned)port);
+        return -1;
     }
+    static const char req[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    char buf[512];
+    size_t got = 0;
+    int rc = -1;
+    if (send(fd, req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof req - 1)) {
+        warn_errno("send request");
+        goto out;
+    }
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int r = poll(&p, 1, 5000);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                errno = ETIMEDOUT;
+            warn_errno("poll reply");
+            goto out;
+        }
+        ssize_t k = read(fd, buf + got, sizeof buf - 1 - got);
+        if (k < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (k < 0) {
+            warn_errno("read reply");
+            goto out;
+        }
+        if (k == 0 || (got += (size_t)k) == sizeof buf - 1)
+            break; /* EOF: the whole reply (or more than a lab reply can be) */
+    }
+    buf[got] = '\0';
+    rc = strncmp(buf, "HTTP/1.1 200", 12) == 0 ? 0 : -1;
+out:
+    close(fd);
+    return rc;
+}
+
+/* The synchronised driver (opts->sync_ms > 0): before each of conns sequential
+ * connections, wait (at most sync_ms) until every worker sleeps in its blocking call,
+ * and count whether that held. After the last one wait again, so the shutdown that
+ * follows finds them asleep too (its wake-up then ends exactly one sleep; herd.c's
+ * worker subtracts it). */
+static void sync_drive(const struct herd_opts *o, uint16_t port, const pid_t *pids,
+                       struct herd_result *res)
+{
+    long nrs[3];
+    int k = wait_syscalls(o->mode, nrs);
+    for (long c = 0; c < o->conns; c++) {
+        if (proc_wait_all_asleep(pids, (size_t)o->workers, nrs, (size_t)k, o->sync_ms) == 0)
+            res->all_asleep_conns++;
+        else
+            res->not_asleep_conns++;
+        if (one_request(port) < 0)
+            res->errors++;
+        else
+            res->ok++;
+    }
+    (void)proc_wait_all_asleep(pids, (size_t)o->workers, nrs, (size_t)k, o->sync_ms);
 }
 
 /* Reap every worker: they exit on their own after shutdown(); after 5 s, SIGKILL. */
@@ -198,7 +277,8 @@ int herd_run(const struct herd_opts *o, struct herd_result *res)
 {
     memset(res, 0, sizeof *res);
     if (o->workers < 1 || o->workers > HERD_MAX_WORKERS || o->conns < 1 || o->concurrency < 1 ||
-        o->gate_ms < 0 || o->gate_ms > 10000) {
+        o->gate_ms < 0 || o->gate_ms > 10000 || o->sync_ms < 0 || o->sync_ms > 10000 ||
+        (o->sync_ms > 0 && o->concurrency != 1)) {
         errno = EINVAL;
         return -1;
     }
@@ -240,14 +320,19 @@ int herd_run(const struct herd_opts *o, struct herd_result *res)
         }
     }
     close(rp[1]);
-    wait_workers_ready(rp[0], pids, o->workers);
+    wait_workers_ready(o->mode, rp[0], pids, o->workers);
     close(rp[0]);
 
-    struct loadgen_opts lo = {.port = port, .connections = o->concurrency,
-                              .requests = o->conns, .timeout_s = 5};
     struct loadgen_result lr;
-    int lg_rc = loadgen_run(&lo, &lr);
-    int lg_errno = errno;
+    int lg_rc = 1, lg_errno = 0; /* 1: loadgen not used (sync mode) */
+    if (o->sync_ms > 0) {
+        sync_drive(o, port, pids, res);
+    } else {
+        struct loadgen_opts lo = {.port = port, .connections = o->concurrency,
+                                  .requests = o->conns, .timeout_s = 5};
+        lg_rc = loadgen_run(&lo, &lr);
+        lg_errno = errno;
+    }
 
     /* shutdown() on a listening socket moves it out of LISTEN and wakes every waiter:
      * a blocked accept() returns EINVAL, epoll_wait() returns and the accept() after

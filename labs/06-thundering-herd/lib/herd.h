@@ -17,10 +17,22 @@
  * and before the next one can exist, so exactly N - 1 of them get EAGAIN per
  * connection: the race of the plain mode (see the note) is removed.
  *
+ * Test option sync_ms > 0 (lab -S; concurrency must be 1): no loadgen; the parent
+ * itself makes the connections one at a time (connect, request, read the reply to
+ * EOF), and before EACH it waits, at most sync_ms, until every worker is asleep in
+ * its blocking call: /proc/PID/stat state 'S' and /proc/PID/syscall naming
+ * epoll_wait/epoll_pwait/epoll_pwait2 (epoll mode) or accept/accept4 (accept mode)
+ * (common/procinfo.h). Such a worker is on the wait queue the connection's wake-up walks
+ * (its own epoll instance's queue, reached from the listener's; or the listener's
+ * queue itself), so the number woken no longer depends on how fast the workers got
+ * back to sleep: N per connection with N epoll instances, 1 with blocking accept.
+ * result->all_asleep_conns / not_asleep_conns count the connections sent with the
+ * precondition met / after the wait timed out.
+ *
  * herd_run(opts, result):
  *   creates the listener on 127.0.0.1:0, forks opts->workers workers, waits until
  *   all of them sleep in accept/epoll_wait, drives opts->conns connections at them
- *   with loadgen (opts->concurrency in flight), then stops them with shutdown(2) on
+ *   with loadgen (opts->concurrency in flight; with sync_ms, itself, see above), then stops them with shutdown(2) on
  *   the listener (which wakes every waiter: accept fails with EINVAL, also the one
  *   after epoll_wait returns) and reaps them (SIGKILL after 5 s). Workers report through a
  *   MAP_SHARED page that the parent reads only after reaping them.
@@ -29,7 +41,10 @@
  * What a worker counts (struct herd_worker):
  *   wait_csw  voluntary context switches (getrusage ru_nvcsw) that happened INSIDE
  *             accept()/epoll_wait(): how often it went to sleep there and was woken
- *             for a connection. The final wake-up by shutdown is not counted.
+ *             for a connection, also the sleeps a woken epoll loser starts again
+ *             inside the same epoll_wait (it re-checked and found nothing). The
+ *             wake-ups by epoll_wait's 1 s timeout and by the final shutdown are
+ *             not counted.
  *   csw       all its voluntary context switches from "ready" to the last wait
  *             (includes sleeping in lab_serve's poll while a request is on its way).
  *   eagain    accept() calls that failed with EAGAIN (epoll mode: lost the race).
@@ -49,6 +64,7 @@ struct herd_opts {
     long conns;      /* connections to drive (> 0) */
     int concurrency; /* loadgen connections in flight (>= 1) */
     int gate_ms;     /* epoll mode: > 0 holds woken workers at a gate (see above) */
+    int sync_ms;     /* > 0: send each connection only once all workers sleep (above) */
 };
 
 struct herd_worker {
@@ -59,6 +75,8 @@ struct herd_worker {
 struct herd_result {
     long ok, errors;             /* loadgen: successful / failed requests */
     long accepted, eagain, wait_csw, csw, wakes, gate_timeouts; /* sums over workers */
+    long all_asleep_conns;       /* sync_ms mode: connections sent with all workers asleep */
+    long not_asleep_conns;       /* sync_ms mode: ... after the wait for that timed out */
     int busy_workers;            /* workers that accepted at least one connection */
     int reported;                /* workers that reported (should be all) */
     double elapsed_s;
