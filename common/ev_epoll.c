@@ -54,11 +54,13 @@ static int ctl(struct ev_backend *b, int op, int fd, unsigned mask, uint64_t tag
     /* EPOLLRDHUP only with read interest: a writer-only fd would otherwise be woken
      * again and again (level-triggered) once the peer shut down its side. */
     if (mask & EV_READ)
-        e.events |= EPOLLIN | EPOLLRDHUP;
+        e.events |= EPOLLIN | ((mask & EV_EXCLUSIVE) ? 0 : EPOLLRDHUP); /* not allowed with it */
     if (mask & EV_WRITE)
         e.events |= EPOLLOUT;
     if (mask & EV_EDGE)
         e.events |= EPOLLET;
+    if (mask & EV_EXCLUSIVE)
+        e.events |= EPOLLEXCLUSIVE; /* ADD only: evloop.c refuses it for MOD */
     return epoll_ctl(b->epfd, op, fd, &e);
 }
 

@@ -9,7 +9,9 @@
  *   (EINVAL, ENOMEM, EMFILE, ...); nothing is left open on failure.
  * ev_backend_free(b): closes the epoll fd, frees b. NULL is accepted.
  * ev_backend_add(b, fd, mask, tag) / ev_backend_mod(...): EPOLL_CTL_ADD / _MOD with
- *   EPOLLIN|EPOLLRDHUP for EV_READ, EPOLLOUT for EV_WRITE, EPOLLET for EV_EDGE;
+ *   EPOLLIN|EPOLLRDHUP for EV_READ, EPOLLOUT for EV_WRITE, EPOLLET for EV_EDGE,
+ *   EPOLLEXCLUSIVE for EV_EXCLUSIVE (then EV_READ is EPOLLIN alone: the kernel refuses
+ *   EPOLLRDHUP with it; the caller never passes EV_EXCLUSIVE to _mod);
  *   tag comes back with every event of fd. Return 0 or -1 with errno
  *   from epoll_ctl(2) (EEXIST, ENOENT, EBADF, EPERM for a regular file, ...).
  * ev_backend_del(b, fd): EPOLL_CTL_DEL. 0 or -1 with errno (ENOENT, EBADF).

@@ -98,7 +98,7 @@ void evloop_free(struct evloop *el)
 static int mask_ok(unsigned mask)
 {
     return (mask & (EV_READ | EV_WRITE)) != 0 &&
-           (mask & ~(unsigned)(EV_READ | EV_WRITE | EV_EDGE)) == 0;
+           (mask & ~(unsigned)(EV_READ | EV_WRITE | EV_EDGE | EV_EXCLUSIVE)) == 0;
 }
 
 static uint64_t tag_of(int fd, uint32_t gen)
@@ -145,12 +145,16 @@ int evloop_io_add(struct evloop *el, int fd, unsigned mask, evloop_io_cb *cb, vo
 
 int evloop_io_mod(struct evloop *el, int fd, unsigned mask)
 {
-    if (!mask_ok(mask)) {
-        errno = EINVAL;
+    if (!mask_ok(mask) || (mask & EV_EXCLUSIVE)) {
+        errno = EINVAL; /* EPOLLEXCLUSIVE is for EPOLL_CTL_ADD only (epoll_ctl(2)) */
         return -1;
     }
     if (fd < 0 || fd >= el->nio || el->io[fd].mask == 0) {
         errno = ENOENT;
+        return -1;
+    }
+    if (el->io[fd].mask & EV_EXCLUSIVE) {
+        errno = EINVAL; /* the kernel refuses MOD of an exclusive registration too */
         return -1;
     }
     if (ev_backend_mod(el->be, fd, mask, tag_of(fd, el->io[fd].gen)) < 0)

@@ -14,6 +14,17 @@
  * EPOLLET: one notification per readiness CHANGE; the callback must then read/
  * write/accept until EAGAIN, see epoll(7)). Without EV_EDGE the fd is
  * level-triggered: the callback runs on every iteration while the fd stays ready.
+ * EV_EXCLUSIVE (evloop_io_add only) registers with EPOLLEXCLUSIVE: when several epoll
+ * instances (typically one per worker process) wait on the same fd, a readiness event
+ * wakes one or more of them instead of all (the thundering herd of a shared listener;
+ * labs 06 and 08). The kernel's restrictions, see epoll_ctl(2), become evloop's:
+ *   - only at ADD: evloop_io_mod() of an EV_EXCLUSIVE registration, or a mod that asks
+ *     for EV_EXCLUSIVE, fails with EINVAL and leaves the registration as it was; to
+ *     change the mask, evloop_io_del() and evloop_io_add() again;
+ *   - the kernel accepts it only with EPOLLIN/EPOLLOUT/EPOLLET (no EPOLLONESHOT, which
+ *     evloop never uses, and no EPOLLRDHUP: an exclusive EV_READ registration gets no
+ *     EV_HUP for a half-close — meant for listeners, where that does not occur);
+ *   - fd must not be an epoll instance (EINVAL from epoll_ctl).
  * A callback gets `events`: EV_READ, EV_WRITE (only those it asked for), and
  * EV_HUP (peer hung up / shut down writing; with EV_READ interest only, or a full
  * hang-up) and EV_ERR (pending socket error), which are always delivered.
@@ -106,6 +117,7 @@ enum {
     EV_EDGE = 1u << 2, /* interest flag only */
     EV_HUP = 1u << 3,  /* delivered only */
     EV_ERR = 1u << 4,  /* delivered only */
+    EV_EXCLUSIVE = 1u << 5, /* interest flag, evloop_io_add only: EPOLLEXCLUSIVE */
 };
 
 struct evloop;

@@ -7,11 +7,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "evloop.h"
 #include "fdcount.h"
+#include "sock.h"
 
 #define T_OUT 30
 
@@ -601,4 +604,78 @@ Test(evloop, no_fd_leak_after_free, .timeout = 120)
         cr_assert_eq(fd_count(), before, "round %d", round);
     }
     evloop_free(NULL);
+}
+
+/* The events word the kernel keeps for target fd in epoll instance epfd, from
+ * /proc/self/fdinfo/<epfd> ("tfd: <fd> events: <hex> ..."); -1 when absent. */
+static long epoll_events_of(int epfd, int fd)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", epfd);
+    FILE *f = fopen(path, "re");
+    cr_assert_not_null(f);
+    long ev = -1;
+    while (fgets(line, sizeof line, f)) {
+        int tfd;
+        unsigned e;
+        if (sscanf(line, "tfd: %d events: %x", &tfd, &e) == 2 && tfd == fd)
+            ev = (long)e;
+    }
+    fclose(f);
+    return ev;
+}
+
+Test(evloop, exclusive_flag_at_add_only, .timeout = 120)
+{
+    struct evloop *el = evloop_new();
+    cr_assert_not_null(el);
+    uint16_t port;
+    int lfd = tcp_listen_loopback(16, SOCK_NONBLOCK | SOCK_CLOEXEC, &port);
+    cr_assert_geq(lfd, 0);
+    struct rec r = {0};
+    cr_assert_eq(evloop_io_add(el, lfd, EV_READ | EV_EXCLUSIVE, on_rec, &r), 0);
+    cr_assert_eq(evloop_io_mask(el, lfd), EV_READ | EV_EXCLUSIVE);
+    long ev = epoll_events_of(evloop_backend_fd(el), lfd);
+    cr_assert_geq(ev, 0);
+    cr_assert(ev & EPOLLEXCLUSIVE, "the kernel holds EPOLLEXCLUSIVE: %lx", ev);
+    cr_assert(ev & EPOLLIN);
+    cr_assert_eq(ev & EPOLLRDHUP, 0, "EPOLLRDHUP is not allowed with it");
+    /* It delivers like any registration: a connection makes the listener readable. */
+    cr_assert_eq(evloop_run_once(el, 0), 0);
+    int c = tcp_connect("127.0.0.1", port, SOCK_CLOEXEC);
+    cr_assert_geq(c, 0);
+    for (int i = 0; i < 100 && r.calls == 0; i++)
+        cr_assert_geq(evloop_run_once(el, 100), 0);
+    cr_assert_eq(r.calls, 1);
+    cr_assert_eq(r.last_events, EV_READ);
+    /* MOD is refused both ways, and the registration is unchanged. */
+    cr_assert_eq(evloop_io_mod(el, lfd, EV_READ), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(evloop_io_mod(el, lfd, EV_READ | EV_EXCLUSIVE), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(evloop_io_mask(el, lfd), EV_READ | EV_EXCLUSIVE);
+    int sv[2];
+    nb_socketpair(sv);
+    cr_assert_eq(evloop_io_add(el, sv[0], EV_READ, on_rec, &r), 0);
+    cr_assert_eq(evloop_io_mod(el, sv[0], EV_READ | EV_EXCLUSIVE), -1, "not added by MOD");
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(evloop_io_mask(el, sv[0]), EV_READ);
+    /* del + add is the way to change it. */
+    cr_assert_eq(evloop_io_del(el, lfd), 0);
+    cr_assert_eq(epoll_events_of(evloop_backend_fd(el), lfd), -1);
+    cr_assert_eq(evloop_io_add(el, lfd, EV_READ, on_rec, &r), 0);
+    cr_assert_eq(epoll_events_of(evloop_backend_fd(el), lfd) & EPOLLEXCLUSIVE, 0);
+    /* An epoll instance cannot be an exclusive target (epoll_ctl(2): EINVAL). */
+    struct evloop *inner = evloop_new();
+    cr_assert_not_null(inner);
+    cr_assert_eq(evloop_io_add(el, evloop_backend_fd(inner), EV_READ | EV_EXCLUSIVE, on_rec, &r), -1);
+    cr_assert_eq(errno, EINVAL);
+    evloop_free(inner);
+    evloop_io_del(el, lfd);
+    evloop_io_del(el, sv[0]);
+    close(c);
+    close(lfd);
+    close(sv[0]);
+    close(sv[1]);
+    evloop_free(el);
 }

@@ -248,7 +248,7 @@ static int quit(struct ctx *x)
     int fd = tcp_connect("127.0.0.1", s.port, SOCK_CLOEXEC);
     if (fd < 0)
         die("connect");
-    const char *first = "GET /half HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    const char *first = "GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n";
     if (send(fd, first, strlen(first), MSG_NOSIGNAL) < 0)
         die("send");
     /* Accepted once /status (itself one connection) sees two active. */

@@ -1,43 +1,68 @@
-/* conn.c — one client connection in a worker's event loop (see worker.h).
+/* conn.c — one client connection in a worker's event loop (see worker.h for its states).
  *
- * The request head is parsed by common/http_parse.h; what is answered is still the
- * process-model stand-in: GET/HEAD /status -> the shared statistics, any other
- * GET/HEAD -> "ok\n" naming the worker (X-Worker: <slot>), other methods -> 501.
- * Request bodies are not read yet (not yet: the next session); a request that
- * announces one is answered and the connection closed, so no body byte is ever
- * mistaken for the next request.
+ * The head is parsed by common/http_parse.h into views of c->in. The answer is
+ * decided as soon as the head is complete (on_head):
+ *   GET/HEAD /status    the shared statistics (text/plain)
+ *   POST/PUT /echo      200 with the request body (Content-Length response)
+ *   anything else       static_handle (static.h): files under the root, 304, 206, 416,
+ *                       OPTIONS 204, other methods 405
+ * A request with a body is answered only after its body was read to the last byte
+ * (on_body), echoed or discarded, so the connection's framing holds and keep-alive goes
+ * on. A body longer than cfg->max_body is 413 and the connection is closed (its rest is
+ * never read). Expect: 100-continue gets "HTTP/1.1 100 Continue" before the body is
+ * read, unless the request was already rejected (413).
+ *
+ * Output (emit, flush): response heads and small bodies are appended to c->out; a
+ * response with a big body or a file leaves that part as the "tail" (tmem, or tfd sent
+ * with sendfile(2) from toff for tleft bytes). While output is below FDH_BATCH_MAX and
+ * no tail is pending, further pipelined requests are answered first, so their
+ * responses leave in ONE send(2) (MSG_MORE when a tail follows). A short write or
+ * EAGAIN keeps every offset in the connection and resumes on EV_WRITE.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "err.h"
-#include "http_parse.h"
 #include "worker.h"
 
-#define MAX_HEADERS 64
+#define SENDFILE_CHUNK (1L << 30) /* bytes per sendfile call (the kernel's cap is ~2 GiB) */
+#define LINGER_MS 2000            /* at most this long reading what follows a closing reply */
 
 static void on_io(struct evloop *el, int fd, unsigned events, void *ud);
 static void on_timeout(struct evloop *el, struct ev_timer *t, void *ud);
 
 void fdh_conn_open(struct fdh_w *w, int fd)
 {
-    struct fdh_conn *c = malloc(sizeof *c);
+    if (w->nconns >= w->cfg->max_conns) {
+        /* Over --max-conns: tell the client (best effort, never blocking) and close. */
+        static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nServer: fdhttpd\r\n"
+                                   "Content-Length: 0\r\nConnection: close\r\n\r\n";
+        (void)!send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        close(fd);
+        return;
+    }
+    size_t incap = (size_t)w->cfg->max_header_bytes + 1;
+    struct fdh_conn *c = malloc(sizeof *c + incap);
     if (c == NULL) {
         warn_errno("worker %d: connection", w->slot);
         close(fd);
         return;
     }
+    memset(c, 0, sizeof *c);
     c->w = w;
     c->fd = fd;
-    c->writing = c->close_after = c->eof = 0;
-    c->inlen = c->prev_len = c->outlen = c->outoff = 0;
+    c->state = CS_HEAD;
+    c->tfd = -1;
+    c->r.file_fd = -1;
     ev_timer_init(&c->timer, on_timeout, c);
+    c->tmode = T_IDLE;
     if (evloop_io_add(w->el, fd, EV_READ, on_io, c) < 0 ||
-        evloop_timer_start(w->el, &c->timer, FDH_IO_TIMEOUT_MS, 0) < 0) {
+        evloop_timer_start(w->el, &c->timer, w->cfg->keepalive_timeout_ms, 0) < 0) {
         warn_errno("worker %d: register fd %d", w->slot, fd);
         evloop_io_del(w->el, fd); /* ENOENT when the add itself failed: harmless */
         close(fd);
@@ -60,6 +85,10 @@ void fdh_conn_close(struct fdh_conn *c)
     evloop_timer_stop(w->el, &c->timer);
     evloop_io_del(w->el, c->fd); /* before close: the loop must forget the number */
     close(c->fd);
+    if (c->tfd >= 0)
+        close(c->tfd);
+    reply_release(&c->r);
+    free(c->big);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -73,12 +102,17 @@ void fdh_conn_close(struct fdh_conn *c)
         w->stop = 1; /* the last in-flight request is done */
 }
 
+static int pending(const struct fdh_conn *c)
+{
+    return c->outoff < c->outlen || c->tmem != NULL || c->tfd >= 0;
+}
+
 /* A connection that has not received one byte of its next request is idle: on
  * drain it can be closed without losing anything. Bytes already in the socket (not
  * yet read) make it in flight — hence the peek, not just inlen. */
 static int is_idle(const struct fdh_conn *c)
 {
-    if (c->writing || c->inlen > 0)
+    if (c->state != CS_HEAD || pending(c) || c->inlen > 0)
         return 0;
     char b;
     ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -104,113 +138,331 @@ void fdh_conn_close_all(struct fdh_w *w)
         fdh_conn_close(w->conns);
 }
 
-/* Formats the response into c->out. */
-static void respond(struct fdh_conn *c, int status, const char *reason, const char *body, size_t blen,
-                    int head_only)
+/* Makes room for `need` bytes in c->big (never beyond max_body, except for /status,
+ * which asks for a fixed size). Returns 0, or -1 (ENOMEM). */
+static int big_reserve(struct fdh_conn *c, size_t need)
+{
+    if (need <= c->bigcap)
+        return 0;
+    size_t cap = c->bigcap ? c->bigcap : 4096;
+    while (cap < need)
+        cap *= 2;
+    char *p = realloc(c->big, cap);
+    if (p == NULL)
+        return -1;
+    c->big = p;
+    c->bigcap = cap;
+    return 0;
+}
+
+/* Queues a complete reply: its head (and a small body) into out, a big body or its
+ * file as the tail. Takes the file descriptor out of *r. */
+static void emit(struct fdh_conn *c, struct reply *r)
+{
+    /* Room: emit runs only with outlen <= FDH_BATCH_MAX (advance), and a head is at
+     * most REPLY_HEAD_MAX; the 100 Continue line is tiny. */
+    memcpy(c->out + c->outlen, r->head, r->head_len);
+    c->outlen += r->head_len;
+    if (r->body != NULL && r->body_len > 0) {
+        if (r->body_len <= sizeof c->out - c->outlen) {
+            memcpy(c->out + c->outlen, r->body, r->body_len);
+            c->outlen += r->body_len;
+        } else {
+            c->tmem = r->body; /* static text or c->big: both outlive the send */
+            c->tmem_len = r->body_len;
+            c->tmem_off = 0;
+        }
+    } else if (r->file_fd >= 0 && r->file_len > 0) {
+        c->tfd = r->file_fd;
+        r->file_fd = -1;
+        c->toff = r->file_off;
+        c->tleft = r->file_len;
+    }
+    reply_release(r);
+    if (r->close)
+        c->last = 1;
+    if (c->tmem != NULL || c->tfd >= 0)
+        c->state = CS_SEND; /* nothing more is parsed until the tail is out */
+    atomic_fetch_add_explicit(&c->w->me->requests, 1, memory_order_relaxed);
+}
+
+/* Queues an error reply that closes the connection; what is buffered is dropped. */
+static void emit_error(struct fdh_conn *c, int status)
+{
+    struct reply r;
+    reply_release(&c->r);
+    c->have_r = 0;
+    reply_error(&r, status, REPLY_CLOSE, c->w->xworker, c->w->now);
+    emit(c, &r);
+    c->last = 1;
+    c->dirty = 1;
+    c->inlen = 0;
+    c->state = c->state == CS_SEND ? CS_SEND : CS_HEAD;
+}
+
+static int path_is(const struct http_request *req, const char *path)
+{
+    /* origin-form only; a query is allowed ("/echo?x") */
+    size_t n = strlen(path);
+    return req->target.len >= n && memcmp(req->target.p, path, n) == 0 &&
+           (req->target.len == n || req->target.p[n] == '?');
+}
+
+static int method_is(const struct http_request *req, const char *m)
+{
+    size_t n = strlen(m);
+    return req->method.len == n && memcmp(req->method.p, m, n) == 0;
+}
+
+static void consume(struct fdh_conn *c, size_t n)
+{
+    memmove(c->in, c->in + n, c->inlen - n);
+    c->inlen -= n;
+}
+
+/* A complete head in c->in? Then decide the answer. Returns 1 on progress, 0 when more
+ * bytes are needed. */
+static int on_head(struct fdh_conn *c)
 {
     struct fdh_w *w = c->w;
-    int n = snprintf(c->out, sizeof c->out,
-                     "HTTP/1.1 %d %s\r\nServer: fdhttpd\r\nX-Worker: %d\r\n"
-                     "Content-Type: text/plain\r\nContent-Length: %zu\r\nConnection: %s\r\n\r\n",
-                     status, reason, w->slot, blen, c->close_after ? "close" : "keep-alive");
-    size_t len = n > 0 ? (size_t)n : 0;
-    if (!head_only) {
-        if (blen > sizeof c->out - len)
-            blen = sizeof c->out - len; /* cannot happen: bodies are sized for out */
-        memcpy(c->out + len, body, blen);
-        len += blen;
-    }
-    c->outlen = len;
-    c->outoff = 0;
-    c->writing = 1;
-}
-
-static int target_is(const struct http_request *req, const char *path)
-{
-    size_t n = strlen(path);
-    return req->target.len == n && memcmp(req->target.p, path, n) == 0;
-}
-
-/* Looks for a complete request head in c->in; when there is one, prepares the
- * response and returns 1; returns 0 when more bytes are needed. */
-static int parse_and_respond(struct fdh_conn *c)
-{
-    static const struct http_limits lim = {.max_line = 4096, .max_head = FDH_IN_MAX - 1,
-                                           .max_headers = MAX_HEADERS};
-    struct http_header headers[MAX_HEADERS];
     struct http_request req;
-    ssize_t r = http_parse_request(c->in, c->inlen, c->prev_len, &lim, headers, &req);
-    if (r == -2) {
+    ssize_t n = http_parse_request(c->in, c->inlen, c->prev_len, &w->lim, w->headers, &req);
+    if (n == -2) {
         c->prev_len = c->inlen;
         return 0;
     }
     c->prev_len = 0;
-    if (r == -1) {
-        c->close_after = 1;
-        c->inlen = 0;
-        char body[64];
-        int n = snprintf(body, sizeof body, "%s\n", req.reason ? req.reason : "bad request");
-        respond(c, req.status > 0 ? req.status : 400, "Error", body, (size_t)n, 0);
+    c->tmode = T_NONE; /* the next head gets its own head timer */
+    if (n == -1) {
+        emit_error(c, req.status > 0 ? req.status : 400);
         return 1;
     }
-    int head = req.method.len == 4 && memcmp(req.method.p, "HEAD", 4) == 0;
-    int get = req.method.len == 3 && memcmp(req.method.p, "GET", 3) == 0;
-    /* Not yet: bodies. Answer, then close, so body bytes are never read as a request. */
-    if (!req.keep_alive || req.body != HTTP_BODY_NONE || c->w->draining)
-        c->close_after = 1;
-    /* Keep the bytes after this head (a pipelined request) for the next round. */
-    memmove(c->in, c->in + r, c->inlen - (size_t)r);
-    c->inlen -= (size_t)r;
-    if (!get && !head) {
-        c->close_after = 1;
-        respond(c, 501, "Not Implemented", "not implemented\n", 16, 0);
-    } else if (target_is(&req, "/status")) {
-        char body[FDH_OUT_MAX - 512];
-        size_t n = fdh_status_text(c->w->sh, c->w->cfg, body, sizeof body);
-        respond(c, 200, "OK", body, n, head);
+    if (w->draining || c->close_after)
+        req.keep_alive = 0; /* static_handle and reply_conn_of then say "close" */
+    enum reply_conn conn = reply_conn_of(req.keep_alive, req.minor_version);
+    int echo = (method_is(&req, "POST") || method_is(&req, "PUT")) && path_is(&req, "/echo");
+    struct reply r;
+    if (echo) {
+        r.file_fd = -1;
+    } else if ((method_is(&req, "GET") || method_is(&req, "HEAD")) && path_is(&req, "/status")) {
+        if (big_reserve(c, FDH_OUT_MAX) < 0) {
+            emit_error(c, 503);
+            return 1;
+        }
+        size_t len = fdh_status_text(w->sh, w->cfg, c->big, c->bigcap);
+        reply_simple(&r, 200, "text/plain", c->big, len, w->xworker, conn, w->now);
+        if (method_is(&req, "HEAD"))
+            reply_drop_body(&r);
+    } else if (w->site->root_fd >= 0) {
+        static_handle(w->site, &req, w->now, w->xworker, &r);
     } else {
-        respond(c, 200, "OK", "ok\n", 3, head);
+        reply_error(&r, 404, conn, w->xworker, w->now); /* no docroot at all */
+    }
+    if (req.body == HTTP_BODY_NONE) {
+        consume(c, (size_t)n);
+        if (echo)
+            reply_simple(&r, 200, "application/octet-stream", "", 0, w->xworker, conn, w->now);
+        emit(c, &r);
+        return 1;
+    }
+    /* A body follows: it is read before the answer goes out. */
+    if (req.body == HTTP_BODY_LENGTH && req.content_length > (uint64_t)w->cfg->max_body) {
+        reply_release(&r);
+        emit_error(c, 413);
+        return 1;
+    }
+    consume(c, (size_t)n);
+    c->echo = echo;
+    c->rconn = conn;
+    c->body_len = 0;
+    c->chunked = req.body == HTTP_BODY_CHUNKED;
+    c->body_left = c->chunked ? 0 : req.content_length;
+    http_chunked_init(&c->ck);
+    if (!echo) {
+        c->r = r; /* sent after the body */
+        c->have_r = 1;
+    } else if (big_reserve(c, c->chunked ? 4096 : (size_t)req.content_length) < 0) {
+        emit_error(c, 503);
+        return 1;
+    }
+    c->state = CS_BODY;
+    if (req.expect_continue) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        memcpy(c->out + c->outlen, cont, sizeof cont - 1);
+        c->outlen += sizeof cont - 1;
     }
     return 1;
 }
 
-/* Writes what is pending. Returns 1 when the connection was closed. */
-static int do_write(struct fdh_conn *c)
+/* The whole body was read: queue the answer. */
+static void body_done(struct fdh_conn *c)
+{
+    struct fdh_w *w = c->w;
+    c->state = CS_HEAD;
+    if (c->echo) {
+        struct reply r;
+        reply_simple(&r, 200, "application/octet-stream", c->big ? c->big : "", c->body_len, w->xworker,
+                     c->rconn, w->now);
+        emit(c, &r);
+    } else {
+        c->have_r = 0;
+        emit(c, &c->r);
+    }
+}
+
+/* Takes body bytes from c->in. Returns 1 on progress that may allow more, 0 when more
+ * input is needed. */
+static int on_body(struct fdh_conn *c)
+{
+    struct fdh_w *w = c->w;
+    if (!c->chunked) {
+        size_t take = c->inlen < c->body_left ? c->inlen : (size_t)c->body_left;
+        if (c->echo && take)
+            memcpy(c->big + c->body_len, c->in, take);
+        c->body_len += take;
+        c->body_left -= take;
+        consume(c, take);
+        if (c->body_left > 0)
+            return 0;
+        body_done(c);
+        return 1;
+    }
+    size_t consumed = 0, produced = 0, room = c->echo ? c->bigcap - c->body_len : 0;
+    int rc = http_chunked_decode(&c->ck, c->in, c->inlen, c->echo ? c->big + c->body_len : NULL, room, &consumed,
+                                 &produced);
+    consume(c, consumed);
+    c->body_len += produced;
+    if (rc == -1) {
+        emit_error(c, c->ck.status > 0 ? c->ck.status : 400);
+        return 1;
+    }
+    if (c->body_len > (size_t)w->cfg->max_body) {
+        emit_error(c, 413);
+        return 1;
+    }
+    if (rc == 0) {
+        body_done(c);
+        return 1;
+    }
+    if (c->echo && produced == room && c->inlen > 0) {
+        /* Out of room with input left: grow, within max_body (+1 so that an oversized
+         * body shows as more than max_body rather than as a full buffer). */
+        if (c->bigcap > (size_t)w->cfg->max_body) {
+            emit_error(c, 413);
+            return 1;
+        }
+        size_t want = c->bigcap ? c->bigcap * 2 : 4096;
+        if (want > (size_t)w->cfg->max_body + 1)
+            want = (size_t)w->cfg->max_body + 1;
+        if (big_reserve(c, want) < 0) {
+            emit_error(c, 503);
+            return 1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* Sends what is queued. Returns 2 when everything went out, 0 when the socket is full
+ * (EV_WRITE armed), 1 when the connection was closed. */
+static int flush(struct fdh_conn *c)
 {
     struct fdh_w *w = c->w;
     while (c->outoff < c->outlen) {
-        ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {
-                if (evloop_io_mod(w->el, c->fd, EV_WRITE) < 0)
-                    die("evloop_io_mod");
-                return 0;
-            }
-            fdh_conn_close(c); /* EPIPE, ECONNRESET: the client is gone */
+        int more = (c->tmem || c->tfd >= 0) ? MSG_MORE : 0;
+        ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL | more);
+        if (n < 0)
+            goto error;
+        c->outoff += (size_t)n;
+        c->progress = 1;
+        atomic_fetch_add_explicit(&w->me->bytes, n, memory_order_relaxed);
+    }
+    c->outoff = c->outlen = 0;
+    while (c->tmem != NULL && c->tmem_off < c->tmem_len) {
+        ssize_t n = send(c->fd, c->tmem + c->tmem_off, c->tmem_len - c->tmem_off, MSG_NOSIGNAL);
+        if (n < 0)
+            goto error;
+        c->tmem_off += (size_t)n;
+        c->progress = 1;
+        atomic_fetch_add_explicit(&w->me->bytes, n, memory_order_relaxed);
+    }
+    c->tmem = NULL;
+    while (c->tfd >= 0 && c->tleft > 0) {
+        ssize_t n = sendfile(c->fd, c->tfd, &c->toff, c->tleft < SENDFILE_CHUNK ? (size_t)c->tleft : SENDFILE_CHUNK);
+        if (n < 0)
+            goto error;
+        if (n == 0) { /* the file shrank: the Content-Length sent cannot be kept */
+            fdh_conn_close(c);
             return 1;
         }
-        c->outoff += (size_t)n;
-        evloop_timer_start(w->el, &c->timer, FDH_IO_TIMEOUT_MS, 0);
+        c->tleft -= n;
+        c->progress = 1;
+        atomic_fetch_add_explicit(&w->me->bytes, n, memory_order_relaxed);
     }
-    atomic_fetch_add_explicit(&w->me->requests, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&w->me->bytes, (long)c->outlen, memory_order_relaxed);
-    c->writing = 0;
-    if (c->close_after) {
+    if (c->tfd >= 0) {
+        close(c->tfd);
+        c->tfd = -1;
+    }
+    if (c->state == CS_SEND)
+        c->state = CS_HEAD;
+    return 2;
+error:
+    if (errno == EAGAIN || errno == EINTR) {
+        if (evloop_io_mask(w->el, c->fd) != EV_WRITE && evloop_io_mod(w->el, c->fd, EV_WRITE) < 0)
+            die("evloop_io_mod");
+        return 0;
+    }
+    fdh_conn_close(c); /* EPIPE, ECONNRESET: the client is gone */
+    return 1;
+}
+
+/* After a closing response: close(2) with unread bytes in the receive queue makes the
+ * kernel send RST (tcp(7)), and an RST can destroy the response before the client has
+ * read it (the 413 or 431 of a client still sending). So: shut down our side (the
+ * client sees EOF after the response), drop whatever still arrives, close on the
+ * client's EOF or after LINGER_MS (nginx's lingering_close). */
+static void linger(struct fdh_conn *c)
+{
+    /* Only when unread bytes are possible: after an error reply (the client may still
+     * be sending), or with bytes buffered or queued in the socket. A plain
+     * "Connection: close" exchange closes at once, as the client expects. */
+    char b;
+    int unread = c->dirty || c->inlen > 0 || recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+    if (!unread || c->eof || shutdown(c->fd, SHUT_WR) < 0) {
         fdh_conn_close(c);
-        return 1;
+        return;
     }
-    if (evloop_io_mask(w->el, c->fd) != EV_READ && evloop_io_mod(w->el, c->fd, EV_READ) < 0)
-        die("evloop_io_mod");
-    return 0;
+    c->lingering = 1;
+    c->inlen = 0;
+    c->tmode = T_NONE;
+    long ms = c->w->cfg->io_timeout_ms < LINGER_MS ? c->w->cfg->io_timeout_ms : LINGER_MS;
+    if ((evloop_io_mask(c->w->el, c->fd) != EV_READ && evloop_io_mod(c->w->el, c->fd, EV_READ) < 0) ||
+        evloop_timer_start(c->w->el, &c->timer, ms, 0) < 0)
+        fdh_conn_close(c);
+}
+
+static void linger_read(struct fdh_conn *c)
+{
+    char sink[4096];
+    for (;;) {
+        ssize_t n = read(c->fd, sink, sizeof sink);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) {
+            fdh_conn_close(c);
+            return;
+        }
+    }
 }
 
 /* Reads what has arrived. Returns 1 when the connection was closed. */
 static int do_read(struct fdh_conn *c)
 {
-    while (c->inlen < sizeof c->in) {
-        ssize_t n = read(c->fd, c->in + c->inlen, sizeof c->in - c->inlen);
+    size_t cap = (size_t)c->w->cfg->max_header_bytes + 1;
+    while (c->inlen < cap) {
+        ssize_t n = read(c->fd, c->in + c->inlen, cap - c->inlen);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -220,19 +472,77 @@ static int do_read(struct fdh_conn *c)
             return 1;
         }
         if (n == 0) {
-            if (c->inlen == 0) { /* closed between requests: nothing to answer */
-                fdh_conn_close(c);
+            if (c->inlen == 0 && c->state == CS_HEAD && !pending(c)) {
+                fdh_conn_close(c); /* closed between requests: nothing to answer */
                 return 1;
             }
             /* Half-closed after sending (shutdown(SHUT_WR)): answer what is complete
              * in the buffer, then close. */
-            c->eof = c->close_after = 1;
+            c->eof = 1;
             return 0;
         }
         c->inlen += (size_t)n;
-        evloop_timer_start(c->w->el, &c->timer, FDH_IO_TIMEOUT_MS, 0);
+        c->progress = 1;
     }
-    return 0; /* full: the parser decides (431 when no head fits) */
+    return 0; /* full: the parser or the body reader makes room */
+}
+
+/* Arms the timer for what the connection waits for now (worker.h). */
+static void set_timer(struct fdh_conn *c)
+{
+    const struct fdh_config *cfg = c->w->cfg;
+    enum fdh_tmode m = pending(c)            ? T_SEND
+                       : c->state == CS_BODY ? T_BODY
+                       : c->inlen > 0        ? T_HEAD
+                                             : T_IDLE;
+    int restart = c->progress && (m == T_SEND || m == T_BODY);
+    c->progress = 0;
+    if (m == c->tmode && !restart)
+        return;
+    long ms = m == T_IDLE ? cfg->keepalive_timeout_ms : m == T_HEAD ? cfg->header_timeout_ms : cfg->io_timeout_ms;
+    c->tmode = m;
+    evloop_timer_start(c->w->el, &c->timer, ms, 0);
+}
+
+/* Answers what is complete in the buffer and sends. Returns 1 when closed. */
+static int advance(struct fdh_conn *c)
+{
+    for (;;) {
+        while (c->outlen <= FDH_BATCH_MAX && !c->last) {
+            int progressed = 0;
+            if (c->state == CS_HEAD && c->inlen > 0)
+                progressed = on_head(c);
+            else if (c->state == CS_BODY)
+                progressed = on_body(c);
+            if (!progressed)
+                break;
+        }
+        if (!pending(c))
+            break;
+        int r = flush(c);
+        if (r != 2)
+            return r == 1;
+        if (c->last) {
+            linger(c);
+            return 1;
+        }
+    }
+    if (c->last) {
+        linger(c);
+        return 1;
+    }
+    if (c->close_after && c->state == CS_HEAD && c->inlen == 0) {
+        fdh_conn_close(c); /* draining, and nothing of a next request has come */
+        return 1;
+    }
+    if (c->eof) {
+        fdh_conn_close(c); /* what is left can never be completed now */
+        return 1;
+    }
+    if (evloop_io_mask(c->w->el, c->fd) != EV_READ && evloop_io_mod(c->w->el, c->fd, EV_READ) < 0)
+        die("evloop_io_mod");
+    set_timer(c);
+    return 0;
 }
 
 static void on_io(struct evloop *el, int fd, unsigned events, void *ud)
@@ -240,26 +550,39 @@ static void on_io(struct evloop *el, int fd, unsigned events, void *ud)
     (void)el;
     (void)fd;
     struct fdh_conn *c = ud;
-    if (c->writing) {
-        if (do_write(c))
-            return;
-    } else if (!c->eof && (events & (EV_READ | EV_HUP | EV_ERR))) {
-        if (do_read(c))
-            return;
+    if (c->lingering) {
+        linger_read(c);
+        return;
     }
-    /* Answer every complete request in the buffer (pipelining), one at a time: a
-     * response that cannot be written at once waits for EV_WRITE. */
-    while (!c->writing && c->inlen > 0 && parse_and_respond(c)) {
-        if (do_write(c))
+    if (pending(c)) {
+        int r = flush(c);
+        if (r == 1)
             return;
+        if (r == 0) {
+            set_timer(c);
+            return;
+        }
+        if (c->last) {
+            linger(c);
+            return;
+        }
     }
-    if (c->eof && !c->writing)
-        fdh_conn_close(c); /* an incomplete request can never be completed now */
+    if (!c->eof && (events & (EV_READ | EV_HUP | EV_ERR)) && do_read(c))
+        return;
+    advance(c);
 }
 
 static void on_timeout(struct evloop *el, struct ev_timer *t, void *ud)
 {
     (void)el;
     (void)t;
-    fdh_conn_close(ud);
+    struct fdh_conn *c = ud;
+    if (!c->lingering && (c->tmode == T_HEAD || c->tmode == T_BODY) && !pending(c)) {
+        /* A request that did not arrive in time: say so (best effort), then close. */
+        struct reply r;
+        reply_error(&r, 408, REPLY_CLOSE, c->w->xworker, c->w->now);
+        (void)!send(c->fd, r.head, r.head_len, MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
+        (void)!send(c->fd, r.body, r.body_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    fdh_conn_close(c);
 }

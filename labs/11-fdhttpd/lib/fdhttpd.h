@@ -14,7 +14,9 @@
  *   stats.c    the shared-memory statistics and the /status text
  *   master.c   fdh_master_run: the master's whole life
  *   worker.c   fdh_worker_run: a worker's whole life (accept strategies)
- *   conn.c     one client connection: read a request, answer, keep alive or close
+ *   conn.c     one client connection: read a request head and body, answer (routes
+ *              /status and /echo, else static.c), keep alive or close
+ *   static.c   files under the docroot -> struct reply (reply.c builds heads; mime.c)
  *   harness.c  start/stop a server and talk HTTP to it (lab.c and the tests)
  */
 #ifndef LAB11_FDHTTPD_H
@@ -38,7 +40,13 @@ enum fdh_accept { FDH_REUSEPORT, FDH_EXCLUSIVE, FDH_MUTEX, FDH_PASSFD, FDH_NACCE
 #define FDH_CRASH_WINDOW_MS 1000   /* a worker dying younger than this "keeps crashing" */
 #define FDH_BACKOFF_MIN_MS 100     /* first delayed respawn */
 #define FDH_BACKOFF_MAX_MS 5000    /* the back-off doubles up to this */
-#define FDH_IO_TIMEOUT_MS 10000    /* a connection idle (or stuck) this long is closed */
+#define FDH_IO_TIMEOUT_MS 10000    /* default of the three connection timeouts (config.c) */
+/* Request limits (defaults of the flags of the same names). */
+#define FDH_MAX_BODY (1L << 20)       /* --max-body: larger request bodies get 413 */
+#define FDH_MAX_HEADER_BYTES 8192     /* --max-header-bytes: a longer head gets 431 */
+#define FDH_MAX_HEADERS 64            /* --max-headers: more field lines get 431 */
+#define FDH_MAX_LINE 4096             /* request-line (fixed): longer gets 414 */
+#define FDH_MAX_CONNS 4096            /* --max-conns: per worker; beyond, 503 + close */
 #define FDH_MUTEX_DELAY_MS 20      /* mutex: a loser retries the accept mutex after this */
 #define FDH_MUTEX_HOLD_MS 100      /* mutex: the holder waits at most this, then lets go */
 
@@ -47,7 +55,16 @@ struct fdh_config {
     uint16_t port;        /* 0: the kernel chooses; printed as listening=IP:PORT */
     int workers;          /* 1..FDH_MAX_WORKERS */
     enum fdh_accept accept;
-    const char *root;     /* docroot (served from the next session on); NULL = none */
+    const char *root;     /* docroot: --root, else the bundled site (see config.c);
+                             NULL when neither exists (then every file is 404) */
+    char root_buf[4096];  /* storage for a root found by the default search */
+    long max_body;        /* bytes; --max-body */
+    long max_header_bytes;/* --max-header-bytes */
+    long max_headers;     /* --max-headers */
+    long max_conns;       /* per worker; --max-conns */
+    long header_timeout_ms;    /* first byte of a head -> complete head (slowloris) */
+    long keepalive_timeout_ms; /* idle between requests */
+    long io_timeout_ms;        /* no progress while reading a body or sending */
     int check_only;       /* -t */
     int crash_slot;       /* testing aid: the worker in this slot exits after READY; -1 */
     int stubborn_slot;    /* testing aid: the worker in this slot ignores QUIT/TERMINATE; -1 */
@@ -91,8 +108,10 @@ size_t fdh_status_text(const struct fdh_shared *sh, const struct fdh_config *cfg
 int fdh_master_run(const struct fdh_config *cfg);
 
 /* worker.c: what the master's fork child runs; never returns. */
+struct site;
 struct fdh_worker_env {
     const struct fdh_config *cfg;
+    const struct site *site; /* opened by the master before the first fork */
     struct fdh_shared *sh;
     int slot;
     int lfd;  /* this worker's listener (reuseport: its own; exclusive/mutex: the shared

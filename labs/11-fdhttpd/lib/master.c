@@ -28,6 +28,7 @@
 #include "fdhttpd.h"
 #include "kv.h"
 #include "sock.h"
+#include "static.h"
 
 #define BACKLOG 1024
 
@@ -46,6 +47,7 @@ struct wslot {
 
 struct master {
     const struct fdh_config *cfg;
+    struct site site;   /* the docroot, opened once; workers inherit root_fd */
     struct fdh_shared *sh;
     struct evloop *el;
     int lfd[FDH_MAX_WORKERS];
@@ -98,7 +100,7 @@ static void spawn(struct master *m, int slot)
                 close(m->lfd[i]);
         }
         evloop_free(m->el); /* closes the master's epoll and signalfd in this process */
-        struct fdh_worker_env env = {.cfg = m->cfg, .sh = m->sh, .slot = slot, .lfd = lfd, .chan = sv[1]};
+        struct fdh_worker_env env = {.cfg = m->cfg, .site = &m->site, .sh = m->sh, .slot = slot, .lfd = lfd, .chan = sv[1]};
         fdh_worker_run(&env);
     }
     close(sv[1]);
@@ -343,8 +345,14 @@ int fdh_master_run(const struct fdh_config *cfg)
     sigaddset(&sigs, SIGQUIT);
     if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0) /* before any fork: see the top */
         die("sigprocmask");
+    m.site.root_fd = -1;
+    if (cfg->root && site_open(&m.site, cfg->root, 0) < 0) {
+        warn_errno("--root %s", cfg->root);
+        return 1;
+    }
     uint16_t port;
     if (open_listeners(&m, &port) < 0) {
+        site_close(&m.site);
         close_listeners(&m);
         return 1;
     }
@@ -359,6 +367,7 @@ int fdh_master_run(const struct fdh_config *cfg)
     kv_print("listening", "%s:%u", cfg->ip, port);
     kv_print("accept", "%s", fdh_accept_name(cfg->accept));
     kv_print("workers", "%d", cfg->workers);
+    kv_print("root", "%s", cfg->root ? cfg->root : "(none)");
     kv_print("master_pid", "%d", (int)getpid());
     for (int i = 0; i < cfg->workers; i++)
         spawn(&m, i);
@@ -376,6 +385,8 @@ int fdh_master_run(const struct fdh_config *cfg)
     close_listeners(&m);
     evloop_free(m.el);
     fdh_shared_free(m.sh);
+    if (m.site.root_fd >= 0)
+        site_close(&m.site);
     if (cfg->accept == FDH_PASSFD)
         kv_print("passed", "%ld", m.passed), kv_print("pass_failed", "%ld", m.pass_failed);
     kv_print("stopped", "1");

@@ -11,20 +11,19 @@
  *              it and retry after FDH_MUTEX_DELAY_MS.
  *   passfd     no listener: connections arrive as CHANNEL_NEW_CONN messages.
  *
- * evloop has no EPOLLEXCLUSIVE flag (EV_EXCLUSIVE is asked for in the lab 11 report),
- * so the exclusive listener is added to the loop's epoll instance directly, with a
- * tag the loop does not know: the loop drops that event (it counts it in
- * evloop_stats.dropped) and wakes up, and the worker accepts after the iteration when
- * that counter moved. A nested epoll instance would NOT do: the exclusive wake-up then
- * lands on the inner instance, which has no waiter of its own, and the kernel goes on
- * to wake the next exclusive waiter — the herd again.
+ * The exclusive listener is registered with evloop's EV_EXCLUSIVE interest flag
+ * (EPOLLEXCLUSIVE at EPOLL_CTL_ADD; the kernel forbids changing it with MOD, so
+ * listen_off deletes and listen_on adds). It must sit in the worker's OWN epoll
+ * instance, the one the worker sleeps on: a nested epoll instance would NOT do — the
+ * exclusive wake-up would land on the inner instance, which has no waiter of its own,
+ * and the kernel would go on to wake the next exclusive waiter: the herd again.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
+#include <time.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -62,7 +61,8 @@ static void listen_on(struct fdh_w *w)
 {
     if (w->listening || w->lfd < 0)
         return;
-    if (evloop_io_add(w->el, w->lfd, EV_READ, on_listener, w) < 0)
+    unsigned mask = w->cfg->accept == FDH_EXCLUSIVE ? EV_READ | EV_EXCLUSIVE : EV_READ;
+    if (evloop_io_add(w->el, w->lfd, mask, on_listener, w) < 0)
         die("worker %d: evloop_io_add(listener)", w->slot);
     w->listening = 1;
 }
@@ -71,23 +71,9 @@ static void listen_off(struct fdh_w *w)
 {
     if (!w->listening)
         return;
-    if (w->cfg->accept == FDH_EXCLUSIVE) {
-        if (epoll_ctl(evloop_backend_fd(w->el), EPOLL_CTL_DEL, w->lfd, NULL) < 0)
-            die("worker %d: epoll_ctl(DEL listener)", w->slot);
-    } else if (evloop_io_del(w->el, w->lfd) < 0) {
+    if (evloop_io_del(w->el, w->lfd) < 0)
         die("worker %d: evloop_io_del(listener)", w->slot);
-    }
     w->listening = 0;
-}
-
-static void exclusive_on(struct fdh_w *w)
-{
-    /* The tag is fd | generation 0 << 32: evloop never hands out generation 0 and the
-     * fd is not registered with it, so the loop drops the event (see the top). */
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.u64 = (uint32_t)w->lfd};
-    if (epoll_ctl(evloop_backend_fd(w->el), EPOLL_CTL_ADD, w->lfd, &ev) < 0)
-        die("worker %d: epoll_ctl(ADD listener, EPOLLEXCLUSIVE)", w->slot);
-    w->listening = 1;
 }
 
 static void mutex_release(struct fdh_w *w)
@@ -192,8 +178,14 @@ static void on_signal(struct evloop *el, int signo, void *ud)
 
 void fdh_worker_run(const struct fdh_worker_env *env)
 {
-    struct fdh_w w = {.cfg = env->cfg, .sh = env->sh, .me = &env->sh->slot[env->slot],
-                      .slot = env->slot, .pid = getpid(), .lfd = env->lfd, .chan = env->chan};
+    struct fdh_w w = {.cfg = env->cfg, .site = env->site, .sh = env->sh, .me = &env->sh->slot[env->slot],
+                      .slot = env->slot, .pid = getpid(), .lfd = env->lfd, .chan = env->chan,
+                      .lim = {.max_line = FDH_MAX_LINE, .max_head = (size_t)env->cfg->max_header_bytes,
+                              .max_headers = (size_t)env->cfg->max_headers},
+                      .now = time(NULL)};
+    snprintf(w.xworker, sizeof w.xworker, "X-Worker: %d\r\n", w.slot);
+    if ((w.headers = calloc(w.lim.max_headers, sizeof *w.headers)) == NULL)
+        die("worker %d: headers", w.slot);
     /* If the master dies without telling us (SIGKILL), the channel's end of file stops
      * us; PDEATHSIG is the safety net for a worker that is somehow not in its loop. */
     pid_t parent = getppid();
@@ -219,8 +211,7 @@ void fdh_worker_run(const struct fdh_worker_env *env)
     if (evloop_io_add(w.el, w.chan, EV_READ, on_channel, &w) < 0)
         die("evloop_io_add(channel)");
     switch (w.cfg->accept) {
-    case FDH_REUSEPORT: listen_on(&w); break;
-    case FDH_EXCLUSIVE: exclusive_on(&w); break;
+    case FDH_REUSEPORT: case FDH_EXCLUSIVE: listen_on(&w); break;
     case FDH_MUTEX: /* per round */ break;
     case FDH_PASSFD: case FDH_NACCEPT: break;
     }
@@ -232,14 +223,10 @@ void fdh_worker_run(const struct fdh_worker_env *env)
 
     while (!w.stop) {
         int wait_ms = w.cfg->accept == FDH_MUTEX ? mutex_round(&w) : -1;
-        struct evloop_stats before, after;
-        evloop_get_stats(w.el, &before);
         if (evloop_run_once(w.el, wait_ms) < 0)
             die("worker %d: evloop_run_once", w.slot);
+        w.now = time(NULL); /* Date for the next iteration's responses */
         mutex_release(&w); /* nginx: accept under the mutex, serve after releasing it */
-        evloop_get_stats(w.el, &after);
-        if (w.cfg->accept == FDH_EXCLUSIVE && w.listening && after.dropped != before.dropped)
-            accept_some(&w);
     }
     /* Leaving: TERMINATE, a signal, the master gone, or the drain finished. */
     listen_off(&w);
@@ -249,5 +236,6 @@ void fdh_worker_run(const struct fdh_worker_env *env)
     if (w.lfd >= 0)
         close(w.lfd);
     close(w.chan);
+    free(w.headers);
     exit(0);
 }

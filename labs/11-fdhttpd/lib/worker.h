@@ -3,42 +3,81 @@
  * One struct fdh_w per worker process (the only mutable "global": passed everywhere).
  * Connections are a doubly-linked list so that drain and terminate can walk them.
  * Life of a connection (conn.c):
- *   conn_open   accepted or received fd -> registered for EV_READ, timer armed
- *   READING     read until a complete request head (http_parse.h) or an error
- *   WRITING     the response, EV_WRITE while the socket buffer is full
- *   then        keep-alive: back to READING (a pipelined request may already be in
+ *   conn_open   accepted or received fd -> registered for EV_READ, idle timer armed
+ *   CS_HEAD     read until a complete request head (http_parse.h) or an error; the
+ *               answer is prepared at once (routes, or static_handle)
+ *   CS_BODY     a request with a body: read it exactly (Content-Length, or chunked via
+ *               http_chunked.h), into the echo buffer or discarded; then the answer
+ *   CS_SEND     a response with a tail (a file: sendfile; a big body) is going out;
+ *               EV_WRITE while the socket buffer is full
+ *   then        keep-alive: back to CS_HEAD (a pipelined request may already be in
  *               the buffer); otherwise, or when draining: conn_close
- * The idle/stuck timer (FDH_IO_TIMEOUT_MS) restarts on every read or write progress.
+ * Small responses to pipelined requests are gathered in `out` and leave in one send.
+ * One timer per connection, in one of four modes (conn.c, set_timer): idle between
+ * requests (keepalive), head (from its first byte, NOT restarted: slowloris), body and
+ * send (restarted on progress).
  */
 #ifndef LAB11_WORKER_H
 #define LAB11_WORKER_H
 
 #include <sys/types.h>
+#include <time.h>
 
 #include "evloop.h"
 #include "fdhttpd.h"
+#include "http_chunked.h"
+#include "http_parse.h"
+#include "reply.h"
+#include "static.h"
 
-#define FDH_IN_MAX 8192   /* request head buffer; longer heads are 431 */
-#define FDH_OUT_MAX 16384 /* one response (the /status text fits) */
+#define FDH_OUT_MAX 16384  /* gathered response heads and small bodies */
+#define FDH_BATCH_MAX 4096 /* parse another pipelined request only below this much output */
 
 struct fdh_w;
+
+enum fdh_cstate { CS_HEAD, CS_BODY, CS_SEND };
+enum fdh_tmode { T_NONE, T_IDLE, T_HEAD, T_BODY, T_SEND };
 
 struct fdh_conn {
     struct fdh_conn *prev, *next;
     struct fdh_w *w;
     int fd;
-    int writing;           /* 0 reading, 1 writing */
-    int close_after;       /* close once the response is written */
+    enum fdh_cstate state;
+    enum fdh_tmode tmode;  /* what the timer is armed for */
+    int progress;          /* bytes moved since the timer was last considered */
+    int close_after;       /* draining: the next response says close */
+    int last;              /* a closing response is queued: parse nothing more, close
+                              once it is written */
+    int dirty;             /* an error reply: the client may still be sending */
+    int lingering;         /* the closing response is out and our side shut down: what
+                              still arrives is read and dropped until EOF or LINGER_MS */
     int eof;               /* the client shut down its side: answer what is buffered */
     size_t inlen, prev_len;
+    /* the body of the current request (CS_BODY) */
+    int echo;              /* 1: collected into big and echoed; 0: discarded */
+    int chunked;
+    struct http_chunked ck;
+    uint64_t body_left;    /* Content-Length: bytes still to come */
+    size_t body_len;       /* body bytes taken so far */
+    enum reply_conn rconn; /* the echo's connection handling, decided at the head */
+    int have_r;            /* r holds the answer prepared for after a discarded body */
+    struct reply r;
+    char *big;             /* echo body or /status text (malloc'd, grows to max_body) */
+    size_t bigcap;
+    /* output: out[outoff, outlen), then the tail: tmem or the file tfd */
     size_t outlen, outoff;
+    const char *tmem;
+    size_t tmem_len, tmem_off;
+    int tfd;
+    off_t toff, tleft;
     struct ev_timer timer;
-    char in[FDH_IN_MAX];
     char out[FDH_OUT_MAX];
+    char in[];             /* cfg->max_header_bytes + 1 bytes */
 };
 
 struct fdh_w {
     const struct fdh_config *cfg;
+    const struct site *site;
     struct fdh_shared *sh;
     struct fdh_slot *me;
     int slot;
@@ -51,6 +90,11 @@ struct fdh_w {
     int stop;              /* leave the loop after this iteration */
     struct fdh_conn *conns;
     long nconns;
+    struct http_limits lim;
+    struct http_header *headers; /* lim.max_headers entries, shared by all requests */
+    char xworker[32];      /* "X-Worker: N\r\n", appended to every response */
+    time_t now;            /* wall-clock seconds, refreshed once per loop iteration:
+                              every Date of one iteration uses it (the per-second cache) */
 };
 
 /* conn.c */
