@@ -126,7 +126,10 @@ $(BUILD)/tests/common: $(COMMON_TEST_SRC:%.c=$(BUILD)/%.o) $(LIB)
 $(BUILD)/common/test_%.o $(BUILD)/labs/%.o: CFLAGS += $(CRITERION_CFLAGS)
 
 .DEFAULT_GOAL := all
-.PHONY: all help test check deps labs clean build-tests plots bench-deps fuzz
+.PHONY: all help test check deps labs clean build-tests plots bench-deps fuzz server
+
+server: build-lab-11   ## build fdhttpd and serve the bundled site on 127.0.0.1:8080 (Ctrl-C stops)
+	$(BUILD)/labs/11-fdhttpd/fdhttpd --listen 127.0.0.1:8080 --root labs/11-fdhttpd/site
 
 # Benchmarks always use the -O2 gcc build, whatever V says.
 bench-deps:
@@ -168,6 +171,7 @@ help:   ## list every target
 	@echo "  make lab-N        build and run lab N (lab-1 or lab-01), exit 0 if it showed its claim"
 	@echo "  make build-lab-N  build lab N's programs without running them (N two digits: build-lab-01)"
 	@echo "  make labs         run every lab in order"
+	@echo "  make server       build fdhttpd (lab 11) and serve the bundled site on 127.0.0.1:8080"
 	@echo "  make test         install deps, run all tests with gcc, then ASan+UBSan, build with clang, fuzz briefly"
 	@echo "  make check        run the tests of one variant only (V=gcc|asan|clang)"
 	@echo "  make all          build everything for one variant (V=gcc by default)"
