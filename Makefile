@@ -147,6 +147,8 @@ build-tests: $(ALL_TESTS) $(ALL_PROGS)
 
 # `check` runs this variant's tests; `test` is the one command: deps, gcc, asan, clang.
 check: build-tests
+	@echo "---- smoke: every design of bench/ch30srv and fdhttpd, 200 connections each"
+	@FDLAB_BUILD=$(BUILD) sh bench/ch30.sh --smoke
 	@FDLAB_BUILD=$(BUILD) sh common/mk/runtests.sh $(BUILD) $(ALL_TESTS)
 
 test: deps   ## the test command: gcc build + tests, ASan/UBSan build + tests, clang build
