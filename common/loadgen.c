@@ -32,6 +32,7 @@
  * later connection that happens to reuse the slot.
  */
 #include "loadgen.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -323,13 +324,6 @@ struct lg {
     size_t cap;
     char rbuf[64 * 1024]; /* one read buffer for all connections: one thread */
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Intended start of request k of the open loop. */
 static double intended(const struct lg *g, long k)
@@ -701,7 +695,7 @@ static int run_loop(struct lg *g)
 {
     struct epoll_event ev[MAX_EVENTS];
     for (;;) {
-        double now = now_s();
+        double now = mono_s();
         while (g->idle >= 0 && due(g, now))
             if (start_batch(g, idle_pop(g), now) < 0)
                 return -1;
@@ -719,7 +713,7 @@ static int run_loop(struct lg *g)
                 continue;
             return -1;
         }
-        now = now_s();
+        now = mono_s();
         for (int k = 0; k < n; k++) {
             uint32_t i = (uint32_t)ev[k].data.u64;
             uint32_t gen = (uint32_t)(ev[k].data.u64 >> 32);
@@ -825,10 +819,10 @@ int loadgen_run(const struct loadgen_opts *opts, struct loadgen_result *result)
     g->ep = -1; /* before anything can fail: teardown closes it when >= 0 */
     int rc = setup(g, opts, result);
     if (rc == 0) {
-        g->t0 = now_s();
+        g->t0 = mono_s();
         g->t_end = g->t0 + opts->duration_s;
         rc = run_loop(g);
-        result->elapsed_s = now_s() - g->t0;
+        result->elapsed_s = mono_s() - g->t0;
         result->thread_ok[0] = result->ok;
         result->thread_requests[0] = result->ok + result->errors[LG_ERR_CONNECT] +
                                      result->errors[LG_ERR_RESET] +

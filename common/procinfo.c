@@ -1,5 +1,6 @@
 /* procinfo.c — see procinfo.h. */
 #include "procinfo.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -73,14 +74,6 @@ int proc_is_sleeping(pid_t pid)
 {
     char st;
     return read_state(pid, &st) == 0 && st == 'S';
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    /* CLOCK_MONOTONIC with a valid pointer cannot fail (clock_gettime(2)). */
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int proc_wait_all_asleep(const pid_t *pids, size_t npids, const long *nrs, size_t n, int timeout_ms)

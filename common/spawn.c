@@ -1,5 +1,6 @@
 /* spawn.c — see spawn.h. */
 #include "spawn.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,14 +36,6 @@ static int sbuf_read(struct sbuf *b, int fd)
     if (b->p)
         b->p[b->len] = '\0';
     return (int)n;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    /* CLOCK_MONOTONIC with a valid pointer cannot fail (clock_gettime(2)). */
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void close_if(int *fd)
@@ -107,15 +100,15 @@ int run_capture(char *const argv[], double timeout_s, struct run_result *r)
     }
 
     struct sbuf out = {0}, err = {0};
-    double deadline = now_s() + timeout_s, exited_at = 0;
+    double deadline = mono_s() + timeout_s, exited_at = 0;
     int exited = 0, rc = 0;
     while (po[0] >= 0 || pe[0] >= 0 || !exited) {
         struct pollfd p[3] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}, {exited ? -1 : pidfd, POLLIN, 0}};
-        double left = deadline - now_s();
+        double left = deadline - mono_s();
         /* Pipes still open after the child exited mean something it started holds
          * them: give it a moment, then treat it as a leftover. */
-        if (exited && exited_at + 1.0 - now_s() < left)
-            left = exited_at + 1.0 - now_s();
+        if (exited && exited_at + 1.0 - mono_s() < left)
+            left = exited_at + 1.0 - mono_s();
         if (left <= 0) {
             if (!exited)
                 r->timed_out = 1;
@@ -123,8 +116,8 @@ int run_capture(char *const argv[], double timeout_s, struct run_result *r)
                 r->leftovers += 1;
             kill(-pid, SIGKILL);
             /* Drain whatever was already written, then stop. */
-            deadline = now_s() + 2.0;
-            exited_at = now_s() + 1.0;
+            deadline = mono_s() + 2.0;
+            exited_at = mono_s() + 1.0;
             if (!exited) {
                 waitpid(pid, &r->status, 0);
                 exited = 1;
@@ -154,7 +147,7 @@ int run_capture(char *const argv[], double timeout_s, struct run_result *r)
         if (!exited && (p[2].revents & POLLIN)) {
             if (waitpid(pid, &r->status, 0) == pid) {
                 exited = 1;
-                exited_at = now_s();
+                exited_at = mono_s();
             }
         }
     }

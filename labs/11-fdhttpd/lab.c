@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "err.h"
 #include "kv.h"
 #include "lib/fdhttpd.h"
@@ -44,13 +45,6 @@ struct ctx {
     long requests;
     int conns;
 };
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) < 0 && errno == EINTR)
-        ;
-}
 
 static int start(struct ctx *x, struct fdh_srv *s, const char *mode, int workers, const char *extra)
 {

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+#include "clock.h"
 #include "err.h"
 
 void *shared_anon(size_t size)
@@ -54,17 +55,3 @@ int proc_asleep_in_futex(pid_t pid, const void *addr, struct proc_sleep *s)
            s->arg[0] == (unsigned long)(uintptr_t)addr;
 }
 
-double mono_s(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-        die("clock_gettime(CLOCK_MONOTONIC)");
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-    }
-}

@@ -16,8 +16,7 @@
  *                              1 when pid is in state 'S', blocked in SYS_futex, and the
  *                              futex word it waits on is addr; else 0 (s is filled anyway).
  *
- * Time: mono_s() is CLOCK_MONOTONIC in seconds (dies if the clock cannot be read);
- * sleep_ms(ms) sleeps, restarting on EINTR.
+ * Time: mono_s() and sleep_ms() come from common/clock.h.
  */
 #ifndef FDLAB_LAB01_NAIVE_H
 #define FDLAB_LAB01_NAIVE_H
@@ -26,6 +25,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "clock.h"
 #include "procinfo.h"
 
 /* What a worker tries to send to the client. */
@@ -37,7 +37,5 @@ int lock_word(pthread_mutex_t *m);
 
 int proc_asleep_in_futex(pid_t pid, const void *addr, struct proc_sleep *s);
 
-double mono_s(void);
-void sleep_ms(int ms);
 
 #endif

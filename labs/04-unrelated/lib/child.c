@@ -13,15 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "err.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-        die("clock_gettime(CLOCK_MONOTONIC)");
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void close_if(int *fd)
 {
@@ -111,13 +104,13 @@ static int has_key(const struct child *c, const char *key)
 
 int child_wait_key(struct child *c, const char *key, double timeout_s)
 {
-    double deadline = now_s() + timeout_s;
+    double deadline = mono_s() + timeout_s;
     while (!c->text || !has_key(c, key)) {
         if (c->out < 0) {
             errno = EPIPE;
             return -1;
         }
-        double left = deadline - now_s();
+        double left = deadline - mono_s();
         if (left <= 0) {
             errno = ETIMEDOUT;
             return -1;
@@ -144,10 +137,10 @@ int child_finish(struct child *c, double timeout_s)
         return -1;
     }
     close_if(&c->in);
-    double deadline = now_s() + timeout_s;
+    double deadline = mono_s() + timeout_s;
     int exited = 0, status = 0;
     while (c->out >= 0 || !exited) {
-        double left = deadline - now_s();
+        double left = deadline - mono_s();
         if (left <= 0) {
             kill(c->pid, SIGKILL);
             break;

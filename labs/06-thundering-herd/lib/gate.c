@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "err.h"
 
 /* The futex word is the atomic_uint itself: same size and representation as the
@@ -24,14 +25,6 @@ static void open_gate(struct herd_gate *g)
         die("futex(FUTEX_WAKE)");
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    if (clock_gettime(CLOCK_MONOTONIC, &t) < 0)
-        die("clock_gettime");
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 int gate_wait(struct herd_gate *g, unsigned parties, int timeout_ms)
 {
     unsigned gen = atomic_load(&g->gen);
@@ -42,9 +35,9 @@ int gate_wait(struct herd_gate *g, unsigned parties, int timeout_ms)
         open_gate(g);
         return 0;
     }
-    double deadline = now_s() + timeout_ms / 1000.0;
+    double deadline = mono_s() + timeout_ms / 1000.0;
     while (atomic_load(&g->gen) == gen) {
-        double left = deadline - now_s();
+        double left = deadline - mono_s();
         if (left <= 0) {
             /* Someone did not come: open the round ourselves, unless another waiter
              * (or the last arrival) just did. */

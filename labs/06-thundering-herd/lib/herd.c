@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "err.h"
 #include "gate.h"
 #include "labreply.h"
@@ -147,13 +148,6 @@ static int wait_syscalls(enum herd_mode mode, long nrs[3])
         nrs[k++] = SYS_accept4; /* what accept4() (and glibc's accept()) calls */
     }
     return k;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
 }
 
 /* Wait (at most 3 s) until every worker has reported ready and then sleeps, so the

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "err.h"
 #include "loadgen.h"
 #include "procinfo.h"
@@ -36,21 +37,6 @@ int alock_method_parse(const char *name)
             return i;
     errno = EINVAL;
     return -1;
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    if (clock_gettime(CLOCK_MONOTONIC, &t) < 0)
-        die("clock_gettime");
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
 }
 
 /* The parent's single context for one run. */
@@ -213,7 +199,7 @@ static void outside_kill(struct run *r)
         return;
     if (r->victim == 0) {
         if (r->give_up == 0)
-            r->give_up = now_s() + 5;
+            r->give_up = mono_s() + 5;
         pid_t holder = sh->holder; /* stable: the holder cannot release without a connection */
         for (int i = 0; i < r->nslots && holder > 0; i++) {
             struct alock_slot *s = &sh->slot[i];
@@ -233,7 +219,7 @@ static void outside_kill(struct run *r)
                 die("kill(%d, SIGKILL)", (int)holder);
             return;
         }
-        if (now_s() > r->give_up) {
+        if (mono_s() > r->give_up) {
             warn_msg("outside kill: no lock holder blocked in accept() within 5 s");
             atomic_store(&sh->resume, 1);
         }
@@ -248,7 +234,7 @@ static void outside_kill(struct run *r)
 static int supervise(struct run *r, double deadline)
 {
     while (!r->client_reaped) {
-        double left = deadline - now_s();
+        double left = deadline - mono_s();
         if (left <= 0) {
             errno = ETIMEDOUT;
             return -1;
@@ -428,7 +414,7 @@ int alock_run(const struct alock_opts *o, struct alock_result *res)
             break;
         sleep_ms(10);
     }
-    double deadline = now_s() + (o->timeout_s > 0 ? o->timeout_s : 60);
+    double deadline = mono_s() + (o->timeout_s > 0 ? o->timeout_s : 60);
     fflush(stdout);
     r.client = fork();
     if (r.client < 0) {

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "err.h"
 #include "labreply.h"
 #include "sock.h"
@@ -46,20 +47,6 @@ int pool_mode_parse(const char *s, enum pool_mode *m)
             return 0;
         }
     return -1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &t, &t) == EINTR) {
-    }
 }
 
 static void listener_add(struct worker *w)
@@ -160,7 +147,7 @@ static int reap_all(struct pool *p, double deadline)
     for (int i = 0; i < p->n; i++) {
         int st;
         pid_t r;
-        while ((r = waitpid(p->pid[i], &st, WNOHANG)) == 0 && now_s() < deadline)
+        while ((r = waitpid(p->pid[i], &st, WNOHANG)) == 0 && mono_s() < deadline)
             sleep_ms(5);
         if (r == 0) {
             kill(p->pid[i], SIGKILL);
@@ -246,7 +233,7 @@ fail:
     int rest[] = {stop[0], stop[1], stats[0], stats[1], ready[0], ready[1]};
     close_all(rest, 6);
     p->stop_w = p->stats_r = -1;
-    reap_all(p, now_s() + 5.0); /* they see the stop pipe hang up */
+    reap_all(p, mono_s() + 5.0); /* they see the stop pipe hang up */
     errno = e;
     return -1;
 }
@@ -260,13 +247,13 @@ int pool_stop(struct pool *p, struct worker_stats stats[POOL_MAX])
     if (p->stop_w >= 0)
         close(p->stop_w);
     p->stop_w = -1;
-    double deadline = now_s() + 5.0;
+    double deadline = mono_s() + 5.0;
     /* Records are smaller than PIPE_BUF, so each arrives whole; read until every
      * worker has reported or all write ends are closed (EOF). */
     struct worker_stats rec[POOL_MAX];
     size_t want = sizeof rec[0] * (size_t)n, have = 0;
     while (have < want) {
-        int left = (int)((deadline - now_s()) * 1000);
+        int left = (int)((deadline - mono_s()) * 1000);
         struct pollfd pfd = {p->stats_r, POLLIN, 0};
         int r = left > 0 ? poll(&pfd, 1, left) : 0;
         if (r < 0 && errno == EINTR)

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "err.h"
 #include "internal.h"
 
@@ -28,13 +29,6 @@ void self_usage(long *cpu_us, long *nvcsw, long *nivcsw)
               (long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
     *nvcsw = ru.ru_nvcsw;
     *nivcsw = ru.ru_nivcsw;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
 }
 
 int reap_all(pid_t *pids, int n, int timeout_ms)

@@ -15,15 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "kv.h"
 #include "sock.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static int append(char **buf, size_t *len, int *fd)
 {
@@ -110,8 +104,8 @@ int fdh_srv_start(struct fdh_srv *s, const char *bin, char *const argv[], double
     s->pid = s->pgid = pid;
     s->outfd = po[0];
     s->errfd = pe[0];
-    double end = now_s() + timeout_s;
-    while (now_s() < end) {
+    double end = mono_s() + timeout_s;
+    while (mono_s() < end) {
         fdh_srv_pump(s, 50);
         long port;
         char *l = kv_get(s->out, "listening");
@@ -135,14 +129,14 @@ int fdh_srv_start(struct fdh_srv *s, const char *bin, char *const argv[], double
 
 int fdh_srv_wait(struct fdh_srv *s, double timeout_s)
 {
-    double end = now_s() + timeout_s;
+    double end = mono_s() + timeout_s;
     while (s->pid > 0) {
         pid_t r = waitpid(s->pid, &s->status, WNOHANG);
         if (r == s->pid) {
             s->pid = 0;
             break;
         }
-        if (now_s() >= end) {
+        if (mono_s() >= end) {
             reap_now(s);
             return -1;
         }
