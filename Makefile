@@ -126,14 +126,21 @@ $(BUILD)/tests/common: $(COMMON_TEST_SRC:%.c=$(BUILD)/%.o) $(LIB)
 $(BUILD)/common/test_%.o $(BUILD)/labs/%.o: CFLAGS += $(CRITERION_CFLAGS)
 
 .DEFAULT_GOAL := all
-.PHONY: all help test check deps labs clean build-tests plots bench-deps fuzz server
+.PHONY: all help test check deps labs clean build-tests plots bench bench-deps fuzz server
 
 server: build-lab-11   ## build fdhttpd and serve the bundled site on 127.0.0.1:8080 (Ctrl-C stops)
 	$(BUILD)/labs/11-fdhttpd/fdhttpd --listen 127.0.0.1:8080 --root labs/11-fdhttpd/site
 
 # Benchmarks always use the -O2 gcc build, whatever V says.
+QUICK ?= 0
 bench-deps:
 	@sh common/mk/deps.sh gnuplot-nox
+# `make bench`: every bench in order (bench/NN-*.sh, ch30, server), then every plot and
+# results/bench-summary.md; see common/mk/bench-all.sh. QUICK=1: a short rehearsal into
+# build/bench-quick/ (results/ untouched).
+bench: bench-deps   ## re-measure the whole course: every bench, every plot, results/bench-summary.md
+	$(MAKE) --no-print-directory V=gcc all
+	@QUICK=$(QUICK) sh common/mk/bench-all.sh
 bench-%: bench-deps   ## make bench-N: run lab N's benchmark, write results/ and its plot
 	$(MAKE) --no-print-directory V=gcc all
 	@sh common/mk/bench.sh $*
@@ -181,6 +188,9 @@ help:   ## list every target
 	@echo "  make deps         install missing build/test dependencies"
 	@echo "  make fuzz         build the libFuzzer targets (common/fuzz/) and run each FUZZ_SECONDS (15)"
 	@echo "  make clean        remove build/"
+	@echo "  make bench        re-measure everything (every bench-N, bench-ch30, bench-server), redraw"
+	@echo "                    every plot, write results/bench-summary.md; about TOTAL on 2 cores"
+	@echo "                    (QUICK=1: a ~QUICKTOTAL rehearsal into build/bench-quick/, results/ untouched)"
 	@echo "  make bench-N      run lab N's benchmark (bench/NN-*.sh): data and plot into results/"
 	@echo "  make plots        redraw every plot from committed data, without re-running anything"
 	@echo "  make bench-deps   install gnuplot when missing (bench-N and plots do it themselves)"

@@ -2,8 +2,9 @@
 # bench/ch30.sh — UNP vol. 1 ch. 30's summary table, re-measured (`make bench-ch30`).
 #
 # For each design — bench/ch30srv -m iterative|fork|prefork|fcntl|mutex|passfd|epoll|
-# exclusive|reuseport (-w 4 where there are workers) and lab 11's fdhttpd -w 4 (its
-# default -a reuseport, its static site) — start the server, drive CONNS (default
+# exclusive|reuseport (-w 4 where there are workers) and lab 11's fdhttpd -w 4 in each
+# of its four accept strategies (fdhttpd-reuseport|-exclusive|-mutex|-passfd: fdhttpd
+# --accept=MODE, its bundled static site) — start the server, drive CONNS (default
 # 10000) connections through it with bench/loadclient (-c 8 in flight, one request
 # per connection, Connection: close), stop it, and record
 #   cpu_s          user+sys CPU of every server process: ch30srv's own report at exit
@@ -13,12 +14,13 @@
 #   cpu_per_10k_s  cpu_s scaled to 10,000 connections
 #   rps, p50_ms, p99_ms   from loadclient
 #   spread         max/min of the connections each worker served (X-Worker header);
-#                  "nan" for iterative and fork, which have no workers
+#                  "nan" for iterative and fork, which have no workers; "inf" when a
+#                  worker served none (fdhttpd's accept mutex: its holder keeps it)
 # ROUNDS (default 3) rounds, the designs interleaved within each round. Writes
 # results/ch30.csv (every run), results/ch30-medians.csv and results/ch30-table.md
 # (medians per design, a Markdown table for the README) and draws results/ch30.png/.svg.
 #
-#   sh bench/ch30.sh            the benchmark (about a minute on 2 cores)
+#   sh bench/ch30.sh            the benchmark (about 1.5 minutes on 2 cores)
 #   sh bench/ch30.sh --smoke    every design once with 200 connections, results in a
 #                               scratch directory, exit 0 only when every request of
 #                               every design was answered and each server stopped
@@ -31,7 +33,8 @@ srv=$build/bench/ch30srv
 lc=$build/bench/loadclient
 httpd=$build/labs/11-fdhttpd/fdhttpd
 workers=4
-designs="iterative fork prefork fcntl mutex passfd epoll exclusive reuseport fdhttpd"
+designs="iterative fork prefork fcntl mutex passfd epoll exclusive reuseport
+  fdhttpd-reuseport fdhttpd-exclusive fdhttpd-mutex fdhttpd-passfd"
 smoke=0
 [ "${1:-}" = "--smoke" ] && smoke=1
 if [ $smoke = 1 ]; then
@@ -96,8 +99,9 @@ run() {
   # Empty it here: the background job's own redirection truncates it only later, and
   # wait_for must not read the previous server's port and ready lines.
   : >"$out"
-  if [ "$d" = fdhttpd ]; then
-    "$httpd" -l 127.0.0.1:0 -w $workers >"$out" 2>"$tmp/srv.err" &
+  case $d in fdhttpd-*) fd=1 ;; *) fd=0 ;; esac
+  if [ $fd = 1 ]; then
+    "$httpd" -l 127.0.0.1:0 -w $workers --accept="${d#fdhttpd-}" >"$out" 2>"$tmp/srv.err" &
     spid=$!
     wait_for "$out" ready
     port=$(key "$out" listening | sed 's/.*://')
@@ -110,7 +114,7 @@ run() {
   fi
   timeout 120 "$lc" -p "$port" -c 8 -n "$conns" >"$tmp/lc.out" ||
     { echo "bench: loadclient failed for $d" >&2; exit 1; }
-  if [ "$d" = fdhttpd ]; then
+  if [ $fd = 1 ]; then
     t1=$(fdhttpd_ticks "$spid")
     stop
     cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN { printf "%.3f", (b - a) / hz }')
@@ -140,7 +144,7 @@ run() {
 
 csv=$res/ch30.csv
 {
-  header "make bench-ch30 = sh bench/ch30.sh with ROUNDS=$rounds CONNS=$conns; each row: \$FDLAB_BUILD/bench/ch30srv -m DESIGN -w $workers (fdhttpd: labs/11-fdhttpd/fdhttpd -w $workers) driven by bench/loadclient -c 8 -n $conns"
+  header "make bench-ch30 = sh bench/ch30.sh with ROUNDS=$rounds CONNS=$conns; each row: \$FDLAB_BUILD/bench/ch30srv -m DESIGN -w $workers (fdhttpd-MODE: labs/11-fdhttpd/fdhttpd -w $workers --accept=MODE) driven by bench/loadclient -c 8 -n $conns"
   echo "round,design,workers,ok,cpu_s,cpu_per_10k_s,rps,p50_ms,p99_ms,spread"
 } >"$tmp/csv"
 r=1
@@ -183,9 +187,10 @@ med() { # med DESIGN COLUMN
       epoll) name="one epoll per worker, shared listener" ;;
       exclusive) name="EPOLLEXCLUSIVE" ;;
       reuseport) name="SO_REUSEPORT" ;;
-      fdhttpd) name="fdhttpd -w $workers (lab 11, -a reuseport)" ;;
+      fdhttpd-*) name="fdhttpd -w $workers --accept=${d#fdhttpd-} (lab 11)" ;;
     esac
     [ "$s" = nan ] && s="—"
+    [ "$s" = inf ] && s="∞ (a worker served none)"
     echo "| $name | $c | $q | $p | $s |"
   done
   echo
