@@ -19,13 +19,14 @@ const char *channel_cmd_name(int command)
     case CHANNEL_NEW_CONN: return "new_conn";
     case CHANNEL_QUIT: return "quit";
     case CHANNEL_TERMINATE: return "terminate";
+    case CHANNEL_DONE: return "done";
     default: return "unknown";
     }
 }
 
 static int known(int32_t command)
 {
-    return command >= CHANNEL_READY && command <= CHANNEL_TERMINATE;
+    return command >= CHANNEL_READY && command <= CHANNEL_DONE;
 }
 
 int channel_send(int ch, const struct channel_msg *msg)

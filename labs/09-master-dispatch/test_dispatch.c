@@ -1,6 +1,7 @@
-/* Tests for lab 09. The policies and the channel are checked directly (no
- * processes, exact); the lab's shapes by running the lab binary and reading its
- * key=value lines, with margins for a busy 2-core machine — never timing. */
+/* Tests for lab 09. The policies are checked directly (no processes, exact; the
+ * channel is common/channel.h, tested in common/test_channel.c); the lab's shapes
+ * by running the lab binary and reading its key=value lines, with margins for a
+ * busy 2-core machine — never timing. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +15,6 @@
 #include "fdcount.h"
 #include "fdpass.h"
 #include "kv.h"
-#include "lib/channel.h"
 #include "lib/policy.h"
 #include "spawn.h"
 
@@ -99,91 +99,6 @@ Test(policy, names_round_trip, .timeout = 120)
         cr_assert_eq(policy_parse(policy_name((enum policy)p)), p);
     cr_assert_eq(policy_parse("random"), -1);
     cr_assert_eq(policy_pick(POL_SELF, &(struct pick_state){.n = 1, .alive = {1}}), -1);
-}
-
-/* ------------------------------------------------------------------ channel */
-
-Test(channel, a_conn_message_arrives_whole_with_its_descriptor, .timeout = 120)
-{
-    int before = fd_count();
-    int sv[2], p[2];
-    cr_assert_eq(chan_pair(sv), 0);
-    cr_assert_eq(pipe(p), 0);
-    struct chan_msg m = {.command = CH_CONN, .pid = getpid(), .slot = 3, .fd = p[0]};
-    cr_assert_eq(chan_send(sv[0], &m, p[0]), 0);
-    struct chan_msg d = {.command = CH_DONE, .pid = 7, .slot = 3, .fd = -1, .count = 42};
-    cr_assert_eq(chan_send(sv[0], &d, -1), 0); /* right behind it */
-    close(p[0]); /* the kernel holds the reference in flight */
-
-    struct chan_msg got;
-    int fd;
-    cr_assert_eq(chan_recv(sv[1], &got, &fd), 1);
-    cr_assert_eq(got.command, CH_CONN);
-    cr_assert_eq(got.slot, 3);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(got.fd, fd, "msg.fd is the receiver's number");
-    cr_assert_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
-    /* The same pipe: what goes into the write end comes out of the received fd. */
-    cr_assert_eq(write(p[1], "x", 1), 1);
-    char c = 0;
-    cr_assert_eq(read(fd, &c, 1), 1);
-    cr_assert_eq(c, 'x');
-    close(fd);
-    /* One recvmsg = one message: the second is read separately, intact. */
-    cr_assert_eq(chan_recv(sv[1], &got, &fd), 1);
-    cr_assert_eq(got.command, CH_DONE);
-    cr_assert_eq(got.count, 42);
-    cr_assert_eq(fd, -1);
-    close(sv[0]);
-    cr_assert_eq(chan_recv(sv[1], &got, &fd), 0, "end of file when the peer closed");
-    close(sv[1]);
-    close(p[1]);
-    cr_assert_eq(fd_count(), before, "no descriptor leaked");
-}
-
-Test(channel, malformed_messages_are_refused_and_their_fds_closed, .timeout = 120)
-{
-    int before = fd_count();
-    int sv[2];
-    cr_assert_eq(chan_pair(sv), 0);
-    int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    cr_assert_geq(nul, 0);
-    struct chan_msg got;
-    int fd;
-
-    /* A short message carrying a descriptor. */
-    char shortbuf[5] = "conn";
-    cr_assert_eq(send_fds(sv[0], &nul, 1, shortbuf, sizeof shortbuf), 5);
-    cr_assert_eq(chan_recv(sv[1], &got, &fd), -1);
-    cr_assert_eq(errno, EPROTO);
-    cr_assert_eq(fd, -1);
-    /* CH_CONN without a descriptor, CH_DONE with one, an unknown command. */
-    struct chan_msg m = {.command = CH_CONN};
-    cr_assert_eq(chan_send(sv[0], &m, -1), 0);
-    cr_assert_eq(chan_recv(sv[1], &got, &fd), -1);
-    cr_assert_eq(errno, EPROTO);
-    m.command = CH_DONE;
-    cr_assert_eq(chan_send(sv[0], &m, nul), 0);
-    cr_assert_eq(chan_recv(sv[1], &got, &fd), -1);
-    cr_assert_eq(errno, EPROTO);
-    m.command = 99;
-    cr_assert_eq(chan_send(sv[0], &m, -1), 0);
-    cr_assert_eq(chan_recv(sv[1], &got, &fd), -1);
-    cr_assert_eq(errno, EPROTO);
-    /* A message longer than one struct: cut, so refused (EMSGSIZE), fd closed. */
-    char longbuf[sizeof(struct chan_msg) + 8] = {0};
-    cr_assert_eq(send_fds(sv[0], &nul, 1, longbuf, sizeof longbuf), (ssize_t)sizeof longbuf);
-    cr_assert_eq(chan_recv(sv[1], &got, &fd), -1);
-    cr_assert_eq(errno, EMSGSIZE);
-    /* The channel still works after all that. */
-    m.command = CH_QUIT;
-    cr_assert_eq(chan_send(sv[0], &m, -1), 0);
-    cr_assert_eq(chan_recv(sv[1], &got, &fd), 1);
-    cr_assert_eq(got.command, CH_QUIT);
-    close(nul);
-    close(sv[0]);
-    close(sv[1]);
-    cr_assert_eq(fd_count(), before, "every received descriptor was closed");
 }
 
 /* ------------------------------------------------------------------ the lab */

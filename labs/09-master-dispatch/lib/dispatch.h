@@ -2,21 +2,23 @@
  *
  * disp_run(opts, result):
  *   Creates a listener on 127.0.0.1:0 and forks the MASTER process, which forks
- *   opts->workers WORKERS, each linked to it by a channel (channel.h).
+ *   opts->workers WORKERS, each linked to it by a channel (common/channel.h).
  *     policy != POL_SELF: the master alone accepts (non-blocking listener, one
  *       epoll loop over the listener, the channels and its control socket), picks a
- *       worker by the policy (policy.h) and sends it the connection as CH_CONN with
- *       the descriptor attached, then closes its own copy. The worker serves it with
- *       lab_serve(fd, slot) and answers CH_DONE with its finished count.
+ *       worker by the policy (policy.h) and sends it the connection as
+ *       CHANNEL_NEW_CONN with the descriptor attached, then closes its own copy. The
+ *       worker serves it with lab_serve(fd, slot) and answers CHANNEL_DONE with its
+ *       finished count.
  *     policy == POL_SELF (the baseline): the workers block in accept(2) on the
  *       shared (blocking) listener themselves; the master only waits.
- *   When every worker has said CH_READY, the master takes its fd count and CPU
+ *   When every worker has said CHANNEL_READY, the master takes its fd count and CPU
  *   clock and tells this process, which drives opts->conns requests at the port
  *   with loadgen (opts->concurrency in flight), then closes the control socket. The
- *   master then takes its fd count and CPU clock again, stops the workers (CH_QUIT,
- *   or shutdown(2) of the listener in the baseline), reaps them (SIGKILL after 5 s)
- *   and exits; this process reaps it (SIGKILL after 15 s). Every process reports
- *   into a MAP_SHARED page that is read only after its writer was reaped.
+ *   master then takes its fd count and CPU clock again, stops the workers
+ *   (CHANNEL_QUIT, or shutdown(2) of the listener in the baseline), reaps them
+ *   (SIGKILL after 5 s) and exits; this process reaps it (SIGKILL after 15 s). Every
+ *   process reports into a MAP_SHARED page that is read only after its writer was
+ *   reaped.
  *   Returns 0 with *result filled, or -1 with errno when the run could not be made
  *   (EINVAL for bad options; EPROTO when the master failed or never got ready).
  *
@@ -52,7 +54,7 @@ struct disp_result {
     double p50_s, p99_s, elapsed_s;
     /* from the master */
     struct disp_proc master;
-    long dispatched[DISP_MAX_WORKERS]; /* CH_CONN sent per slot */
+    long dispatched[DISP_MAX_WORKERS]; /* CHANNEL_NEW_CONN sent per slot */
     long paused;  /* first-idle: times the master stopped accepting (none idle) */
     long dropped; /* accepted connections no live worker could take */
     long quit_clean; /* workers that exited 0 on their own */

@@ -25,7 +25,7 @@ __attribute__((noreturn)) void master_main(enum policy policy, int workers, int 
 
 /* A worker process of slot `slot`, with its channel end ch. In the baseline it
  * accepts on lfd itself; otherwise it serves what the channel brings (lfd unused
- * and already closed: pass -1). Exits 0 after CH_QUIT / the listener's shutdown. */
+ * and already closed: pass -1). Exits 0 after CHANNEL_QUIT / the listener's shutdown. */
 __attribute__((noreturn)) void worker_main(enum policy policy, int slot, int ch, int lfd,
                                            struct disp_proc *st);
 

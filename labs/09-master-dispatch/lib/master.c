@@ -15,7 +15,7 @@
 /* epoll data tags: 0..n-1 are channel slots. */
 #define TAG_LISTEN 1000u
 #define TAG_CTL 1001u
-#define READY_LIMIT_MS 10000 /* every worker must say CH_READY within this */
+#define READY_LIMIT_MS 10000 /* every worker must say CHANNEL_READY within this */
 
 /* The single context of the master process. */
 struct master {
@@ -25,7 +25,7 @@ struct master {
     pid_t pid[DISP_MAX_WORKERS];
     long sent[DISP_MAX_WORKERS];
     struct pick_state ps;
-    int ready;     /* workers that said CH_READY */
+    int ready;     /* workers that said CHANNEL_READY */
     int listening; /* the listener is in the epoll set */
     int stop;      /* the driver closed the control socket */
     long cpu0, v0, iv0;
@@ -68,8 +68,8 @@ static int dispatch(struct master *m, int fd)
         int slot = policy_pick(m->policy, &m->ps);
         if (slot < 0)
             return -1;
-        struct chan_msg msg = {.command = CH_CONN, .pid = getpid(), .slot = slot, .fd = fd};
-        if (chan_send(m->ch[slot], &msg, fd) == 0) {
+        struct channel_msg msg = {.command = CHANNEL_NEW_CONN, .pid = getpid(), .slot = slot, .fd = fd};
+        if (channel_send(m->ch[slot], &msg) == 0) {
             m->sent[slot]++;
             m->ps.active[slot]++;
             return 0;
@@ -111,7 +111,7 @@ static void on_listener(struct master *m)
 
 /* A worker is ready when all its predecessors may not be: count, and when the last
  * one arrives take the "before" numbers and open the doors. */
-static void on_ready(struct master *m, int slot, const struct chan_msg *msg)
+static void on_ready(struct master *m, int slot, const struct channel_msg *msg)
 {
     if (msg->slot != slot || msg->pid != m->pid[slot])
         warn_msg("master: ready from slot %d claims slot %d pid %d", slot, (int)msg->slot,
@@ -130,9 +130,8 @@ static void on_ready(struct master *m, int slot, const struct chan_msg *msg)
 
 static void on_channel(struct master *m, int slot)
 {
-    struct chan_msg msg;
-    int fd;
-    int r = chan_recv(m->ch[slot], &msg, &fd);
+    struct channel_msg msg;
+    int r = channel_recv(m->ch[slot], &msg);
     if (r == 0) {
         worker_lost(m, slot, "end of file on its channel");
         return;
@@ -142,11 +141,11 @@ static void on_channel(struct master *m, int slot)
             warn_errno("master: bad message from worker %d", slot);
             return;
         }
-        die("master: chan_recv from worker %d", slot);
+        die("master: channel_recv from worker %d", slot);
     }
     switch (msg.command) {
-    case CH_READY: on_ready(m, slot, &msg); break;
-    case CH_DONE:
+    case CHANNEL_READY: on_ready(m, slot, &msg); break;
+    case CHANNEL_DONE:
         /* The worker's own count of finished connections; what we sent and it has
          * not finished is its load (serving now, or queued in its channel). */
         if (msg.count < 0 || msg.count > m->sent[slot])
@@ -155,7 +154,7 @@ static void on_channel(struct master *m, int slot)
         else
             m->ps.active[slot] = m->sent[slot] - (long)msg.count;
         break;
-    default: warn_msg("master: unexpected %s from worker %d", chan_cmd_name(msg.command), slot);
+    default: warn_msg("master: unexpected %s from worker %d", channel_cmd_name(msg.command), slot);
     }
 }
 
@@ -177,7 +176,7 @@ static void spawn_workers(struct master *m)
     int wend[DISP_MAX_WORKERS];
     for (int i = 0; i < m->n; i++) {
         int sv[2];
-        if (chan_pair(sv) < 0)
+        if (channel_pair(sv) < 0)
             die("master: channel %d", i);
         m->ch[i] = sv[0];
         wend[i] = sv[1];
@@ -222,8 +221,8 @@ static void stop_workers(struct master *m)
     for (int i = 0; i < m->n; i++) {
         if (!m->ps.alive[i])
             continue;
-        struct chan_msg q = {.command = CH_QUIT, .pid = getpid(), .slot = i, .fd = -1};
-        if (chan_send(m->ch[i], &q, -1) < 0)
+        struct channel_msg q = {.command = CHANNEL_QUIT, .pid = getpid(), .slot = i, .fd = -1};
+        if (channel_send(m->ch[i], &q) < 0)
             warn_errno("master: send quit to worker %d", i);
     }
 }

@@ -1,7 +1,7 @@
 /* policy.h — how the master of lab 09 chooses a worker for a new connection.
  *
  * The master's view of worker i (struct pick_state): alive[i], and active[i] = the
- * connections it sent to i minus the ones i has reported finished (CH_DONE), i.e.
+ * connections it sent to i minus the ones i has reported finished (CHANNEL_DONE), i.e.
  * what i is serving or has queued on its channel. A pure function of that state,
  * so the tests can check each policy without processes.
  *

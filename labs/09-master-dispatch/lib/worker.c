@@ -9,15 +9,14 @@
 #include "internal.h"
 #include "labreply.h"
 
-/* Channel mode: every CH_CONN brings a connection; serve it, then report. */
+/* Channel mode: every CHANNEL_NEW_CONN brings a connection; serve it, then report. */
 static void serve_channel(int slot, int ch, struct disp_proc *st)
 {
     for (;;) {
-        struct chan_msg m;
-        int fd;
-        /* Blocking: the master always ends with CH_QUIT, and if it dies instead its
+        struct channel_msg m;
+        /* Blocking: the master always ends with CHANNEL_QUIT, and if it dies instead its
          * end closes (end of file here) and PR_SET_PDEATHSIG kills us anyway. */
-        int r = chan_recv(ch, &m, &fd);
+        int r = channel_recv(ch, &m);
         if (r == 0)
             return; /* the master is gone */
         if (r < 0) {
@@ -25,20 +24,20 @@ static void serve_channel(int slot, int ch, struct disp_proc *st)
                 warn_errno("worker %d: bad channel message", slot);
                 continue;
             }
-            die("worker %d: chan_recv", slot);
+            die("worker %d: channel_recv", slot);
         }
-        if (m.command == CH_QUIT)
+        if (m.command == CHANNEL_QUIT)
             return;
-        if (m.command != CH_CONN) {
-            warn_msg("worker %d: unexpected %s", slot, chan_cmd_name(m.command));
+        if (m.command != CHANNEL_NEW_CONN) {
+            warn_msg("worker %d: unexpected %s", slot, channel_cmd_name(m.command));
             continue;
         }
-        if (lab_serve(fd, slot) < 0) /* closes fd in every case */
+        if (lab_serve(m.fd, slot) < 0) /* closes m.fd in every case */
             st->serve_errors++;
         st->conns++;
-        struct chan_msg done = {.command = CH_DONE, .pid = getpid(), .slot = slot,
-                                .fd = -1, .count = st->conns};
-        if (chan_send(ch, &done, -1) < 0) {
+        struct channel_msg done = {.command = CHANNEL_DONE, .pid = getpid(), .slot = slot,
+                                   .fd = -1, .count = st->conns};
+        if (channel_send(ch, &done) < 0) {
             if (errno == EPIPE || errno == ECONNRESET)
                 return;
             die("worker %d: send done", slot);
@@ -69,8 +68,8 @@ void worker_main(enum policy policy, int slot, int ch, int lfd, struct disp_proc
     long cpu0, v0, iv0, cpu1, v1, iv1;
     st->fds_before = fd_count();
     self_usage(&cpu0, &v0, &iv0);
-    struct chan_msg hello = {.command = CH_READY, .pid = getpid(), .slot = slot, .fd = -1};
-    if (chan_send(ch, &hello, -1) < 0)
+    struct channel_msg hello = {.command = CHANNEL_READY, .pid = getpid(), .slot = slot, .fd = -1};
+    if (channel_send(ch, &hello) < 0)
         die("worker %d: send ready", slot);
     if (policy == POL_SELF)
         serve_accept(slot, lfd, st);
