@@ -132,6 +132,7 @@ Test(channel, done_carries_its_count_behind_a_new_conn, .timeout = 120)
     cr_assert_eq(channel_recv(sv[1], &got), 1);
     cr_assert_eq(got.command, CHANNEL_NEW_CONN);
     cr_assert_geq(got.fd, 0);
+    cr_assert_eq(fcntl(got.fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
     cr_assert_eq(write(p[1], "x", 1), 1);
     char c = 0;
     cr_assert_eq(read(got.fd, &c, 1), 1);
