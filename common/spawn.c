@@ -202,6 +202,23 @@ int run_exit_code(const struct run_result *r)
     return -1;
 }
 
+int run_check(const struct run_result *r, int want_exit, char *why, size_t whylen)
+{
+    int code = run_exit_code(r);
+    if (r->timed_out)
+        snprintf(why, whylen, "timed out");
+    else if (r->leftovers != 0)
+        snprintf(why, whylen, "left %d process(es) behind", r->leftovers);
+    else if (want_exit != RUN_ANY_EXIT && code != want_exit)
+        snprintf(why, whylen, "exit code %d, want %d", code, want_exit);
+    else {
+        if (whylen > 0)
+            why[0] = '\0';
+        return 0;
+    }
+    return -1;
+}
+
 void run_result_free(struct run_result *r)
 {
     free(r->out);

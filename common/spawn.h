@@ -16,10 +16,19 @@
  * run_lab(r, timeout_s, lab, prog, arg...NULL):
  *   run_capture of "$FDLAB_BUILD/labs/<lab>/<prog>" (FDLAB_BUILD defaults to build/gcc).
  * run_exit_code(r): the exit code, or 128+signal when killed by a signal, or -1.
+ * run_check(r, want_exit, why, whylen): the verdict every lab test asserts first on a
+ *   finished run. Returns 0 when the run ended on its own (not timed_out), left no
+ *   process behind (leftovers == 0) and exited with want_exit (run_exit_code; pass
+ *   RUN_ANY_EXIT to leave the exit code to the caller). Otherwise returns -1 and writes
+ *   the first failed condition, in that order, as one line into why (truncated to
+ *   whylen; why may be NULL when whylen is 0): "timed out", "left N process(es) behind"
+ *   or "exit code X, want Y".
  * run_result_free(r): frees r->out and r->err (safe on a zeroed struct).
  */
 #ifndef FDLAB_SPAWN_H
 #define FDLAB_SPAWN_H
+
+#include <stddef.h>
 
 struct run_result {
     int status;    /* waitpid() status of the child */
@@ -33,6 +42,19 @@ int run_capture(char *const argv[], double timeout_s, struct run_result *r);
 __attribute__((sentinel)) int run_lab(struct run_result *r, double timeout_s, const char *lab,
                                       const char *prog, ...);
 int run_exit_code(const struct run_result *r);
+#define RUN_ANY_EXIT (-1000) /* run_check: any exit code is fine */
+int run_check(const struct run_result *r, int want_exit, char *why, size_t whylen);
+
+/* ASSERT_RUN(r, want_exit): for Criterion tests only (it expands to cr_assert_eq, so
+ * the file must include criterion.h; never use it in a forked child). Asserts
+ * run_check(r, want_exit) == 0 and, when it fails, prints the reason with the run's
+ * stdout and stderr. */
+#define ASSERT_RUN(r, want_exit)                                                                   \
+    do {                                                                                           \
+        char run_why_[128];                                                                        \
+        cr_assert_eq(run_check((r), (want_exit), run_why_, sizeof run_why_), 0,                    \
+                     "%s; stdout:\n%s\nstderr:\n%s", run_why_, (r)->out, (r)->err);                \
+    } while (0)
 void run_result_free(struct run_result *r);
 
 #endif

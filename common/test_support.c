@@ -61,6 +61,38 @@ Test(spawn, leftover_processes_are_counted_and_killed, .timeout = 120)
     run_result_free(&r);
 }
 
+Test(spawn, run_check_names_the_first_failed_condition, .timeout = 120)
+{
+    struct run_result r = {0};
+    char why[64];
+    char *ok[] = {"sh", "-c", "echo a=1", NULL};
+    cr_assert_eq(run_capture(ok, 10, &r), 0);
+    cr_assert_eq(run_check(&r, 0, why, sizeof why), 0);
+    cr_assert_str_eq(why, "");
+    cr_assert_eq(run_check(&r, 1, why, sizeof why), -1);
+    cr_assert_str_eq(why, "exit code 0, want 1");
+    cr_assert_eq(run_check(&r, RUN_ANY_EXIT, NULL, 0), 0, "any exit code; why may be NULL");
+    run_result_free(&r);
+
+    char *three[] = {"sh", "-c", "exit 3", NULL};
+    cr_assert_eq(run_capture(three, 10, &r), 0);
+    cr_assert_eq(run_check(&r, 3, why, sizeof why), 0);
+    cr_assert_eq(run_check(&r, RUN_ANY_EXIT, why, sizeof why), 0);
+    run_result_free(&r);
+
+    char *left[] = {"sh", "-c", "sleep 30 >/dev/null 2>&1 & exit 1", NULL};
+    cr_assert_eq(run_capture(left, 10, &r), 0);
+    cr_assert_eq(run_check(&r, 0, why, sizeof why), -1);
+    cr_assert_str_eq(why, "left 1 process(es) behind", "leftovers come before the exit code");
+    run_result_free(&r);
+
+    char *slow[] = {"sh", "-c", "sleep 30", NULL};
+    cr_assert_eq(run_capture(slow, 0.3, &r), 0);
+    cr_assert_eq(run_check(&r, RUN_ANY_EXIT, why, 4), -1);
+    cr_assert_str_eq(why, "tim", "truncated to whylen");
+    run_result_free(&r);
+}
+
 Test(spawn, child_starts_with_exactly_three_fds, .timeout = 120)
 {
     struct run_result r;

@@ -40,10 +40,7 @@ static void run_ok(struct run_result *r, int want_exit, const char *prog, const 
 {
     int before = fd_count();
     cr_assert_eq(run_lab(r, TEST_TIMEOUT_S - 20, LAB, prog, a1, a2, a3, a4, NULL), 0, "could not run %s", prog);
-    cr_assert_eq(r->timed_out, 0, "%s timed out; stderr:\n%s", prog, r->err);
-    cr_assert_eq(r->leftovers, 0, "%s left processes behind", prog);
-    cr_assert_eq(run_exit_code(r), want_exit, "%s exit %d; stdout:\n%s\nstderr:\n%s", prog,
-                 run_exit_code(r), r->out, r->err);
+    ASSERT_RUN(r, want_exit);
     cr_assert_eq(fd_count(), before, "running %s leaked a descriptor in the test", prog);
 }
 

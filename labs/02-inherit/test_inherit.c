@@ -14,9 +14,7 @@ static void run(struct run_result *r, const char *scenario, int want_exit)
 {
     int rc = scenario ? run_lab(r, 30, LAB, "lab", "-s", scenario, NULL) : run_lab(r, 30, LAB, "lab", NULL);
     cr_assert_eq(rc, 0, "run_lab");
-    cr_assert_eq(r->timed_out, 0, "lab timed out; stderr:\n%s", r->err);
-    cr_assert_eq(r->leftovers, 0, "lab left processes behind");
-    cr_assert_eq(run_exit_code(r), want_exit, "exit code; stdout:\n%s\nstderr:\n%s", r->out, r->err);
+    ASSERT_RUN(r, want_exit);
 }
 
 static long num(const struct run_result *r, const char *key)

@@ -15,9 +15,7 @@
 #define RUN(r, want_exit, ...)                                                                                    \
     do {                                                                                                           \
         cr_assert_eq(run_lab((r), 60, LAB, "lab", __VA_ARGS__, NULL), 0, "run_lab");                             \
-        cr_assert_eq((r)->timed_out, 0, "timed out; stderr:\n%s", (r)->err);                                      \
-        cr_assert_eq((r)->leftovers, 0, "processes left behind");                                                 \
-        cr_assert_eq(run_exit_code(r), (want_exit), "exit code; stdout:\n%s\nstderr:\n%s", (r)->out, (r)->err);   \
+        ASSERT_RUN((r), (want_exit));                                                                             \
     } while (0)
 
 static long num(const struct run_result *r, const char *key)

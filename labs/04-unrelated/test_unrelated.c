@@ -35,9 +35,7 @@ static void run_ok(struct run_result *r, const char *a1, const char *a2, const c
 {
     int before = fd_count();
     cr_assert_eq(run_lab(r, 120, LAB, "lab", a1, a2, a3, a4, NULL), 0);
-    cr_assert_eq(r->timed_out, 0, "stderr: %s", r->err);
-    cr_assert_eq(r->leftovers, 0, "no process may be left behind");
-    cr_assert_eq(run_exit_code(r), 0, "stdout:\n%s\nstderr:\n%s", r->out, r->err);
+    ASSERT_RUN(r, 0);
     cr_assert_eq(fd_count(), before, "running the lab leaked no fd into the test");
     cr_assert_eq(num(r->out, "claims_shown"), num(r->out, "claims_total"));
 }
@@ -215,9 +213,7 @@ Test(unrelated, non_root_run_skips_and_still_exits_0, .timeout = TEST_TIMEOUT_S)
     cr_assert_eq(run_capture(argv, 120, &r), 0);
     if (run_exit_code(&r) != 0 && strstr(r.out, "root=") == NULL)
         cr_skip_test("nobody cannot run %s (directory permissions)", lab);
-    cr_assert_eq(r.timed_out, 0);
-    cr_assert_eq(r.leftovers, 0);
-    cr_assert_eq(run_exit_code(&r), 0, "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+    ASSERT_RUN(&r, 0);
     cr_assert(kv_is(r.out, "root", "0"));
     cr_assert(kv_is(r.out, "a.skipped", "not-root"));
     cr_assert(kv_is(r.out, "b.reply", "EACCES"), "our uid is left off the allow-list");
@@ -245,9 +241,8 @@ Test(unrelated, client_without_server_fails_cleanly, .timeout = TEST_TIMEOUT_S)
     struct run_result r;
     cr_assert_eq(run_lab(&r, 20, LAB, "openclnt", "-s", "@fdlab-04-nonexistent-test", "-f",
                          "/etc/hostname", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 1);
+    ASSERT_RUN(&r, 1);
     cr_assert_not_null(strstr(r.err, "ECONNREFUSED"), "stderr: %s", r.err);
-    cr_assert_eq(r.leftovers, 0);
     run_result_free(&r);
 }
 

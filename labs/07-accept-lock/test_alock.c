@@ -30,9 +30,7 @@ static double kvd(const struct run_result *r, const char *key)
 #define ALOCK(r, ...)                                                                       \
     do {                                                                                    \
         cr_assert_eq(run_lab(r, 90, LAB, "alock", __VA_ARGS__, NULL), 0);                   \
-        cr_assert_eq((r)->timed_out, 0);                                                    \
-        cr_assert_eq((r)->leftovers, 0, "every worker and the client reaped");             \
-        cr_assert_eq(run_exit_code(r), 0, "out:\n%s\nerr:\n%s", (r)->out, (r)->err);        \
+        ASSERT_RUN(r, 0); \
         cr_assert_eq(kvl(r, "errors"), 0, "the load client saw every request answered");    \
         cr_assert_eq(kvl(r, "forced_kills"), 0, "every worker stopped when asked");         \
     } while (0)
@@ -41,9 +39,7 @@ Test(lab, runs_and_every_claim_holds, .timeout = 120)
 {
     struct run_result r;
     cr_assert_eq(run_lab(&r, 110, LAB, "lab", "-q", NULL), 0);
-    cr_assert_eq(r.timed_out, 0);
-    cr_assert_eq(r.leftovers, 0);
-    cr_assert_eq(run_exit_code(&r), 0, "out:\n%s\nerr:\n%s", r.out, r.err);
+    ASSERT_RUN(&r, 0);
     const char *claims[] = {"claim.herd_without_lock", "claim.one_waiter_with_lock",
                             "claim.holder_death_recovered", "claim.outside_kill_recovered",
                             "claim.ownerdead_only_for_mutex",
@@ -216,8 +212,7 @@ Test(lock, nginx_idle_beyond_the_limit_is_refused, .timeout = 120)
     cr_assert_eq(run_lab(&r, 20, LAB, "alock", "-m", "nginx", "-w", "2", "-L", "8", "-i", "9",
                          NULL),
                  0);
-    cr_assert_eq(run_exit_code(&r), 2, "worker 0 could not hold 9 of a limit of 8");
-    cr_assert_eq(r.leftovers, 0);
+    ASSERT_RUN(&r, 2); /* worker 0 could not hold 9 of a limit of 8 */
     run_result_free(&r);
 }
 
@@ -228,11 +223,9 @@ Test(lab, bad_arguments_exit_2, .timeout = 120)
     cr_assert_eq(run_exit_code(&r), 2);
     run_result_free(&r);
     cr_assert_eq(run_lab(&r, 20, LAB, "alock", "-m", "none", "-k", "5", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 2, "no lock, nothing to die holding");
-    cr_assert_eq(r.leftovers, 0);
+    ASSERT_RUN(&r, 2); /* no lock, nothing to die holding */
     run_result_free(&r);
     cr_assert_eq(run_lab(&r, 20, LAB, "alock", "-m", "nginx", "-k", "5", "-K", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 2, "nginx's holder never blocks in accept()");
-    cr_assert_eq(r.leftovers, 0);
+    ASSERT_RUN(&r, 2); /* nginx's holder never blocks in accept() */
     run_result_free(&r);
 }

@@ -36,9 +36,7 @@ static void trial(struct run_result *r, const char *a[12])
     cr_assert_eq(run_lab(r, 60, LAB, "trial", a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
                          a[9], a[10], NULL),
                  0);
-    cr_assert_eq(r->timed_out, 0);
-    cr_assert_eq(r->leftovers, 0, "a worker outlived the trial");
-    cr_assert_eq(run_exit_code(r), 0, "trial failed:\n%s\n%s", r->out, r->err);
+    ASSERT_RUN(r, 0);
 }
 
 static long sum_workers(const struct run_result *r, int n)
@@ -141,9 +139,7 @@ Test(lab08, lab_shows_all_its_claims, .timeout = 120)
 {
     struct run_result r;
     cr_assert_eq(run_lab(&r, 100, LAB, "lab", NULL), 0);
-    cr_assert_eq(r.timed_out, 0);
-    cr_assert_eq(r.leftovers, 0);
-    cr_assert_eq(run_exit_code(&r), 0, "%s\n%s", r.out, r.err);
+    ASSERT_RUN(&r, 0);
     cr_assert(kv_is(r.out, "result", "ok"));
     cr_assert(kv_is(r.out, "claim.exclusive_concentrates", "yes"));
     cr_assert(kv_is(r.out, "claim.reuseport_spreads", "yes"));

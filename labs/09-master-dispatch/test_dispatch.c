@@ -121,9 +121,7 @@ static void run_one(struct run_result *r, const char *mode, const char *workers,
     cr_assert_eq(run_lab(r, 100, LAB, "lab", "-m", mode, "-w", workers, "-n", conns, "-c", conc,
                          NULL),
                  0);
-    cr_assert_eq(r->timed_out, 0);
-    cr_assert_eq(r->leftovers, 0, "master and workers reaped");
-    cr_assert_eq(run_exit_code(r), 0, "out:\n%s\nerr:\n%s", r->out, r->err);
+    ASSERT_RUN(r, 0);
     cr_assert_eq(key(r->out, mode, conc, "clean"), 1);
     cr_assert_eq(key(r->out, mode, conc, "conns"), atol(conns));
     cr_assert_eq(key(r->out, mode, conc, "errors"), 0);
@@ -207,9 +205,7 @@ Test(lab, the_sweep_shows_every_claim, .timeout = 120)
 {
     struct run_result r;
     cr_assert_eq(run_lab(&r, 110, LAB, "lab", NULL), 0);
-    cr_assert_eq(r.timed_out, 0);
-    cr_assert_eq(r.leftovers, 0);
-    cr_assert_eq(run_exit_code(&r), 0, "out:\n%s\nerr:\n%s", r.out, r.err);
+    ASSERT_RUN(&r, 0);
     cr_assert(kv_is(r.out, "result", "dispatch_shown"));
     cr_assert(kv_is(r.out, "claim.first_idle_skews_to_worker0", "1"));
     cr_assert(kv_is(r.out, "claim.round_robin_even", "1"));

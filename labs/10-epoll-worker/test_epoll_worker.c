@@ -25,9 +25,7 @@ static long kv_num(const char *text, const char *key)
 static void run_ok(struct run_result *r, const char *scenario)
 {
     cr_assert_eq(run_lab(r, 100, LAB, "lab", "-s", scenario, NULL), 0);
-    cr_assert_eq(r->timed_out, 0);
-    cr_assert_eq(r->leftovers, 0, "no process left behind");
-    cr_assert_eq(run_exit_code(r), 0, "out:\n%s\nerr:\n%s", r->out, r->err);
+    ASSERT_RUN(r, 0);
     cr_assert(kv_is(r->out, "result", "shown"));
 }
 
@@ -125,9 +123,7 @@ Test(epoll_worker, idle_with_fewer_connections, .timeout = 120)
     /* A smaller count exercises the same path quickly (and the -n option). */
     struct run_result r;
     cr_assert_eq(run_lab(&r, 100, LAB, "lab", "-s", "idle", "-n", "300", NULL), 0);
-    cr_assert_eq(r.timed_out, 0);
-    cr_assert_eq(r.leftovers, 0);
-    cr_assert_eq(run_exit_code(&r), 0, "out:\n%s\nerr:\n%s", r.out, r.err);
+    ASSERT_RUN(&r, 0);
     cr_assert_eq(kv_num(r.out, "idle.accepted"), 300);
     cr_assert_eq(kv_num(r.out, "idle.served"), 300);
     run_result_free(&r);
@@ -156,9 +152,7 @@ Test(epoll_worker, whole_lab_shows_its_claims, .timeout = 120)
 {
     struct run_result r;
     cr_assert_eq(run_lab(&r, 110, LAB, "lab", NULL), 0);
-    cr_assert_eq(r.timed_out, 0);
-    cr_assert_eq(r.leftovers, 0);
-    cr_assert_eq(run_exit_code(&r), 0, "out:\n%s\nerr:\n%s", r.out, r.err);
+    ASSERT_RUN(&r, 0);
     cr_assert(kv_is(r.out, "result", "shown"));
     const char *claims[] = {"lt_repeats",        "et_once_per_arrival", "accept_one_stalls",
                             "accept_drain_serves", "read_one_stalls",   "read_drain_serves",
