@@ -29,7 +29,10 @@ root=$(pwd)
 [ -f "$root/bench/lib.sh" ] || { echo "bench: run from the repository root" >&2; exit 2; }
 
 # The benches in order: NN-*.sh by number, then the named ones that exist.
-list=$(ls bench/[0-9][0-9]-*.sh 2>/dev/null | sort)
+list=
+for s in bench/[0-9][0-9]-*.sh; do # the glob sorts by name: by number
+  [ -f "$s" ] && list="$list $s"
+done
 for n in ch30 server; do
   [ -f "bench/$n.sh" ] && list="$list bench/$n.sh"
 done
@@ -142,7 +145,12 @@ done
 echo "[plots] redrawing every plot from $res"
 plots_rc=0
 (cd "$work" && sh common/mk/plots.sh) >"$logs/plots.log" 2>&1 || plots_rc=$?
-[ $plots_rc = 0 ] && plots=ok || { plots="failed (see $logs/plots.log)"; failed="$failed plots"; }
+if [ $plots_rc = 0 ]; then
+  plots=ok
+else
+  plots="failed (see $logs/plots.log)"
+  failed="$failed plots"
+fi
 total=$(($(date +%s) - start))
 
 {
