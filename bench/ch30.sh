@@ -20,7 +20,7 @@
 # results/ch30.csv (every run), results/ch30-medians.csv and results/ch30-table.md
 # (medians per design, a Markdown table for the README) and draws results/ch30.png/.svg.
 #
-#   sh bench/ch30.sh            the benchmark (about 1.5 minutes on 2 cores)
+#   sh bench/ch30.sh            the benchmark (about 30 s on 2 cores)
 #   sh bench/ch30.sh --smoke    every design once with 200 connections, results in a
 #                               scratch directory, exit 0 only when every request of
 #                               every design was answered and each server stopped
