@@ -75,9 +75,15 @@ static void kill_worker(const char *mode)
     cr_assert_eq(val(&r, k), 1, "the worker died under load");
     snprintf(k, sizeof k, "kill.%s.ok", mode);
     cr_assert_gt(val(&r, k), 0);
-    /* Only what the dead worker held can fail: at most one request per connection. */
+    /* Only what the dead worker held can fail: at most one request per connection.
+     * passfd adds one window: until the kernel has closed the dead worker's end of its
+     * channel, the master's send of CHANNEL_NEW_CONN still succeeds, and a connection
+     * queued there dies unread — the client's next connection can meet the same slot
+     * once more before the master sees EPIPE or the end of file (seen under ASan, whose
+     * process teardown is slow: 19 errors for 16 connections). Bounded at two per
+     * connection. */
     snprintf(k, sizeof k, "kill.%s.errors", mode);
-    cr_assert_leq(val(&r, k), 16);
+    cr_assert_leq(val(&r, k), strcmp(mode, "passfd") == 0 ? 32 : 16);
     snprintf(k, sizeof k, "kill.%s.logged", mode);
     cr_assert_eq(val(&r, k), 1, "the master logs the death");
     snprintf(k, sizeof k, "kill.%s.respawn_delay_ms", mode);
