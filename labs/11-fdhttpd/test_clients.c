@@ -542,6 +542,34 @@ Test(clients, thousand_kept_alive_connections_at_once, .timeout = TMO)
     stop(&s);
 }
 
+Test(clients, head_answers_carry_no_body_even_errors, .timeout = TMO)
+{
+    /* http.client and curl both tolerate a stray body after a HEAD answer by accident
+     * (a discarded read buffer, a dropped connection), so this one is checked on the
+     * wire: HEAD of a missing file, then a GET, pipelined on one connection — the
+     * second answer must follow the first head at once. */
+    struct fdh_srv s;
+    start(&s, 1, NULL);
+    int fd = open_client(s.port);
+    send_str(fd, "HEAD /nope HTTP/1.1\r\nHost: t\r\n\r\nHEAD /a.txt HTTP/1.1\r\nHost: t\r\n\r\n"
+                 "GET /a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    char buf[8192];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
+        len += (size_t)n;
+    buf[len] = '\0';
+    close(fd);
+    char *h1 = strstr(buf, "\r\n\r\n");
+    cr_assert(strncmp(buf, "HTTP/1.1 404 ", 13) == 0 && h1, "%s", buf);
+    cr_assert(strncmp(h1 + 4, "HTTP/1.1 200 ", 13) == 0, "no body after the HEAD 404:\n%s", buf);
+    char *h2 = strstr(h1 + 4, "\r\n\r\n");
+    cr_assert(h2 && strncmp(h2 + 4, "HTTP/1.1 200 ", 13) == 0, "no body after the HEAD 200:\n%s", buf);
+    char *h3 = strstr(h2 + 4, "\r\n\r\n");
+    cr_assert(h3 && strcmp(h3 + 4, ATXT) == 0, "%s", buf);
+    stop(&s);
+}
+
 /* ---------------------------------------------------------------- kill -9 under load */
 
 struct bg_fdload {

@@ -4,9 +4,10 @@
 usage: http_client.py PORT keepalive|chunked|big
 
   keepalive  several requests on ONE HTTPConnection: GET /a.txt twice, a 404 with its
-             body, HEAD of a file and of a missing file (no body may follow: a stray
-             body would break the next response's framing), then GET again. Checks
-             the local port never changes (http.client reconnects silently otherwise).
+             body, HEAD of a file and of a missing file, then GET again. Checks the
+             local port never changes (http.client reconnects silently otherwise).
+             (http.client drops a stray body after HEAD with its read buffer, so the
+             "no body after HEAD" rule is checked on the wire in test_clients.c.)
   chunked    POST /echo with a body from a generator: http.client sends it with
              Transfer-Encoding: chunked; the echo must be the concatenation.
   big        GET /big (a 1 GiB sparse file): read in 1 MiB pieces, COUNTED, never
