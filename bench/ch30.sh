@@ -97,7 +97,7 @@ run() {
   # wait_for must not read the previous server's port and ready lines.
   : >"$out"
   if [ "$d" = fdhttpd ]; then
-    "$httpd" -l 127.0.0.1:0 -w $workers >"$out" 2>"$tmp/srv.err" &
+    "$httpd" -l 127.0.0.1:0 -w $workers --access-log off >"$out" 2>"$tmp/srv.err" &
     spid=$!
     wait_for "$out" ready
     port=$(key "$out" listening | sed 's/.*://')
