@@ -15,6 +15,7 @@
 #include "err.h"
 
 #define LINE_MAX_BYTES 512 /* peer 48 + time 30 + request ALOG_REQ_MAX+4 + status, bytes */
+_Static_assert(LINE_MAX_BYTES <= PIPE_BUF, "a line must fit one atomic pipe write");
 
 struct alog {
     int fd;
@@ -89,6 +90,8 @@ void alog_flush(struct alog *al)
                 n = PIPE_BUF;
                 while (n > 0 && al->buf[off + n - 1] != '\n')
                     n--;
+                if (n == 0) /* no line ends within PIPE_BUF: cannot happen (LINE_MAX_BYTES) */
+                    n = PIPE_BUF;
             }
             rc = write_all(al->fd, al->buf + off, n);
             off += n;
