@@ -101,7 +101,7 @@ run() {
   : >"$out"
   case $d in fdhttpd-*) fd=1 ;; *) fd=0 ;; esac
   if [ $fd = 1 ]; then
-    "$httpd" -l 127.0.0.1:0 -w $workers --accept="${d#fdhttpd-}" >"$out" 2>"$tmp/srv.err" &
+    "$httpd" -l 127.0.0.1:0 -w $workers --accept="${d#fdhttpd-}" --access-log off >"$out" 2>"$tmp/srv.err" &
     spid=$!
     wait_for "$out" ready
     port=$(key "$out" listening | sed 's/.*://')

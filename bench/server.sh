@@ -174,7 +174,8 @@ done
 progress "nginx $("$nginx_bin" -v 2>&1 | sed 's/.*: //') master=$ng_master worker=$ng_worker ports $ng_port (sendfile on) $ng_off_port (off)"
 
 # --- start fdhttpd -----------------------------------------------------------------------
-taskset -c 0 "$fdhttpd" -l 127.0.0.1:0 -w 1 --root "$root" >"$tmp/fdhttpd.out" 2>"$tmp/fdhttpd.err" &
+# --access-log off: nginx above runs with access_log off; like for like.
+taskset -c 0 "$fdhttpd" -l 127.0.0.1:0 -w 1 --root "$root" --access-log off >"$tmp/fdhttpd.out" 2>"$tmp/fdhttpd.err" &
 fd_master=$!
 i=0
 while [ $i -lt 100 ] && ! grep -q '^ready=1' "$tmp/fdhttpd.out"; do

@@ -13,6 +13,8 @@ command -v gcc >/dev/null 2>&1 || need="$need gcc"
 command -v clang >/dev/null 2>&1 || need="$need clang"
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || need="$need libclang-rt-14-dev"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
+command -v curl >/dev/null 2>&1 || need="$need curl"
+command -v ab >/dev/null 2>&1 || need="$need apache2-utils"
 for p in "$@"; do
   case "$p" in
     gnuplot-nox) command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox" ;;

@@ -169,6 +169,7 @@ static void emit(struct fdh_conn *c, struct reply *r)
 {
     /* Room: emit runs only with outlen <= FDH_BATCH_MAX (advance), and a head is at
      * most REPLY_HEAD_MAX; the 100 Continue line is tiny. */
+    alog_reply(c->w->alog, &c->alreq, c->fd, c->w->now, r);
     memcpy(c->out + c->outlen, r->head, r->head_len);
     c->outlen += r->head_len;
     if (r->body != NULL && r->body_len > 0) {
@@ -245,6 +246,7 @@ static int on_head(struct fdh_conn *c)
         emit_error(c, req.status > 0 ? req.status : 400);
         return 1;
     }
+    alog_request(w->alog, &c->alreq, c->fd, &req);
     if (w->draining || c->close_after)
         req.keep_alive = 0; /* static_handle and reply_conn_of then say "close" */
     enum reply_conn conn = reply_conn_of(req.keep_alive, req.minor_version);
@@ -266,6 +268,8 @@ static int on_head(struct fdh_conn *c)
     } else {
         reply_error(&r, 404, conn, w->xworker, w->now); /* no docroot at all */
     }
+    if (!echo && method_is(&req, "HEAD"))
+        reply_drop_body(&r); /* error pages too: a HEAD answer has no body (RFC 9110 9.3.2) */
     if (req.body == HTTP_BODY_NONE) {
         consume(c, (size_t)n);
         if (echo)

@@ -17,6 +17,7 @@
  *   conn.c     one client connection: read a request head and body, answer (routes
  *              /status and /echo, else static.c), keep alive or close
  *   static.c   files under the docroot -> struct reply (reply.c builds heads; mime.c)
+ *   accesslog.c  the per-worker buffered access log (--access-log)
  *   harness.c  start/stop a server and talk HTTP to it (lab.c and the tests)
  */
 #ifndef LAB11_FDHTTPD_H
@@ -65,6 +66,9 @@ struct fdh_config {
     long header_timeout_ms;    /* first byte of a head -> complete head (slowloris) */
     long keepalive_timeout_ms; /* idle between requests */
     long io_timeout_ms;        /* no progress while reading a body or sending */
+    const char *access_log;    /* --access-log: a file every worker appends to (accesslog.h);
+                                  NULL when off */
+    char access_log_buf[4096]; /* storage for the default path */
     int check_only;       /* -t */
     int crash_slot;       /* testing aid: the worker in this slot exits after READY; -1 */
     int stubborn_slot;    /* testing aid: the worker in this slot ignores QUIT/TERMINATE; -1 */

@@ -368,6 +368,7 @@ int fdh_master_run(const struct fdh_config *cfg)
     kv_print("accept", "%s", fdh_accept_name(cfg->accept));
     kv_print("workers", "%d", cfg->workers);
     kv_print("root", "%s", cfg->root ? cfg->root : "(none)");
+    kv_print("access_log", "%s", cfg->access_log ? cfg->access_log : "off");
     kv_print("master_pid", "%d", (int)getpid());
     for (int i = 0; i < cfg->workers; i++)
         spawn(&m, i);

@@ -210,6 +210,10 @@ void fdh_worker_run(const struct fdh_worker_env *env)
         die("fcntl");
     if (evloop_io_add(w.el, w.chan, EV_READ, on_channel, &w) < 0)
         die("evloop_io_add(channel)");
+    /* The path was checked at start-up (config.c); failing now (it was removed...) must
+     * not become a crash loop: warn, serve without a log. */
+    if (w.cfg->access_log && (w.alog = alog_open(w.cfg->access_log, w.el)) == NULL)
+        warn_errno("worker %d: access log %s (serving without it)", w.slot, w.cfg->access_log);
     switch (w.cfg->accept) {
     case FDH_REUSEPORT: case FDH_EXCLUSIVE: listen_on(&w); break;
     case FDH_MUTEX: /* per round */ break;
@@ -232,6 +236,7 @@ void fdh_worker_run(const struct fdh_worker_env *env)
     listen_off(&w);
     mutex_release(&w);
     fdh_conn_close_all(&w);
+    alog_close(w.alog); /* the last lines: drain, SIGTERM, TERMINATE all end here */
     evloop_free(w.el);
     if (w.lfd >= 0)
         close(w.lfd);

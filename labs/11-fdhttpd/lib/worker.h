@@ -23,6 +23,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "accesslog.h"
 #include "evloop.h"
 #include "fdhttpd.h"
 #include "http_chunked.h"
@@ -71,6 +72,7 @@ struct fdh_conn {
     int tfd;
     off_t toff, tleft;
     struct ev_timer timer;
+    struct alog_req alreq; /* the access log's view of the request being answered */
     char out[FDH_OUT_MAX];
     char in[];             /* cfg->max_header_bytes + 1 bytes */
 };
@@ -92,6 +94,7 @@ struct fdh_w {
     long nconns;
     struct http_limits lim;
     struct http_header *headers; /* lim.max_headers entries, shared by all requests */
+    struct alog *alog;     /* --access-log: this worker's buffer; NULL when off */
     char xworker[32];      /* "X-Worker: N\r\n", appended to every response */
     time_t now;            /* wall-clock seconds, refreshed once per loop iteration:
                               every Date of one iteration uses it (the per-second cache) */
