@@ -119,6 +119,7 @@ struct master {
 static void on_channel(struct evloop *el, int fd, unsigned events, void *ud);
 static void on_respawn_timer(struct evloop *el, struct ev_timer *t, void *ud);
 static void start_reload(struct master *m);
+static void on_listener(struct evloop *el, int fd, unsigned events, void *ud);
 
 /* systemd's notification socket, when there is one (sdnotify.h). */
 static void notify(const char *what)
@@ -321,6 +322,11 @@ static void first_ready(struct master *m)
 {
     m->announced = 1;
     atomic_store(&m->sh->generation, m->cur->id);
+    /* passfd: accept only now. Before, no worker could take a connection, and one
+     * accepted then would be closed unanswered — on an upgrade the old master's
+     * workers are serving this same listener meanwhile, so leaving it is right. */
+    if (m->cur->cfg->accept == FDH_PASSFD && evloop_io_add(m->el, m->lfd[0], EV_READ, on_listener, m) < 0)
+        die("evloop_io_add(listener)");
     if (m->from_conn >= 0) {
         atomic_fetch_add(&m->sh->upgrades, 1);
         from_send(m, FDH_UP_READY, NULL);
@@ -1051,8 +1057,6 @@ int fdh_master_run(struct fdh_config *cfg)
         die("evloop_new");
     if (evloop_signalfd(m.el, &sigs, on_signal, &m) < 0)
         die("evloop_signalfd");
-    if (cfg->accept == FDH_PASSFD && evloop_io_add(m.el, m.lfd[0], EV_READ, on_listener, &m) < 0)
-        die("evloop_io_add(listener)");
     kv_print("listening", "%s:%u", cfg->ip, m.port);
     kv_print("accept", "%s", fdh_accept_name(cfg->accept));
     kv_print("workers", "%d", cfg->workers);
