@@ -336,6 +336,10 @@ static void first_ready(struct master *m)
     }
     kv_print("ready", "1");
     notify("READY");
+    /* --no-handover's new master: nothing to wait for, the old one is already leaving
+     * (its statistics were not handed over: a fresh page, generation 1). */
+    if (m->cur->cfg->upgrade_from && strcmp(m->cur->cfg->upgrade_from, "-") == 0)
+        kv_print("upgrade", "done generation=%ld master_pid=%d handover=0", m->cur->id, (int)getpid());
 }
 
 /* ---------------------------------------------------------------- reload */
@@ -1092,7 +1096,7 @@ int fdh_master_run(struct fdh_config *cfg)
         close(m.from_conn);
     evloop_free(m.el);
     m.el = NULL;
-    if (cfg->accept == FDH_PASSFD)
+    if (m.cur->cfg->accept == FDH_PASSFD) /* (cfg itself may be freed: a reload) */
         kv_print("passed", "%ld", m.passed), kv_print("pass_failed", "%ld", m.pass_failed);
     fdh_shared_free(m.sh);
     close(m.shfd);
