@@ -1,7 +1,7 @@
 /* lab 12 — fdhttpd changes itself under load: reload (SIGHUP), binary upgrade
  * (SIGUSR2), rollback, crash loops, systemd activation and notification.
  *
- *   lab [-s all|reload|invalid|upgrade|rollback|crashloop|systemd|load] [-a MODE]
+ *   lab [-s all|reload|invalid|upgrade|rollback|stubborn|crashloop|systemd|load] [-a MODE]
  *       [-r RELOADS] [-u UPGRADES]
  *
  * reload     a changed --config (another root, a smaller header limit) is served after
@@ -15,6 +15,8 @@
  * rollback   the binary on disk replaced by a script that exits 1, then a config the
  *            handed-over sockets do not match: upgrade=failed reason=..., the old
  *            master serves on; then a good upgrade still works.
+ * stubborn   an old worker that ignores QUIT is SIGKILLed at --drain-timeout; the
+ *            reload completes and /status's active count is still right.
  * crashloop  a worker that dies right after start: crashloop lines and /status.
  * systemd    sdactivate passes the listener(s) like systemd; a datagram socket in
  *            NOTIFY_SOCKET receives READY=1, RELOADING=1, READY=1, STOPPING=1.
@@ -422,6 +424,53 @@ static int rollback(struct ctx *x)
     return f1 && why1 && serving1 && f2 && why2 && serving2 && nf == 2 && done && ok;
 }
 
+/* ---------------------------------------------------------------- stubborn */
+
+/* An old worker that ignores QUIT is SIGKILLed at --drain-timeout, the reload still
+ * completes, and /status's active count is right afterwards (the dead worker's
+ * connections are subtracted from its own bank only). */
+static int stubborn(struct ctx *x)
+{
+    struct fdh_srv s;
+    /* passfd: the master deals the connections round robin, so the stubborn worker
+     * surely holds some of them when it is killed. */
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", "passfd", "--stubborn-slot", "0",
+                    "--drain-timeout", "0.5", NULL};
+    (void)x;
+    if (start(x, &s, x->bin, argv) < 0)
+        return 0;
+    int fds[8], held = 0, on_stubborn = 0;
+    const char *req = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    for (int i = 0; i < 8; i++) {
+        char resp[4096];
+        fds[i] = tcp_connect("127.0.0.1", s.port, SOCK_CLOEXEC);
+        ssize_t n = -1;
+        if (fds[i] >= 0 && write(fds[i], req, strlen(req)) == (ssize_t)strlen(req) &&
+            (n = read(fds[i], resp, sizeof resp - 1)) > 0) {
+            resp[n] = '\0';
+            held++;
+            on_stubborn += strstr(resp, "\r\nX-Worker: 0\r\n") != NULL;
+        }
+    }
+    long active_before = status(s.port, "total.active");
+    kill(s.pid, SIGHUP);
+    int done = rl_wait(&s, "reload=done", 1, WAIT_S) == 0;
+    int killed = strstr(s.err, "did not finish draining in time: SIGKILL") != NULL;
+    long active_after = status(s.port, "total.active"); /* this request itself: 1 */
+    for (int i = 0; i < 8; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    kv_print("stubborn.held", "%d", held);
+    kv_print("stubborn.on_stubborn_worker", "%d", on_stubborn);
+    kv_print("stubborn.active_before", "%ld", active_before);
+    kv_print("stubborn.reload_done", "%d", done);
+    kv_print("stubborn.sigkilled", "%d", killed);
+    kv_print("stubborn.active_after", "%ld", active_after);
+    int ok = stop(&s, "stubborn");
+    fdh_srv_free(&s);
+    return held == 8 && on_stubborn > 0 && active_before == 9 && done && killed && active_after == 1 && ok;
+}
+
 /* ---------------------------------------------------------------- crashloop */
 
 static int crashloop(struct ctx *x)
@@ -522,6 +571,16 @@ static int systemd(struct ctx *x)
     char *argv2[] = {"sdactivate", "-n", "2", "--", x->bin, "-w", "2", "-a", "reuseport", NULL};
     int rp = start(x, &s, x->sdact, argv2) == 0 && rl_listen_inodes(s.port, ino, sizeof ino) == 2 &&
              rl_holds(s.pid, ino) == 1 && rl_get(s.port, "/", NULL) == 200;
+    /* ... and an upgrade hands the activated sockets on like any others. */
+    char ino2[1024] = "";
+    pid_t first = s.pid;
+    if (rp) {
+        kill(first, SIGUSR2);
+        rp = rl_wait(&s, "upgrade=done", 1, WAIT_S) == 0 && rl_reap_wait(&s, first, WAIT_S) == 0 &&
+             rl_listen_inodes(s.port, ino2, sizeof ino2) == 2 && strcmp(ino, ino2) == 0 &&
+             rl_holds(rl_master(&s), ino2) == 1 && rl_get(s.port, "/", NULL) == 200;
+        kv_print("systemd.upgrade_kept_sockets", "%d", rp);
+    }
     rp = stop(&s, "systemd_reuseport") && rp;
     fdh_srv_free(&s);
     kv_print("systemd.reuseport_ok", "%d", rp);
@@ -672,7 +731,7 @@ int main(int argc, char **argv)
         case 'r': x.reloads = atoi(optarg); break;
         case 'u': x.upgrades = atoi(optarg); break;
         default:
-            fprintf(stderr, "usage: lab [-s all|reload|invalid|upgrade|rollback|crashloop|systemd|load] [-a MODE] "
+            fprintf(stderr, "usage: lab [-s all|reload|invalid|upgrade|rollback|stubborn|crashloop|systemd|load] [-a MODE] "
                             "[-r RELOADS] [-u UPGRADES]\n");
             return 2;
         }
@@ -707,6 +766,7 @@ int main(int argc, char **argv)
         {"invalid", "# invalid: a config that is wrong, or needs other sockets, changes nothing", invalid},
         {"upgrade", "# upgrade: SIGUSR2 hands the sockets and the statistics to a new master", upgrade},
         {"rollback", "# rollback: a new binary that fails leaves the old master serving", rollback},
+        {"stubborn", "# stubborn: an old worker that ignores QUIT is killed at --drain-timeout", stubborn},
         {"crashloop", "# crashloop: a worker that dies at once is reported", crashloop},
         {"systemd", "# systemd: socket activation and READY/RELOADING/STOPPING", systemd},
         {"load", "# load: fdload runs while the server reloads and upgrades itself", load},

@@ -118,6 +118,20 @@ Test(reload, failing_new_binary_rolls_back, .timeout = 120)
     run_result_free(&r);
 }
 
+Test(reload, stubborn_old_worker_is_killed_at_drain_timeout, .timeout = 120)
+{
+    struct run_result r = {0};
+    run(&r, "stubborn", "passfd", "0", "0");
+    cr_assert_eq(val(&r, "stubborn.held"), 8, "%s", r.out);
+    cr_assert_eq(val(&r, "stubborn.on_stubborn_worker"), 4, "round robin: half on the stubborn worker");
+    cr_assert_eq(val(&r, "stubborn.reload_done"), 1, "the reload completes despite the straggler");
+    cr_assert_eq(val(&r, "stubborn.sigkilled"), 1, "the master logs the SIGKILL:\n%s", r.err);
+    cr_assert_eq(val(&r, "stubborn.active_before"), 9);
+    cr_assert_eq(val(&r, "stubborn.active_after"), 1, "the killed worker's connections left /status's active");
+    shown(&r, "stubborn");
+    run_result_free(&r);
+}
+
 Test(reload, crash_loop_is_reported, .timeout = 120)
 {
     struct run_result r = {0};
@@ -141,6 +155,7 @@ Test(reload, systemd_activation_and_notify, .timeout = 120)
     cr_assert_eq(val(&r, "systemd.reloading"), 1, "RELOADING=1 with MONOTONIC_USEC, then READY=1");
     cr_assert_eq(val(&r, "systemd.stopping"), 1, "STOPPING=1");
     cr_assert_eq(val(&r, "systemd.reuseport_ok"), 1, "one activated socket per reuseport worker");
+    cr_assert_eq(val(&r, "systemd.upgrade_kept_sockets"), 1, "an upgrade hands the activated sockets on");
     cr_assert_eq(val(&r, "systemd.mismatch_refused"), 1, "too few sockets for reuseport: exit 1, with why");
     shown(&r, "systemd");
     run_result_free(&r);

@@ -31,8 +31,10 @@
  * UPGRADE (SIGUSR2, handover.h has the protocol). The new master is our child; after
  * the hand-over we drain like a SIGQUIT and exit, and it is reparented.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -95,6 +97,8 @@ struct master {
     struct evloop *el;
     int lfd[FDH_MAX_WORKERS];
     int nlfd;
+    char ip[16];        /* the address actually served (socket activation: what the
+                           sockets are bound to, whatever --listen says) */
     uint16_t port;      /* bound */
     enum mode mode;
     int announced;      /* ready=1 printed */
@@ -744,7 +748,7 @@ static void on_up_listen(struct evloop *el, int fd, unsigned events, void *ud)
     m->up_lfd = -1;
     struct fdh_upmsg msg = {.magic = FDH_UP_MAGIC, .type = FDH_UP_HANDOVER, .pid = getpid(), .port = m->port,
                             .accept = m->cur->cfg->accept};
-    snprintf(msg.ip, sizeof msg.ip, "%s", m->cur->cfg->ip);
+    snprintf(msg.ip, sizeof msg.ip, "%s", m->ip);
     int fds[FDH_UP_MAXFDS];
     size_t n = 0;
     for (int i = 0; i < m->nlfd; i++) {
@@ -778,7 +782,7 @@ static char **new_argv(struct master *m, const char *from, char *listen, size_t 
     for (int i = 0; i < cfg->argc; i++)
         if (strncmp(cfg->argv[i], "--upgrade-from=", 15) != 0 && strncmp(cfg->argv[i], "--listen=", 9) != 0)
             av[n++] = cfg->argv[i];
-    snprintf(listen, llen, "--listen=%s:%u", cfg->ip, m->port);
+    snprintf(listen, llen, "--listen=%s:%u", m->ip, m->port);
     snprintf(fromopt, flen, "--upgrade-from=%s", from);
     av[n++] = listen;
     av[n++] = fromopt;
@@ -932,6 +936,10 @@ static int take_activated(struct master *m, const struct fdh_config *cfg, int *f
         m->lfd[m->nlfd++] = fds[i];
     }
     m->port = (uint16_t)port;
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    if (getsockname(fds[0], (struct sockaddr *)&sa, &len) < 0 || !inet_ntop(AF_INET, &sa.sin_addr, m->ip, sizeof m->ip))
+        return snprintf(err, errlen, "getsockname: %s", strerror(errno)), -1;
     return 0;
 }
 
@@ -1025,6 +1033,7 @@ int fdh_master_run(struct fdh_config *cfg)
         die("readlink /proc/self/exe");
     m.exe[el] = '\0';
     char err[300];
+    snprintf(m.ip, sizeof m.ip, "%s", cfg->ip);
     int sdfds[FDH_MAX_WORKERS];
     int nsd = fdh_systemd_listeners(sdfds, FDH_MAX_WORKERS, err, sizeof err);
     int upgrading = cfg->upgrade_from && strcmp(cfg->upgrade_from, "-") != 0;
@@ -1061,7 +1070,7 @@ int fdh_master_run(struct fdh_config *cfg)
         die("evloop_new");
     if (evloop_signalfd(m.el, &sigs, on_signal, &m) < 0)
         die("evloop_signalfd");
-    kv_print("listening", "%s:%u", cfg->ip, m.port);
+    kv_print("listening", "%s:%u", m.ip, m.port);
     kv_print("accept", "%s", fdh_accept_name(cfg->accept));
     kv_print("workers", "%d", cfg->workers);
     kv_print("root", "%s", cfg->root ? cfg->root : "(none)");
