@@ -114,6 +114,8 @@ static int stop(struct fdh_srv *s, const char *p)
     if (m > 0)
         kill(m, SIGTERM);
     int code = m > 0 ? rl_reap_wait(s, m, WAIT_S) : -1;
+    if (code != 0) /* show why: the server's log */
+        fprintf(stderr, "lab: %s: master %d exit %d; server stderr:\n%s\nstdout:\n%s\n", p, (int)m, code, s->err, s->out);
     if (s->pid > 0 && s->pid != m)
         rl_reap_wait(s, s->pid, WAIT_S);
     for (int i = 0; i < 50 && !fdh_srv_pump(s, 20); i++)
@@ -417,7 +419,8 @@ static int rollback(struct ctx *x)
     put_file(conf, "# fixed\n", 0644);
     kill(m, SIGUSR2);
     int done = rl_wait(&s, "upgrade=done", 1, WAIT_S) == 0;
-    rl_reap_wait(&s, m, WAIT_S);
+    if (done)
+        rl_reap_wait(&s, m, WAIT_S);
     kv_print("rollback.then_upgrade_done", "%d", done);
     int ok = stop(&s, "rollback");
     fdh_srv_free(&s);

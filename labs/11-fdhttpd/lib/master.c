@@ -88,7 +88,7 @@ struct gen {
 };
 
 /* The old master's side of an upgrade in progress. */
-enum upstate { UP_NONE, UP_WAIT_CONNECT, UP_WAIT_READY, UP_HANDED_OVER, UP_FAILED };
+enum upstate { UP_NONE, UP_WAIT_CONNECT, UP_WAIT_READY, UP_HANDED_OVER };
 
 struct master {
     struct gen *cur, *next, *old;
@@ -560,14 +560,20 @@ static void reap(struct master *m)
         if (pid == m->up_pid) { /* the new master of an upgrade */
             m->up_pid = 0;
             if (m->up == UP_WAIT_CONNECT || m->up == UP_WAIT_READY) {
-                char r[160];
-                snprintf(r, sizeof r, "new master (pid %d) %s before it was ready", (int)pid, why);
+                /* Its FAIL message (why) may still be queued: the SIGCHLD and the
+                 * message arrive in the same wake-up, in either order. */
+                struct fdh_upmsg msg;
+                size_t nfds = 0;
+                char r[sizeof msg.text + 96];
+                if (m->up_conn >= 0 && fdh_up_recv(m->up_conn, &msg, NULL, &nfds) > 0 && msg.type == FDH_UP_FAIL &&
+                    msg.text[0])
+                    snprintf(r, sizeof r, "%s", msg.text);
+                else
+                    snprintf(r, sizeof r, "new master (pid %d) %s before it was ready", (int)pid, why);
                 upgrade_failed(m, r);
             } else if (m->up == UP_HANDED_OVER) {
                 warn_msg("master: the new master (pid %d) %s", (int)pid, why);
             }
-            if (m->up == UP_FAILED)
-                m->up = UP_NONE; /* reaped: another upgrade may start */
             if (m->reload_queued && m->up == UP_NONE)
                 start_reload(m);
             continue;
@@ -666,13 +672,21 @@ static void up_close(struct master *m)
     }
 }
 
-/* Rollback: the new master failed. We never stopped serving; make sure it is gone. */
+/* Rollback: the new master failed. We never stopped serving; make sure it is gone.
+ * It is SIGKILLed and reaped here, at once (a SIGKILLed process dies promptly), so
+ * that the next SIGUSR2 does not find an upgrade still "in progress". Workers it may
+ * have started die with it (PR_SET_PDEATHSIG). */
 static void upgrade_failed(struct master *m, const char *reason)
 {
     up_close(m);
-    m->up = m->up_pid > 0 ? UP_FAILED : UP_NONE;
-    if (m->up_pid > 0 && kill(m->up_pid, SIGKILL) < 0 && errno != ESRCH)
-        warn_errno("kill(new master)");
+    m->up = UP_NONE;
+    if (m->up_pid > 0) {
+        if (kill(m->up_pid, SIGKILL) < 0 && errno != ESRCH)
+            warn_errno("kill(new master)");
+        while (waitpid(m->up_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        m->up_pid = 0;
+    }
     atomic_fetch_add(&m->sh->upgrades_failed, 1);
     kv_print("upgrade", "failed reason=%s", reason);
     notify("READY");
