@@ -6,4 +6,5 @@
 $(labs/12-reload_PROGS) $(BUILD)/tests/12-reload: $(BUILD)/labs/11-fdhttpd/lib/harness.o
 $(labs/12-reload_PROGS) $(BUILD)/tests/12-reload: LDLIBS := $(LIB) -lpthread
 build-lab-12: $(BUILD)/labs/11-fdhttpd/fdhttpd $(BUILD)/labs/11-fdhttpd/fdload
-$(BUILD)/tests/12-reload: | $(BUILD)/labs/11-fdhttpd/fdhttpd $(BUILD)/labs/11-fdhttpd/fdload
+# The tests run the lab driver (and it runs fdhttpd, fdload, sdactivate): built first.
+$(BUILD)/tests/12-reload: | $(BUILD)/labs/11-fdhttpd/fdhttpd $(BUILD)/labs/11-fdhttpd/fdload $(labs/12-reload_PROGS)

@@ -18,6 +18,10 @@
  *              /status and /echo, else static.c), keep alive or close
  *   static.c   files under the docroot -> struct reply (reply.c builds heads; mime.c)
  *   harness.c  start/stop a server and talk HTTP to it (lab.c and the tests)
+ * Lab 12 (reload, upgrade; notes/12-reload.md):
+ *   master.c   generations (SIGHUP), the upgrade's old and new side (SIGUSR2), sd_notify
+ *   handover.h listeners.c (checking sockets from elsewhere, systemd activation) and
+ *              upgrade.c (the upgrade protocol's messages, SO_PEERCRED)
  */
 #ifndef LAB11_FDHTTPD_H
 #define LAB11_FDHTTPD_H
