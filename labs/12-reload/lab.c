@@ -20,8 +20,9 @@
  * crashloop  a worker that dies right after start: crashloop lines and /status.
  * systemd    sdactivate passes the listener(s) like systemd; a datagram socket in
  *            NOTIFY_SOCKET receives READY=1, RELOADING=1, READY=1, STOPPING=1.
- * load       fdload (kept-alive and Connection: close clients) runs while the master
- *            does -r reloads and -u upgrades: failed requests are counted.
+ * load       fdload (kept-alive, Connection: close, and 4-deep pipelined clients)
+ *            runs while the master does -r reloads and -u upgrades: failed requests
+ *            are counted.
  * Prints key=value lines; exits 0 only when every scenario showed what it claims.
  * The lab is a child subreaper (prctl): a new master, orphaned when the old one
  * exits, becomes OUR child, so it can be waited for and nothing is left behind.
@@ -605,14 +606,17 @@ static int systemd(struct ctx *x)
 
 /* A load client process: runs fdload in rounds of 2 s until stop_fd reaches end of
  * file, then writes "ok errors" totals to out_fd and exits. */
-static void load_child(const struct ctx *x, uint16_t port, int keepalive, int stop_fd, int out_fd)
+static void load_child(const struct ctx *x, uint16_t port, int kind, int stop_fd, int out_fd)
 {
     char p[16];
     snprintf(p, sizeof p, "%u", port);
     long ok = 0, errors = 0, rounds = 0;
     for (;;) {
-        char *av[] = {(char *)x->fdload, "-p", p, "-c", keepalive ? "12" : "6", "-t", "1", "-d", "2", "--kv",
-                      keepalive ? "-k" : NULL, NULL};
+        /* kind 0: kept alive; 1: Connection: close; 2: kept alive, 4 requests pipelined */
+        char *av[] = {(char *)x->fdload, "-p", p, "-c", kind == 1 ? "6" : "8", "-t", "1", "-d", "2", "--kv",
+                      kind == 0 ? "-k" : kind == 2 ? "--pipeline" : NULL, "4", NULL};
+        if (kind == 0)
+            av[11] = NULL;
         struct run_result r = {0};
         long v;
         if (run_capture(av, 60, &r) == 0 && run_exit_code(&r) == 0) {
@@ -645,11 +649,12 @@ static int load(struct ctx *x)
     char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", (char *)x->mode, NULL};
     if (start(x, &s, x->bin, argv) < 0)
         return 0;
-    int stop_p[2], out_p[2][2];
-    pid_t kid[2];
+    enum { NLOAD = 3 };
+    int stop_p[2], out_p[NLOAD][2];
+    pid_t kid[NLOAD];
     if (pipe2(stop_p, O_CLOEXEC) < 0)
         die("pipe");
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < NLOAD; k++) {
         if (pipe2(out_p[k], O_CLOEXEC) < 0)
             die("pipe");
         fflush(NULL);
@@ -657,7 +662,7 @@ static int load(struct ctx *x)
             die("fork");
         if (kid[k] == 0) {
             close(stop_p[1]);
-            load_child(x, s.port, k == 0, stop_p[0], out_p[k][1]);
+            load_child(x, s.port, k, stop_p[0], out_p[k][1]);
         }
         close(out_p[k][1]);
     }
@@ -680,8 +685,8 @@ static int load(struct ctx *x)
             break;
     }
     close(stop_p[1]); /* the clients finish their round and report */
-    long ok[2] = {0, 0}, err[2] = {-1, -1}, rounds[2] = {0, 0};
-    for (int k = 0; k < 2; k++) {
+    long ok[NLOAD] = {0, 0, 0}, err[NLOAD] = {-1, -1, -1}, rounds[NLOAD] = {0, 0, 0};
+    for (int k = 0; k < NLOAD; k++) {
         char buf[128] = "";
         ssize_t n = 0, r;
         while ((r = read(out_p[k][0], buf + n, sizeof buf - 1 - (size_t)n)) > 0)
@@ -699,16 +704,18 @@ static int load(struct ctx *x)
     kv_print("load.keepalive_errors", "%ld", err[0]);
     kv_print("load.close_ok", "%ld", ok[1]);
     kv_print("load.close_errors", "%ld", err[1]);
-    kv_print("load.rounds", "%ld", rounds[0] + rounds[1]);
+    kv_print("load.pipelined_ok", "%ld", ok[2]);
+    kv_print("load.pipelined_errors", "%ld", err[2]);
+    kv_print("load.rounds", "%ld", rounds[0] + rounds[1] + rounds[2]);
     long gen = status(s.port, "generation");
     kv_print("load.final_generation", "%ld", gen);
     kv_print("load.status_reloads", "%ld", status(s.port, "reloads"));
     kv_print("load.status_upgrades", "%ld", status(s.port, "upgrades"));
     int stopped = stop(&s, "load");
     fdh_srv_free(&s);
-    kv_print("load.failed_requests", "%ld", err[0] + err[1]);
-    return ok_ops && reloads == x->reloads && upgrades == x->upgrades && ok[0] > 0 && ok[1] > 0 && err[0] == 0 &&
-           err[1] == 0 && gen == 1 + x->reloads + x->upgrades && stopped;
+    kv_print("load.failed_requests", "%ld", err[0] + err[1] + err[2]);
+    return ok_ops && reloads == x->reloads && upgrades == x->upgrades && ok[0] > 0 && ok[1] > 0 && ok[2] > 0 &&
+           err[0] == 0 && err[1] == 0 && err[2] == 0 && gen == 1 + x->reloads + x->upgrades && stopped;
 }
 
 /* ---------------------------------------------------------------- main */

@@ -172,6 +172,8 @@ static void load(const char *mode)
     cr_assert_gt(val(&r, "load.close_ok"), 0);
     cr_assert_eq(val(&r, "load.keepalive_errors"), 0, "zero failed kept-alive requests:\n%s", r.out);
     cr_assert_eq(val(&r, "load.close_errors"), 0, "zero failed Connection: close requests:\n%s", r.out);
+    cr_assert_gt(val(&r, "load.pipelined_ok"), 0);
+    cr_assert_eq(val(&r, "load.pipelined_errors"), 0, "zero failed pipelined requests:\n%s", r.out);
     cr_assert_eq(val(&r, "load.final_generation"), 16);
     cr_assert_eq(val(&r, "load.status_reloads"), 10);
     cr_assert_eq(val(&r, "load.status_upgrades"), 5);

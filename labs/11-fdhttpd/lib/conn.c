@@ -269,7 +269,10 @@ static int on_head(struct fdh_conn *c)
         emit_error(c, req.status > 0 ? req.status : 400);
         return 1;
     }
-    if (w->draining || c->close_after)
+    /* Draining: "Connection: close" goes on the LAST request already buffered. The
+     * requests pipelined before it were sent by the client already; closing after
+     * the first would drop them unanswered (the client would have to resend them). */
+    if ((w->draining || c->close_after) && !(req.body == HTTP_BODY_NONE && c->inlen > (size_t)n))
         req.keep_alive = 0; /* static_handle and reply_conn_of then say "close" */
     enum reply_conn conn = reply_conn_of(req.keep_alive, req.minor_version);
     int echo = (method_is(&req, "POST") || method_is(&req, "PUT")) && path_is(&req, "/echo");
