@@ -92,6 +92,19 @@ static void copy_file(const char *from, const char *to, int mode)
         die("copy %s -> %s", from, to);
 }
 
+/* A signal the scenario depends on: failing to send it is a bug of the lab. */
+static void sig(pid_t pid, int signo)
+{
+    if (pid <= 0 || kill(pid, signo) < 0)
+        die("kill(%d, %s)", (int)pid, strsignal(signo));
+}
+
+static void mkdir_p(const char *dir)
+{
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        die("mkdir %s", dir);
+}
+
 static void path_in(const struct ctx *x, const char *name, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/%s", x->tmp, name);
@@ -112,8 +125,8 @@ static int start(struct ctx *x, struct fdh_srv *s, const char *bin, char **argv)
 static int stop(struct fdh_srv *s, const char *p)
 {
     pid_t m = rl_master(s);
-    if (m > 0)
-        kill(m, SIGTERM);
+    if (m > 0 && kill(m, SIGTERM) < 0) /* (gone already: the wait below says how) */
+        warn_errno("kill(%d, SIGTERM)", (int)m);
     int code = m > 0 ? rl_reap_wait(s, m, WAIT_S) : -1;
     if (code != 0) /* show why: the server's log */
         fprintf(stderr, "lab: %s: master %d exit %d; server stderr:\n%s\nstdout:\n%s\n", p, (int)m, code, s->err, s->out);
@@ -175,7 +188,8 @@ static int reload(struct ctx *x)
     path_in(x, "siteA", siteA, sizeof siteA);
     path_in(x, "siteB", siteB, sizeof siteB);
     path_in(x, "reload.conf", conf, sizeof conf);
-    mkdir(siteA, 0755), mkdir(siteB, 0755);
+    mkdir_p(siteA);
+    mkdir_p(siteB);
     snprintf(f, sizeof f, "%s/a.txt", siteA);
     put_file(f, "A\n", 0644);
     snprintf(f, sizeof f, "%s/b.txt", siteB);
@@ -201,7 +215,7 @@ static int reload(struct ctx *x)
     /* Generation 2: another root, a smaller header limit. */
     snprintf(text, sizeof text, "# generation 2\nroot %s\nmax-header-bytes=1024   # was 8192\n", siteB);
     put_file(conf, text, 0644);
-    kill(s.pid, SIGHUP);
+    sig(s.pid, SIGHUP);
     int done = rl_wait(&s, "reload=done", 1, WAIT_S) == 0;
     kv_print("reload.done", "%d", done);
     char *g = kv_get(s.out, "reload");
@@ -218,7 +232,8 @@ static int reload(struct ctx *x)
     kv_print("reload.header_limit_applied", "%d", n431 > 0 && strncmp(r431, "HTTP/1.1 431", 12) == 0);
     /* The idle connection of generation 1: drained with a FIN (read returns 0). */
     struct timeval tv = {5, 0};
-    setsockopt(idle, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (setsockopt(idle, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+        die("SO_RCVTIMEO");
     ssize_t eof = read(idle, resp, sizeof resp);
     kv_print("reload.idle_got_fin", "%d", eof == 0);
     if (eof < 0)
@@ -239,7 +254,7 @@ static int reload(struct ctx *x)
 
     /* Three reloads of an unchanged config; then one during another (queued). */
     for (int i = 2; i <= 4; i++) {
-        kill(s.pid, SIGHUP);
+        sig(s.pid, SIGHUP);
         rl_wait(&s, "reload=done", i, WAIT_S);
     }
     int fds2 = fdh_fd_count(s.pid);
@@ -250,9 +265,9 @@ static int reload(struct ctx *x)
     idle = tcp_connect("127.0.0.1", s.port, SOCK_CLOEXEC);
     if (idle < 0 || write(idle, req, strlen(req)) != (ssize_t)strlen(req) || read(idle, resp, sizeof resp) <= 0)
         die("idle connection");
-    kill(s.pid, SIGHUP);
+    sig(s.pid, SIGHUP);
     rl_wait(&s, "reload=switched", 5, WAIT_S);
-    kill(s.pid, SIGHUP);
+    sig(s.pid, SIGHUP);
     close(idle); /* (after the second SIGHUP: until then it kept the old generation busy) */
     int queued_done = rl_wait(&s, "reload=done", 6, WAIT_S) == 0;
     kv_print("reload.queued_seen", "%d", rl_count(s.out, "reload=queued"));
@@ -295,7 +310,7 @@ static int invalid(struct ctx *x)
         else if (strstr(c, "accept"))
             c = "accept passfd\n";
         put_file(conf, c, 0644);
-        kill(s.pid, SIGHUP);
+        sig(s.pid, SIGHUP);
         int failed = rl_wait(&s, "reload=failed", (int)i + 1, WAIT_S) == 0;
         int why = failed && has_reason(&s, "reload", bad[i].needle);
         kv_print(bad[i].key, "%d", why);
@@ -314,7 +329,7 @@ static int invalid(struct ctx *x)
     kv_print("invalid.status_reloads_failed", "%ld", nf);
     /* Fixed again: the next reload goes through. */
     put_file(conf, "max-conns 200\n", 0644);
-    kill(s.pid, SIGHUP);
+    sig(s.pid, SIGHUP);
     int after = rl_wait(&s, "reload=done", 1, WAIT_S) == 0;
     kv_print("invalid.fixed_reload_done", "%d", after);
     int ok = stop(&s, "invalid");
@@ -336,7 +351,7 @@ static int upgrade(struct ctx *x)
         rl_get(s.port, "/", NULL);
     long before = status(s.port, "total.requests");
     pid_t old = s.pid;
-    kill(old, SIGUSR2);
+    sig(old, SIGUSR2);
     int done = rl_wait(&s, "upgrade=done", 1, WAIT_S) == 0;
     pid_t nm = rl_master(&s);
     int old_exit = rl_reap_wait(&s, old, WAIT_S); /* it exited already: reap it */
@@ -358,7 +373,7 @@ static int upgrade(struct ctx *x)
     kv_print("upgrade.listeners_after", "%s", ino2);
     kv_print("upgrade.listener_same", "%d", same);
     /* Again, from the new master (now our child: we are the subreaper). */
-    kill(nm, SIGUSR2);
+    sig(nm, SIGUSR2);
     int done2 = rl_wait(&s, "upgrade=done", 2, WAIT_S) == 0;
     pid_t nm2 = rl_master(&s);
     int old2_exit = rl_reap_wait(&s, nm, WAIT_S);
@@ -382,7 +397,7 @@ static int rollback(struct ctx *x)
 {
     char bindir[PATH_MAX], bin[PATH_MAX + 16], keep[PATH_MAX + 16], conf[PATH_MAX];
     path_in(x, "bin", bindir, sizeof bindir);
-    mkdir(bindir, 0755);
+    mkdir_p(bindir);
     snprintf(bin, sizeof bin, "%s/fdhttpd", bindir);
     snprintf(keep, sizeof keep, "%s/fdhttpd.good", bindir);
     copy_file(x->bin, bin, 0755);
@@ -396,7 +411,7 @@ static int rollback(struct ctx *x)
     pid_t m = s.pid;
     /* 1. The binary on disk is replaced by one that cannot start. */
     put_file(bin, "#!/bin/sh\necho 'broken fdhttpd: refusing to start' >&2\nexit 1\n", 0755);
-    kill(m, SIGUSR2);
+    sig(m, SIGUSR2);
     int f1 = rl_wait(&s, "upgrade=failed", 1, WAIT_S) == 0;
     echo_reason(&s, "upgrade", "rollback.broken_binary");
     int why1 = has_reason(&s, "upgrade", "exited with status 1");
@@ -407,7 +422,7 @@ static int rollback(struct ctx *x)
      * (it wants another accept strategy): the new master refuses them and says why. */
     copy_file(keep, bin, 0755);
     put_file(conf, strcmp(x->mode, "passfd") ? "accept passfd\n" : "accept mutex\n", 0644);
-    kill(m, SIGUSR2);
+    sig(m, SIGUSR2);
     int f2 = rl_wait(&s, "upgrade=failed", 2, WAIT_S) == 0;
     echo_reason(&s, "upgrade", "rollback.verify");
     int why2 = has_reason(&s, "upgrade", "accept=");
@@ -418,7 +433,7 @@ static int rollback(struct ctx *x)
     kv_print("rollback.status_upgrades_failed", "%ld", nf);
     /* 3. Fixed: the upgrade goes through after two rollbacks. */
     put_file(conf, "# fixed\n", 0644);
-    kill(m, SIGUSR2);
+    sig(m, SIGUSR2);
     int done = rl_wait(&s, "upgrade=done", 1, WAIT_S) == 0;
     if (done)
         rl_reap_wait(&s, m, WAIT_S);
@@ -457,7 +472,7 @@ static int stubborn(struct ctx *x)
         }
     }
     long active_before = status(s.port, "total.active");
-    kill(s.pid, SIGHUP);
+    sig(s.pid, SIGHUP);
     int done = rl_wait(&s, "reload=done", 1, WAIT_S) == 0;
     int killed = strstr(s.err, "did not finish draining in time: SIGKILL") != NULL;
     long active_after = status(s.port, "total.active"); /* this request itself: 1 */
@@ -549,7 +564,7 @@ static int systemd(struct ctx *x)
     kv_print("systemd.serves_activated_socket", "%d", held);
     snprintf(want, sizeof want, "MAINPID=%d", (int)s.pid);
     int ready = strstr(m1, "READY=1") != NULL && strstr(m1, want) != NULL;
-    kill(s.pid, SIGHUP);
+    sig(s.pid, SIGHUP);
     rl_wait(&s, "reload=done", 1, WAIT_S);
     notify_recv(nfd, m2, sizeof m2, WAIT_S * 1000);
     notify_recv(nfd, m3, sizeof m3, WAIT_S * 1000);
@@ -570,7 +585,8 @@ static int systemd(struct ctx *x)
     kv_print("systemd.stopping", "%d", stopping);
     fdh_srv_free(&s);
     close(nfd);
-    unlink(sock);
+    if (unlink(sock) < 0)
+        warn_errno("unlink %s", sock);
     /* 2. reuseport: one activated socket per worker. */
     char *argv2[] = {"sdactivate", "-n", "2", "--", x->bin, "-w", "2", "-a", "reuseport", NULL};
     int rp = start(x, &s, x->sdact, argv2) == 0 && rl_listen_inodes(s.port, ino, sizeof ino) == 2 &&
@@ -579,7 +595,7 @@ static int systemd(struct ctx *x)
     char ino2[1024] = "";
     pid_t first = s.pid;
     if (rp) {
-        kill(first, SIGUSR2);
+        sig(first, SIGUSR2);
         rp = rl_wait(&s, "upgrade=done", 1, WAIT_S) == 0 && rl_reap_wait(&s, first, WAIT_S) == 0 &&
              rl_listen_inodes(s.port, ino2, sizeof ino2) == 2 && strcmp(ino, ino2) == 0 &&
              rl_holds(rl_master(&s), ino2) == 1 && rl_get(s.port, "/", NULL) == 200;
@@ -671,13 +687,13 @@ static int load(struct ctx *x)
     int reloads = 0, upgrades = 0, ok_ops = 1;
     for (int i = 0; i < x->reloads || upgrades < x->upgrades; i++) {
         if (i < x->reloads) {
-            kill(rl_master(&s), SIGHUP);
+            sig(rl_master(&s), SIGHUP);
             ok_ops &= rl_wait(&s, "reload=done", ++reloads, WAIT_S) == 0;
         }
         /* an upgrade after every second reload */
         if (upgrades < x->upgrades && (i % 2 == 1 || i >= x->reloads)) {
             pid_t m = rl_master(&s);
-            kill(m, SIGUSR2);
+            sig(m, SIGUSR2);
             ok_ops &= rl_wait(&s, "upgrade=done", ++upgrades, WAIT_S) == 0;
             rl_reap_wait(&s, m, WAIT_S);
         }

@@ -1009,8 +1009,7 @@ static int take_handover(struct master *m, const struct fdh_config *cfg, char *e
         } else {
             m->shfd = fds[nfds - 1];
             m->port = (uint16_t)port;
-            tv.tv_sec = 0;
-            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            /* From now on the connection is an event in the loop: non-blocking. */
             if (fcntl(c, F_SETFL, O_NONBLOCK) < 0)
                 return snprintf(err, errlen, "fcntl: %s", strerror(errno)), -1;
             return 0;
