@@ -635,10 +635,14 @@ static void on_deadline(struct evloop *el, struct ev_timer *t, void *ud)
     kill_gen(m->old, "did not stop in time");
 }
 
+
 static void shut_down(struct master *m, enum mode mode)
 {
     if (m->mode == TERMINATING || m->mode == mode)
         return;
+    /* A new master not yet ready must not outlive us and serve on as an orphan. */
+    if (m->up == UP_WAIT_CONNECT || m->up == UP_WAIT_READY)
+        upgrade_failed(m, "the old master was told to stop before the new one was ready");
     m->mode = mode;
     if (m->up != UP_HANDED_OVER || m->cur->cfg->no_handover)
         notify("STOPPING"); /* not after a hand-over: the new master is the service now */
