@@ -82,6 +82,8 @@ struct fdh_slot {
     atomic_long accepted;             /* connections taken (accept or passed) */
     atomic_int pid;                   /* the current worker's pid, 0 while none */
     atomic_int starts;                /* workers started in this slot (1 + respawns) */
+    atomic_long writes;               /* response write calls (sendmsg, sendfile): with
+                                         requests, shows the batching of pipelined replies */
 };
 
 struct fdh_shared {

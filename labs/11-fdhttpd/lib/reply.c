@@ -238,10 +238,8 @@ static void putf(struct out *o, const char *fmt, long long v)
 }
 
 static void build(struct reply *r, int status, const char *ctype, long long clen, const char *hdrs,
-                  const char *extra, enum reply_conn conn, time_t now, struct out *o)
+                  const char *extra, enum reply_conn conn, const char *date, struct out *o)
 {
-    char date[HTTP_DATE_LEN + 1];
-    http_date_format(now, date);
     *o = (struct out){r->head, 0, sizeof r->head, 0};
     putf(o, "HTTP/1.1 %lld ", status);
     puts_(o, reply_status_text(status));
@@ -269,17 +267,27 @@ static void build(struct reply *r, int status, const char *ctype, long long clen
 int reply_head(struct reply *out, int status, const char *content_type, long long content_length,
                const char *hdrs, const char *extra, enum reply_conn conn, time_t now)
 {
+    char date[HTTP_DATE_LEN + 1];
+    http_date_format(now, date);
+    return reply_head_date(out, status, content_type, content_length, hdrs, extra, conn, date);
+}
+
+int reply_head_date(struct reply *out, int status, const char *content_type, long long content_length,
+                    const char *hdrs, const char *extra, enum reply_conn conn, const char *date)
+{
     struct out o;
     out->body = NULL;
     out->body_len = 0;
     out->file_fd = -1;
     out->file_off = out->file_len = 0;
-    build(out, status, content_type, content_length, hdrs, extra, conn, now, &o);
+    out->pin = NULL;
+    out->unpin = NULL;
+    build(out, status, content_type, content_length, hdrs, extra, conn, date, &o);
     if (o.overflow) {
         /* A fixed, short head always fits; the caller sees 500 and closes. */
         status = 500;
         conn = REPLY_CLOSE;
-        build(out, status, NULL, 0, NULL, NULL, conn, now, &o);
+        build(out, status, NULL, 0, NULL, NULL, conn, date, &o);
     }
     out->status = status;
     out->head_len = o.len;
@@ -336,6 +344,17 @@ int reply_error(struct reply *out, int status, enum reply_conn conn, const char 
 
 void reply_release(struct reply *r)
 {
+    if (r->pin != NULL) {
+        /* Borrowed body / descriptor: they belong to the pin's owner. */
+        void *pin = r->pin;
+        r->pin = NULL;
+        r->file_fd = -1;
+        r->body = NULL;
+        r->body_len = 0;
+        if (r->unpin)
+            r->unpin(pin);
+        return;
+    }
     if (r->file_fd >= 0)
         close(r->file_fd); /* read-only file: close cannot lose data; nothing to report */
     r->file_fd = -1;

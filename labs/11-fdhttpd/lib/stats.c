@@ -61,6 +61,7 @@ size_t fdh_status_text(const struct fdh_shared *sh, const struct fdh_config *cfg
             "worker.%d.active=%ld\nworker.%d.accepted=%ld\n",
             i, atomic_load_explicit(&s->pid, memory_order_relaxed), i,
             atomic_load_explicit(&s->starts, memory_order_relaxed), i, rq, i, by, i, ac, i, ap);
+        put(buf, cap, &len, "worker.%d.writes=%ld\n", i, atomic_load_explicit(&s->writes, memory_order_relaxed));
         tot_req += rq, tot_bytes += by, tot_active += ac, tot_acc += ap;
     }
     if (cfg->accept == FDH_MUTEX)
