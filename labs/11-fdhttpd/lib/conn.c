@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,9 @@ void fdh_conn_open(struct fdh_w *w, int fd)
         close(fd);
         return;
     }
-    memset(c, 0, sizeof *c);
+    /* Everything but the two buffers (24 KiB that need no zeroes: outlen and inlen say
+     * what is valid). Zeroing them was 5% of a Connection: close request's CPU. */
+    memset(c, 0, offsetof(struct fdh_conn, out));
     c->w = w;
     c->fd = fd;
     c->state = CS_HEAD;
@@ -69,10 +72,8 @@ void fdh_conn_open(struct fdh_w *w, int fd)
     c->own = w->cfg->accept != FDH_PASSFD;
     ev_timer_init(&c->timer, on_timeout, c);
     c->tmode = T_IDLE;
-    if (evloop_io_add(w->el, fd, EV_READ, on_io, c) < 0 ||
-        evloop_timer_start(w->el, &c->timer, w->cfg->keepalive_timeout_ms, 0) < 0) {
-        warn_errno("worker %d: register fd %d", w->slot, fd);
-        evloop_io_del(w->el, fd); /* ENOENT when the add itself failed: harmless */
+    if (evloop_timer_start(w->el, &c->timer, w->cfg->keepalive_timeout_ms, 0) < 0) {
+        warn_errno("worker %d: timer for fd %d", w->slot, fd);
         close(fd);
         free(c);
         return;
@@ -86,6 +87,33 @@ void fdh_conn_open(struct fdh_w *w, int fd)
     atomic_fetch_add_explicit(&w->me->accepted, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->me->active, 1, memory_order_relaxed);
     fdh_worker_conns_changed(w); /* at --max-conns: stop accepting */
+    /* Read at once, before any epoll registration: a client usually sends its request
+     * right after the handshake, so by the time the worker accepts, it is there. Then a
+     * Connection: close exchange is accept4, read, sendmsg, close — never in the epoll
+     * set at all; the fd is registered (want) only when it must wait. When nothing is
+     * there yet the cost is one read ending in EAGAIN. c may be freed by this call. */
+    on_io(w->el, fd, EV_READ, c);
+}
+
+/* Makes the fd's interest exactly mask, registering it the first time (conn_open does
+ * not). Returns 0, or -1 after closing the connection (the registration failed). */
+static int want(struct fdh_conn *c, unsigned mask)
+{
+    struct evloop *el = c->w->el;
+    unsigned cur = evloop_io_mask(el, c->fd);
+    if (cur == mask)
+        return 0;
+    if (cur != 0) {
+        if (evloop_io_mod(el, c->fd, mask) < 0)
+            die("worker %d: evloop_io_mod", c->w->slot); /* a registered socket: cannot */
+        return 0;
+    }
+    if (evloop_io_add(el, c->fd, mask, on_io, c) < 0) {
+        warn_errno("worker %d: register fd %d", c->w->slot, c->fd);
+        fdh_conn_close(c);
+        return -1;
+    }
+    return 0;
 }
 
 /* Drops the tail's file or memory: unpin a cache entry, or close an owned file. */
@@ -460,9 +488,7 @@ static int flush(struct fdh_conn *c)
     return 2;
 error:
     if (errno == EAGAIN || errno == EINTR) {
-        if (evloop_io_mask(w->el, c->fd) != EV_WRITE && evloop_io_mod(w->el, c->fd, EV_WRITE) < 0)
-            die("evloop_io_mod");
-        return 0;
+        return want(c, EV_WRITE) < 0 ? 1 : 0;
     }
     fdh_conn_close(c); /* EPIPE, ECONNRESET: the client is gone */
     return 1;
@@ -488,8 +514,7 @@ static void linger(struct fdh_conn *c)
     c->inlen = 0;
     c->tmode = T_NONE;
     long ms = c->w->cfg->io_timeout_ms < LINGER_MS ? c->w->cfg->io_timeout_ms : LINGER_MS;
-    if ((evloop_io_mask(c->w->el, c->fd) != EV_READ && evloop_io_mod(c->w->el, c->fd, EV_READ) < 0) ||
-        evloop_timer_start(c->w->el, &c->timer, ms, 0) < 0)
+    if (want(c, EV_READ) == 0 && evloop_timer_start(c->w->el, &c->timer, ms, 0) < 0)
         fdh_conn_close(c);
 }
 
@@ -599,8 +624,8 @@ static int advance(struct fdh_conn *c)
         fdh_conn_close(c); /* what is left can never be completed now */
         return 1;
     }
-    if (evloop_io_mask(c->w->el, c->fd) != EV_READ && evloop_io_mod(c->w->el, c->fd, EV_READ) < 0)
-        die("evloop_io_mod");
+    if (want(c, EV_READ) < 0)
+        return 1;
     set_timer(c);
     return 0;
 }
