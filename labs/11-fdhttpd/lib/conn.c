@@ -39,6 +39,7 @@
 #define LINGER_MS 2000            /* at most this long reading what follows a closing reply */
 
 static void on_io(struct evloop *el, int fd, unsigned events, void *ud);
+static int want(struct fdh_conn *c, unsigned mask);
 static void on_timeout(struct evloop *el, struct ev_timer *t, void *ud);
 
 void fdh_conn_open(struct fdh_w *w, int fd)
@@ -87,12 +88,12 @@ void fdh_conn_open(struct fdh_w *w, int fd)
     atomic_fetch_add_explicit(&w->me->accepted, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->me->active, 1, memory_order_relaxed);
     fdh_worker_conns_changed(w); /* at --max-conns: stop accepting */
-    /* Read at once, before any epoll registration: a client usually sends its request
-     * right after the handshake, so by the time the worker accepts, it is there. Then a
-     * Connection: close exchange is accept4, read, sendmsg, close — never in the epoll
-     * set at all; the fd is registered (want) only when it must wait. When nothing is
-     * there yet the cost is one read ending in EAGAIN. c may be freed by this call. */
-    on_io(w->el, fd, EV_READ, c);
+    /* Registered now, read when epoll says so. Reading at once instead (before any
+     * registration, hoping the request is already there) was measured under make
+     * bench-server's close-13B load: 99% of those reads ended in EAGAIN — the worker
+     * accepts before the client's first segment arrives — so it cost a read per
+     * connection and saved nothing. */
+    want(c, EV_READ); /* on failure it closed c */
 }
 
 /* Makes the fd's interest exactly mask, registering it the first time (conn_open does

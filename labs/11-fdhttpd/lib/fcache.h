@@ -70,6 +70,8 @@ struct fc_entry {
     const char *ctype;  /* Content-Type (static string from mime.h), as given to store */
     char etag[64];      /* quoted strong ETag (static.h's format) */
     char lmdate[32];    /* IMF-fixdate of mtime_s (reply.h http_date_format) */
+    char memo[192];     /* the user's (static.c: a 200's validator lines, built once); ""
+                           after fcache_store */
     /* private to fcache.c */
     struct fc_entry *hnext, *prev, *next;
     struct fcache *fc;
