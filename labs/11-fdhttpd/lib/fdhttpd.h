@@ -17,6 +17,8 @@
  *   conn.c     one client connection: read a request head and body, answer (routes
  *              /status and /echo, else static.c), keep alive or close
  *   static.c   files under the docroot -> struct reply (reply.c builds heads; mime.c)
+ *   fcache.c   a worker's open-file cache: fd/stat/ETag per path, small files in
+ *              memory, revalidated after FC_VALID_MS (static_handle_cached uses it)
  *   harness.c  start/stop a server and talk HTTP to it (lab.c and the tests)
  */
 #ifndef LAB11_FDHTTPD_H
@@ -46,7 +48,8 @@ enum fdh_accept { FDH_REUSEPORT, FDH_EXCLUSIVE, FDH_MUTEX, FDH_PASSFD, FDH_NACCE
 #define FDH_MAX_HEADER_BYTES 8192     /* --max-header-bytes: a longer head gets 431 */
 #define FDH_MAX_HEADERS 64            /* --max-headers: more field lines get 431 */
 #define FDH_MAX_LINE 4096             /* request-line (fixed): longer gets 414 */
-#define FDH_MAX_CONNS 4096            /* --max-conns: per worker; beyond, 503 + close */
+#define FDH_MAX_CONNS 4096            /* --max-conns: per worker; at it, stop accepting
+                                         (passfd: beyond it, 503 + close) */
 #define FDH_MUTEX_DELAY_MS 20      /* mutex: a loser retries the accept mutex after this */
 #define FDH_MUTEX_HOLD_MS 100      /* mutex: the holder waits at most this, then lets go */
 
