@@ -110,8 +110,8 @@ static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
  * or there is none (passfd, drained). */
 static void listen_on(struct fdh_w *w)
 {
-    if (w->listening || w->lfd < 0 || w->draining || w->paused_full || w->paused_emfile)
-        return;
+    if (w->listening || w->lfd < 0 || w->draining || w->stop || w->paused_full || w->paused_emfile)
+        return; /* stop: leaving (closing the connections must not re-add it) */
     unsigned mask = w->cfg->accept == FDH_EXCLUSIVE ? EV_READ | EV_EXCLUSIVE : EV_READ;
     if (evloop_io_add(w->el, w->lfd, mask, on_listener, w) < 0)
         die("worker %d: evloop_io_add(listener)", w->slot);
