@@ -32,9 +32,10 @@
  * evloop_io_add(el, fd, mask, cb, ud)
  *   Registers fd (not yet registered) with interest mask (must contain EV_READ or
  *   EV_WRITE; EV_EDGE optional) and callback cb(el, fd, events, ud). The loop does NOT
- *   own fd: it never closes it; the caller must evloop_io_del() before close() (a
- *   close first is tolerated, but if a dup of fd lives on, epoll keeps reporting the
- *   old file and each such event is only dropped, not silenced).
+ *   own fd: it never closes it; the caller must evloop_io_del() (or, holding the
+ *   last reference, evloop_io_forget()) before close() (a close first is tolerated,
+ *   but if a dup of fd lives on, epoll keeps reporting the old file and each such
+ *   event is only dropped, not silenced).
  *   Returns 0; -1 with errno: EINVAL (fd < 0, cb NULL, bad mask), EEXIST (already
  *   registered), ENOMEM, or epoll_ctl(2) errors (EPERM for a regular file, EBADF).
  * evloop_io_mod(el, fd, mask)

@@ -12,12 +12,23 @@
  * never read). Expect: 100-continue gets "HTTP/1.1 100 Continue" before the body is
  * read, unless the request was already rejected (413).
  *
+ * Files come through the worker's open-file cache (static_handle_cached, fcache.h):
+ * a small file's bytes are in memory, a big file's descriptor is shared; either is
+ * PINNED while this connection sends it (c->tpin), never closed here.
+ *
  * Output (emit, flush): response heads and small bodies are appended to c->out; a
  * response with a big body or a file leaves that part as the "tail" (tmem, or tfd sent
  * with sendfile(2) from toff for tleft bytes). While output is below FDH_BATCH_MAX and
  * no tail is pending, further pipelined requests are answered first, so their
- * responses leave in ONE send(2) (MSG_MORE when a tail follows). A short write or
- * EAGAIN keeps every offset in the connection and resumes on EV_WRITE.
+ * responses leave in ONE sendmsg(2) — with a memory tail as its second piece, and
+ * MSG_MORE when a file follows. A short write or EAGAIN keeps every offset in the
+ * connection and resumes on EV_WRITE.
+ *
+ * System calls (what make bench-server counts): a kept-alive request costs one read
+ * and one sendmsg (do_read reads once per readiness report: level-triggered); a
+ * Connection: close exchange adds accept4, the epoll_ctl ADD and close — no
+ * EPOLL_CTL_DEL (fdh_conn_close), no MSG_PEEK (linger), no TCP_NODELAY (emit sets it
+ * only once a connection is kept alive).
  */
 #include <errno.h>
 #include <netinet/in.h>
