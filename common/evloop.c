@@ -181,6 +181,22 @@ int evloop_io_del(struct evloop *el, int fd)
     return 0;
 }
 
+int evloop_io_forget(struct evloop *el, int fd)
+{
+    if (fd < 0 || fd >= el->nio || el->io[fd].mask == 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    /* No EPOLL_CTL_DEL: the caller's close(2) of the last reference removes it (see
+     * evloop.h). The slot's generation stays, so the next add gets a new one and any
+     * event still fetched for the old registration is dropped. */
+    el->io[fd].mask = 0;
+    el->io[fd].cb = NULL;
+    el->io[fd].ud = NULL;
+    el->nreg--;
+    return 0;
+}
+
 unsigned evloop_io_mask(const struct evloop *el, int fd)
 {
     return fd >= 0 && fd < el->nio ? el->io[fd].mask : 0;

@@ -32,9 +32,10 @@
  * evloop_io_add(el, fd, mask, cb, ud)
  *   Registers fd (not yet registered) with interest mask (must contain EV_READ or
  *   EV_WRITE; EV_EDGE optional) and callback cb(el, fd, events, ud). The loop does NOT
- *   own fd: it never closes it; the caller must evloop_io_del() before close() (a
- *   close first is tolerated, but if a dup of fd lives on, epoll keeps reporting the
- *   old file and each such event is only dropped, not silenced).
+ *   own fd: it never closes it; the caller must evloop_io_del() (or, holding the
+ *   last reference, evloop_io_forget()) before close() (a close first is tolerated,
+ *   but if a dup of fd lives on, epoll keeps reporting the old file and each such
+ *   event is only dropped, not silenced).
  *   Returns 0; -1 with errno: EINVAL (fd < 0, cb NULL, bad mask), EEXIST (already
  *   registered), ENOMEM, or epoll_ctl(2) errors (EPERM for a regular file, EBADF).
  * evloop_io_mod(el, fd, mask)
@@ -45,6 +46,17 @@
  *   Forgets fd. Returns 0; -1 with ENOENT when fd is not registered. When the fd was
  *   already closed (the kernel then dropped it from the epoll set itself, if it held
  *   the last reference) the registration is still forgotten and 0 is returned.
+ * evloop_io_forget(el, fd)
+ *   Forgets fd WITHOUT telling the kernel (no epoll_ctl): for a caller that closes fd
+ *   right away and knows its descriptor is the LAST reference to the open file (no
+ *   dup(), no fork() since it was opened, not also held by another process). Then
+ *   close(2) itself removes the registration: epoll drops an entry when its open file
+ *   is released (epoll(7), Q6) — one system call saved per connection. If another
+ *   reference does exist, the registration outlives the close and its events keep
+ *   arriving with a stale generation: they are dropped (counted in `dropped`), never
+ *   delivered, and the fd number can be registered again at once (the kernel keys
+ *   registrations by open file AND number). Returns 0; -1 with ENOENT when fd is not
+ *   registered.
  * evloop_io_mask(el, fd): the interest mask of fd, 0 when not registered.
  *
  * Re-entrancy: from inside ANY callback (io, timer, signal) it is safe to add, modify
@@ -151,6 +163,7 @@ void evloop_free(struct evloop *el);
 int evloop_io_add(struct evloop *el, int fd, unsigned mask, evloop_io_cb *cb, void *ud);
 int evloop_io_mod(struct evloop *el, int fd, unsigned mask);
 int evloop_io_del(struct evloop *el, int fd);
+int evloop_io_forget(struct evloop *el, int fd);
 unsigned evloop_io_mask(const struct evloop *el, int fd);
 
 void ev_timer_init(struct ev_timer *t, evloop_timer_cb *cb, void *ud);

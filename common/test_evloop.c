@@ -679,3 +679,55 @@ Test(evloop, exclusive_flag_at_add_only, .timeout = 120)
     close(sv[1]);
     evloop_free(el);
 }
+
+/* evloop_io_forget + close of the last reference: the kernel drops the registration by
+ * itself (no EPOLL_CTL_DEL), the number can be registered again at once, and with a
+ * second reference alive (a dup) the old registration's events are dropped, never
+ * delivered. */
+Test(evloop, forget_then_close_without_epoll_ctl_del, .timeout = 120)
+{
+    struct evloop *el = evloop_new();
+    cr_assert_not_null(el);
+    int sv[2];
+    nb_socketpair(sv);
+    struct rec r = {0};
+    cr_assert_eq(evloop_io_add(el, sv[0], EV_READ, on_rec, &r), 0);
+    cr_assert_eq(evloop_io_forget(el, sv[0]), 0);
+    cr_assert_eq(evloop_io_mask(el, sv[0]), 0);
+    cr_assert_eq(evloop_io_forget(el, sv[0]), -1, "not registered any more");
+    cr_assert_eq(errno, ENOENT);
+    int num = sv[0];
+    close(sv[0]); /* the last reference: the kernel forgets the registration */
+    /* The same number, a new socket: EPOLL_CTL_ADD succeeds (no EEXIST). */
+    int sv2[2];
+    nb_socketpair(sv2);
+    if (sv2[0] != num) { /* make the number match, whatever the allocator did */
+        cr_assert_eq(dup3(sv2[0], num, O_CLOEXEC), num);
+        close(sv2[0]);
+        sv2[0] = num;
+    }
+    struct rec r2 = {.chunk = 64};
+    cr_assert_eq(evloop_io_add(el, num, EV_READ, on_rec, &r2), 0);
+    cr_assert_eq(write(sv2[1], "x", 1), 1);
+    cr_assert_eq(evloop_run_once(el, 5000), 1);
+    cr_assert_eq(r2.calls, 1);
+    cr_assert_eq(r2.bytes, 1);
+    cr_assert_eq(r.calls, 0);
+
+    /* With a second reference: the registration outlives close; events are dropped. */
+    struct evloop_stats st0, st1;
+    cr_assert_eq(evloop_io_forget(el, num), 0);
+    int keep = dup(num);
+    cr_assert_geq(keep, 0);
+    close(num);
+    evloop_get_stats(el, &st0);
+    cr_assert_eq(write(sv2[1], "z", 1), 1);
+    cr_assert_eq(evloop_run_once(el, 200), 0, "nothing delivered for a forgotten fd");
+    evloop_get_stats(el, &st1);
+    cr_assert_geq(st1.dropped, st0.dropped + 1, "the stale registration's event was dropped");
+    cr_assert_eq(r2.calls, 1);
+    close(keep);
+    close(sv[1]);
+    close(sv2[1]);
+    evloop_free(el);
+}

@@ -30,6 +30,7 @@
 
 #include "fdcount.h"
 #include "http_parse.h"
+#include "lib/fcache.h"
 #include "lib/mime.h"
 #include "lib/reply.h"
 #include "lib/static.h"
@@ -861,4 +862,170 @@ Test(mime, table, .timeout = TMO)
     cr_assert_str_eq(M("a.verylongext"), MIME_DEFAULT);
     cr_assert_str_eq(mime_type("a.html", 4), MIME_DEFAULT, "only len bytes are read: \"a.ht\"");
     cr_assert_str_eq(mime_type("", 0), MIME_DEFAULT);
+}
+
+/* ---------------------------------------------------------------- the open-file cache */
+
+/* One GET through static_handle_cached with the cache's clock at now_ms. The reply is
+ * left in *r (pinned when cached: release it). */
+static int ask_cached(struct fcache *fc, uint64_t now_ms, const char *raw, struct reply *r)
+{
+    struct http_header h[NHDR];
+    struct http_request req;
+    ssize_t got = http_parse_request(raw, strlen(raw), 0, &LIM, h, &req);
+    cr_assert_eq(got, (ssize_t)strlen(raw));
+    fcache_tick(fc, now_ms);
+    return static_handle_cached(&site, fc, &req, time(NULL), NULL, NULL, r);
+}
+
+/* The body of a 200 as a string (memory or file). */
+static void body_of(const struct reply *r, char *out, size_t cap)
+{
+    cr_assert_lt((size_t)(r->body ? r->body_len : (size_t)r->file_len), cap);
+    if (r->body) {
+        memcpy(out, r->body, r->body_len);
+        out[r->body_len] = '\0';
+    } else {
+        read_file_range(r, out);
+        out[r->file_len] = '\0';
+    }
+}
+
+static void replace_file(const char *rel, const char *text)
+{
+    char tmp[64], p[256], q[256];
+    snprintf(tmp, sizeof tmp, "%s.new", rel);
+    put_file(tmp, text, strlen(text));
+    snprintf(p, sizeof p, "%s/%s", tmpdir, tmp);
+    snprintf(q, sizeof q, "%s/%s", tmpdir, rel);
+    cr_assert_eq(rename(p, q), 0); /* a new inode under the old name */
+}
+
+TestSuite(fcache, .init = setup_nofollow, .fini = teardown, .timeout = TMO);
+
+Test(fcache, small_file_from_memory_revalidated_replaced_removed, .timeout = TMO)
+{
+    struct fcache *fc = fcache_new(4);
+    cr_assert_not_null(fc);
+    struct reply r;
+    char body[64], etag1[96], etag2[96];
+    int fds = fd_count();
+    cr_assert_eq(ask_cached(fc, 1000, GET("/hello.txt"), &r), 200);
+    cr_assert_not_null(r.body, "a small file is served from memory");
+    cr_assert_eq(r.file_fd, -1);
+    cr_assert_not_null(r.pin);
+    cr_assert_eq(fd_count(), fds, "a small file keeps no descriptor");
+    body_of(&r, body, sizeof body);
+    cr_assert_str_eq(body, HELLO);
+    cr_assert(hdr(&r, "ETag", etag1, sizeof etag1));
+    reply_release(&r);
+    cr_assert_null(r.pin);
+
+    /* Within FC_VALID_MS: a hit, even after the file changed (the documented window). */
+    replace_file("root/hello.txt", "changed!\n");
+    struct fcache_stats st0, st1;
+    fcache_get_stats(fc, &st0);
+    cr_assert_eq(ask_cached(fc, 1000 + FC_VALID_MS - 1, GET("/hello.txt"), &r), 200);
+    fcache_get_stats(fc, &st1);
+    cr_assert_eq(st1.hits, st0.hits + 1);
+    body_of(&r, body, sizeof body);
+    cr_assert_str_eq(body, HELLO);
+    reply_release(&r);
+
+    /* At the bound: reopened, and the new file (new inode) replaces the entry. */
+    cr_assert_eq(ask_cached(fc, 1000 + FC_VALID_MS, GET("/hello.txt"), &r), 200);
+    body_of(&r, body, sizeof body);
+    cr_assert_str_eq(body, "changed!\n");
+    cr_assert(hdr(&r, "ETag", etag2, sizeof etag2));
+    cr_assert_str_neq(etag1, etag2, "a replaced file has a new ETag");
+    reply_release(&r);
+    fcache_get_stats(fc, &st1);
+    cr_assert_eq(st1.replaced, st0.replaced + 1);
+
+    /* Unchanged at the next bound: revalidated, kept. */
+    cr_assert_eq(ask_cached(fc, 1000 + 2 * FC_VALID_MS, GET("/hello.txt"), &r), 200);
+    reply_release(&r);
+    fcache_get_stats(fc, &st0);
+    cr_assert_eq(st0.revalidated, st1.revalidated + 1);
+
+    /* Removed: 404 after the bound, and the entry is gone. */
+    char p[256];
+    snprintf(p, sizeof p, "%s/root/hello.txt", tmpdir);
+    cr_assert_eq(unlink(p), 0);
+    cr_assert_eq(ask_cached(fc, 1000 + 3 * FC_VALID_MS, GET("/hello.txt"), &r), 404);
+    reply_release(&r);
+    fcache_get_stats(fc, &st1);
+    cr_assert_eq(st1.entries, st0.entries - 1);
+    fcache_free(fc);
+    cr_assert_eq(fd_count(), fds);
+}
+
+Test(fcache, big_file_descriptor_pinned_across_replacement, .timeout = TMO)
+{
+    static char big[FC_SMALL_MAX + 100];
+    memset(big, 'A', sizeof big);
+    put_file("root/big.bin", big, sizeof big);
+    struct fcache *fc = fcache_new(4);
+    cr_assert_not_null(fc);
+    int fds = fd_count();
+    struct reply r1, r2;
+    cr_assert_eq(ask_cached(fc, 0, GET("/big.bin"), &r1), 200);
+    cr_assert_null(r1.body);
+    cr_assert_geq(r1.file_fd, 0, "a big file is sent from its cached descriptor");
+    cr_assert_eq(fd_count(), fds + 1);
+    cr_assert_eq(ask_cached(fc, 10, GET("/big.bin"), &r2), 200);
+    cr_assert_eq(r2.file_fd, r1.file_fd, "one descriptor serves both");
+    cr_assert_eq(fd_count(), fds + 1);
+    reply_release(&r2);
+    cr_assert_eq(fd_count(), fds + 1, "the cache keeps it");
+
+    /* Replaced while r1 is still "sending": r1's descriptor stays valid until released. */
+    memset(big, 'B', sizeof big);
+    put_file("root/big.new", big, sizeof big);
+    char p[256], q[256];
+    snprintf(p, sizeof p, "%s/root/big.new", tmpdir);
+    snprintf(q, sizeof q, "%s/root/big.bin", tmpdir);
+    cr_assert_eq(rename(p, q), 0);
+    cr_assert_eq(ask_cached(fc, 10 + FC_VALID_MS, GET("/big.bin"), &r2), 200);
+    cr_assert_neq(r2.file_fd, r1.file_fd);
+    char c1, c2;
+    cr_assert_eq(pread(r1.file_fd, &c1, 1, 0), 1);
+    cr_assert_eq(pread(r2.file_fd, &c2, 1, 0), 1);
+    cr_assert_eq(c1, 'A', "the old reply still reads the old file");
+    cr_assert_eq(c2, 'B', "the new reply reads the new file");
+    cr_assert_eq(fd_count(), fds + 2);
+    reply_release(&r1);
+    cr_assert_eq(fd_count(), fds + 1, "the replaced entry closed with its last reference");
+    reply_release(&r2);
+    /* A range of a cached file, and HEAD (no body, no pin left behind). */
+    cr_assert_eq(ask_cached(fc, 20 + FC_VALID_MS, "GET /big.bin HTTP/1.1\r\nHost: h\r\nRange: bytes=1-2\r\n\r\n", &r1), 206);
+    cr_assert_eq(r1.file_off, 1);
+    cr_assert_eq(r1.file_len, 2);
+    reply_release(&r1);
+    cr_assert_eq(ask_cached(fc, 20 + FC_VALID_MS, "HEAD /big.bin HTTP/1.1\r\nHost: h\r\n\r\n", &r1), 200);
+    cr_assert_null(r1.pin);
+    cr_assert_eq(r1.file_fd, -1);
+    fcache_free(fc);
+    cr_assert_eq(fd_count(), fds, "fcache_free closes what the cache held");
+}
+
+Test(fcache, bounded_lru_and_directory_index, .timeout = TMO)
+{
+    struct fcache *fc = fcache_new(2);
+    cr_assert_not_null(fc);
+    struct reply r;
+    const char *paths[] = {GET("/"), GET("/dir/"), GET("/style.css"), GET("/dir/")};
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(ask_cached(fc, 5, paths[i], &r), 200, "%s", paths[i]);
+        reply_release(&r);
+    }
+    struct fcache_stats st;
+    fcache_get_stats(fc, &st);
+    cr_assert_eq(st.entries, 2, "never more than max entries");
+    cr_assert_eq(st.evicted, 1);
+    cr_assert_eq(st.hits, 1, "the last /dir/ was still cached");
+    /* "/dir" (no slash) is a redirect, never the cached "/dir/" entry. */
+    cr_assert_eq(ask_cached(fc, 5, GET("/dir"), &r), 301);
+    reply_release(&r);
+    fcache_free(fc);
 }

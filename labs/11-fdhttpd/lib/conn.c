@@ -12,48 +12,60 @@
  * never read). Expect: 100-continue gets "HTTP/1.1 100 Continue" before the body is
  * read, unless the request was already rejected (413).
  *
+ * Files come through the worker's open-file cache (static_handle_cached, fcache.h):
+ * a small file's bytes are in memory, a big file's descriptor is shared; either is
+ * PINNED while this connection sends it (c->tpin), never closed here.
+ *
  * Output (emit, flush): response heads and small bodies are appended to c->out; a
  * response with a big body or a file leaves that part as the "tail" (tmem, or tfd sent
  * with sendfile(2) from toff for tleft bytes). While output is below FDH_BATCH_MAX and
  * no tail is pending, further pipelined requests are answered first, so their
- * responses leave in ONE send(2) (MSG_MORE when a tail follows). A short write or
- * EAGAIN keeps every offset in the connection and resumes on EV_WRITE.
+ * responses leave in ONE sendmsg(2) — with a memory tail as its second piece, and
+ * MSG_MORE when a file follows. A short write or EAGAIN keeps every offset in the
+ * connection and resumes on EV_WRITE.
+ *
+ * System calls (what make bench-server counts): a kept-alive request costs one read
+ * and one sendmsg (do_read reads once per readiness report: level-triggered); a
+ * Connection: close exchange adds accept4, the epoll_ctl ADD and close — no
+ * EPOLL_CTL_DEL (fdh_conn_close), no MSG_PEEK (linger), no TCP_NODELAY (emit sets it
+ * only once a connection is kept alive).
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "err.h"
+#include "fcache.h"
 #include "worker.h"
 
 #define SENDFILE_CHUNK (1L << 30) /* bytes per sendfile call (the kernel's cap is ~2 GiB) */
 #define LINGER_MS 2000            /* at most this long reading what follows a closing reply */
 
 static void on_io(struct evloop *el, int fd, unsigned events, void *ud);
+static int want(struct fdh_conn *c, unsigned mask);
 static void on_timeout(struct evloop *el, struct ev_timer *t, void *ud);
 
 void fdh_conn_open(struct fdh_w *w, int fd)
 {
     if (w->nconns >= w->cfg->max_conns) {
-        /* Over --max-conns: tell the client (best effort, never blocking) and close. */
+        /* Over --max-conns. Workers that accept stop accepting AT the limit
+         * (fdh_worker_conns_changed), so this is reached only by connections the master
+         * passed (passfd: the master does not know the workers' counts): tell the client
+         * (best effort, never blocking) and close. */
         static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nServer: fdhttpd\r\n"
                                    "Content-Length: 0\r\nConnection: close\r\n\r\n";
         (void)!send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
         close(fd);
         return;
     }
-    /* Replies are written whole (head, then body or sendfile): Nagle would only hold
-     * back the last small segment until the client's delayed ACK (~40 ms per pipelined
-     * batch, found by make bench-server). Not fatal when it fails: log and go on. */
-    int one = 1;
-    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
-        warn_errno("worker %d: TCP_NODELAY", w->slot);
     size_t incap = (size_t)w->cfg->max_header_bytes + 1;
     struct fdh_conn *c = malloc(sizeof *c + incap);
     if (c == NULL) {
@@ -61,18 +73,19 @@ void fdh_conn_open(struct fdh_w *w, int fd)
         close(fd);
         return;
     }
-    memset(c, 0, sizeof *c);
+    /* Everything but the two buffers (24 KiB that need no zeroes: outlen and inlen say
+     * what is valid). Zeroing them was 5% of a Connection: close request's CPU. */
+    memset(c, 0, offsetof(struct fdh_conn, out));
     c->w = w;
     c->fd = fd;
     c->state = CS_HEAD;
     c->tfd = -1;
     c->r.file_fd = -1;
+    c->own = w->cfg->accept != FDH_PASSFD;
     ev_timer_init(&c->timer, on_timeout, c);
     c->tmode = T_IDLE;
-    if (evloop_io_add(w->el, fd, EV_READ, on_io, c) < 0 ||
-        evloop_timer_start(w->el, &c->timer, w->cfg->keepalive_timeout_ms, 0) < 0) {
-        warn_errno("worker %d: register fd %d", w->slot, fd);
-        evloop_io_del(w->el, fd); /* ENOENT when the add itself failed: harmless */
+    if (evloop_timer_start(w->el, &c->timer, w->cfg->keepalive_timeout_ms, 0) < 0) {
+        warn_errno("worker %d: timer for fd %d", w->slot, fd);
         close(fd);
         free(c);
         return;
@@ -85,16 +98,63 @@ void fdh_conn_open(struct fdh_w *w, int fd)
     w->nconns++;
     atomic_fetch_add_explicit(&w->me->accepted, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->me->active, 1, memory_order_relaxed);
+    fdh_worker_conns_changed(w); /* at --max-conns: stop accepting */
+    /* Registered now, read when epoll says so. Reading at once instead (before any
+     * registration, hoping the request is already there) was measured under make
+     * bench-server's close-13B load: 99% of those reads ended in EAGAIN — the worker
+     * accepts before the client's first segment arrives — so it cost a read per
+     * connection and saved nothing. */
+    want(c, EV_READ); /* on failure it closed c */
+}
+
+/* Makes the fd's interest exactly mask, registering it the first time (conn_open does
+ * not). Returns 0, or -1 after closing the connection (the registration failed). */
+static int want(struct fdh_conn *c, unsigned mask)
+{
+    struct evloop *el = c->w->el;
+    unsigned cur = evloop_io_mask(el, c->fd);
+    if (cur == mask)
+        return 0;
+    if (cur != 0) {
+        if (evloop_io_mod(el, c->fd, mask) < 0)
+            die("worker %d: evloop_io_mod", c->w->slot); /* a registered socket: cannot */
+        return 0;
+    }
+    if (evloop_io_add(el, c->fd, mask, on_io, c) < 0) {
+        warn_errno("worker %d: register fd %d", c->w->slot, c->fd);
+        fdh_conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* Drops the tail's file or memory: unpin a cache entry, or close an owned file. */
+static void tail_release(struct fdh_conn *c)
+{
+    if (c->tpin != NULL)
+        fcache_unref(c->tpin);
+    else if (c->tfd >= 0)
+        close(c->tfd);
+    c->tpin = NULL;
+    c->tfd = -1;
+    c->tmem = NULL;
 }
 
 void fdh_conn_close(struct fdh_conn *c)
 {
     struct fdh_w *w = c->w;
     evloop_timer_stop(w->el, &c->timer);
-    evloop_io_del(w->el, c->fd); /* before close: the loop must forget the number */
+    /* The loop must forget the number before close. A connection this worker accepted
+     * (accept4, SOCK_CLOEXEC; never dup'ed; the worker never forks) is the only
+     * reference to its socket, so close(2) removes it from the epoll set by itself:
+     * evloop_io_forget saves the EPOLL_CTL_DEL. A passed one (passfd) may still be
+     * referenced by the master for a moment after it sent it: EPOLL_CTL_DEL. */
+    if (c->own)
+        evloop_io_forget(w->el, c->fd);
+    else
+        evloop_io_del(w->el, c->fd);
     close(c->fd);
-    if (c->tfd >= 0)
-        close(c->tfd);
+    tail_release(c);
     reply_release(&c->r);
     free(c->big);
     if (c->prev)
@@ -108,6 +168,7 @@ void fdh_conn_close(struct fdh_conn *c)
     free(c);
     if (w->draining && w->nconns == 0)
         w->stop = 1; /* the last in-flight request is done */
+    fdh_worker_conns_changed(w); /* below --max-conns again: accept again */
 }
 
 static int pending(const struct fdh_conn *c)
@@ -194,20 +255,36 @@ static void emit(struct fdh_conn *c, struct reply *r)
     /* Room: emit runs only with outlen <= FDH_BATCH_MAX (advance), and a head is at
      * most REPLY_HEAD_MAX; the 100 Continue line is tiny. */
     alog_reply(c->w->alog, &c->alreq, c->fd, c->w->now, r);
+    if (!r->close && !c->nodelay) {
+        /* Kept alive: from now on Nagle could hold back a small response behind an
+         * unacknowledged one until the client's delayed ACK (~40 ms per pipelined batch,
+         * found by make bench-server). Set lazily, as nginx does: a connection that
+         * closes after its first response never pays the setsockopt. Not fatal. */
+        int one = 1;
+        if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+            warn_errno("worker %d: TCP_NODELAY", c->w->slot);
+        c->nodelay = 1;
+    }
     memcpy(c->out + c->outlen, r->head, r->head_len);
     c->outlen += r->head_len;
     if (r->body != NULL && r->body_len > 0) {
         if (r->body_len <= sizeof c->out - c->outlen) {
-            memcpy(c->out + c->outlen, r->body, r->body_len);
+            memcpy(c->out + c->outlen, r->body, r->body_len); /* one send with the head */
             c->outlen += r->body_len;
         } else {
-            c->tmem = r->body; /* static text or c->big: both outlive the send */
+            /* static text, c->big, or a cached file's bytes (then pinned): each
+             * outlives the send; flush writes it with the head in one sendmsg */
+            c->tmem = r->body;
             c->tmem_len = r->body_len;
             c->tmem_off = 0;
+            c->tpin = r->pin;
+            r->pin = NULL;
         }
     } else if (r->file_fd >= 0 && r->file_len > 0) {
-        c->tfd = r->file_fd;
+        c->tfd = r->file_fd; /* owned, or borrowed from the pinned cache entry */
         r->file_fd = -1;
+        c->tpin = r->pin;
+        r->pin = NULL;
         c->toff = r->file_off;
         c->tleft = r->file_len;
     }
@@ -281,6 +358,7 @@ static int on_head(struct fdh_conn *c)
     struct reply r;
     if (echo) {
         r.file_fd = -1;
+        r.pin = NULL;
     } else if ((method_is(&req, "GET") || method_is(&req, "HEAD")) && path_is(&req, "/status")) {
         if (big_reserve(c, FDH_OUT_MAX) < 0) {
             emit_error(c, 503);
@@ -291,7 +369,7 @@ static int on_head(struct fdh_conn *c)
         if (method_is(&req, "HEAD"))
             reply_drop_body(&r);
     } else if (w->site->root_fd >= 0) {
-        static_handle(w->site, &req, w->now, w->xworker, &r);
+        static_handle_cached(w->site, w->fc, &req, w->now, w->date, w->xworker, &r);
     } else {
         reply_error(&r, 404, conn, w->xworker, w->now); /* no docroot at all */
     }
@@ -407,25 +485,32 @@ static int on_body(struct fdh_conn *c)
 static int flush(struct fdh_conn *c)
 {
     struct fdh_w *w = c->w;
-    while (c->outoff < c->outlen) {
-        int more = (c->tmem || c->tfd >= 0) ? MSG_MORE : 0;
-        ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL | more);
+    /* out and a memory tail leave together: ONE sendmsg of two pieces (MSG_MORE when a
+     * file follows, so the head and the file's first bytes share segments). */
+    while (c->outoff < c->outlen || (c->tmem != NULL && c->tmem_off < c->tmem_len)) {
+        struct iovec iov[2];
+        struct msghdr mh = {.msg_iov = iov};
+        size_t first = c->outlen - c->outoff;
+        if (first > 0)
+            iov[mh.msg_iovlen++] = (struct iovec){c->out + c->outoff, first};
+        if (c->tmem != NULL && c->tmem_off < c->tmem_len)
+            iov[mh.msg_iovlen++] = (struct iovec){(char *)c->tmem + c->tmem_off, c->tmem_len - c->tmem_off};
+        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | (c->tfd >= 0 ? MSG_MORE : 0));
         if (n < 0)
             goto error;
-        c->outoff += (size_t)n;
-        c->progress = 1;
+        atomic_fetch_add_explicit(&w->me->writes, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&w->me->bytes, n, memory_order_relaxed);
+        c->progress = 1;
+        size_t k = (size_t)n < first ? (size_t)n : first;
+        c->outoff += k;
+        c->tmem_off += (size_t)n - k;
     }
     c->outoff = c->outlen = 0;
-    while (c->tmem != NULL && c->tmem_off < c->tmem_len) {
-        ssize_t n = send(c->fd, c->tmem + c->tmem_off, c->tmem_len - c->tmem_off, MSG_NOSIGNAL);
-        if (n < 0)
-            goto error;
-        c->tmem_off += (size_t)n;
-        c->progress = 1;
-        atomic_fetch_add_explicit(&w->me->bytes, n, memory_order_relaxed);
+    if (c->tmem != NULL) {
+        c->tmem = NULL;
+        if (c->tfd < 0)
+            tail_release(c); /* drops a pinned cache entry */
     }
-    c->tmem = NULL;
     while (c->tfd >= 0 && c->tleft > 0) {
         ssize_t n = sendfile(c->fd, c->tfd, &c->toff, c->tleft < SENDFILE_CHUNK ? (size_t)c->tleft : SENDFILE_CHUNK);
         if (n < 0)
@@ -436,20 +521,17 @@ static int flush(struct fdh_conn *c)
         }
         c->tleft -= n;
         c->progress = 1;
+        atomic_fetch_add_explicit(&w->me->writes, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&w->me->bytes, n, memory_order_relaxed);
     }
-    if (c->tfd >= 0) {
-        close(c->tfd);
-        c->tfd = -1;
-    }
+    if (c->tfd >= 0)
+        tail_release(c);
     if (c->state == CS_SEND)
         c->state = CS_HEAD;
     return 2;
 error:
     if (errno == EAGAIN || errno == EINTR) {
-        if (evloop_io_mask(w->el, c->fd) != EV_WRITE && evloop_io_mod(w->el, c->fd, EV_WRITE) < 0)
-            die("evloop_io_mod");
-        return 0;
+        return want(c, EV_WRITE) < 0 ? 1 : 0;
     }
     fdh_conn_close(c); /* EPIPE, ECONNRESET: the client is gone */
     return 1;
@@ -463,10 +545,10 @@ error:
 static void linger(struct fdh_conn *c)
 {
     /* Only when unread bytes are possible: after an error reply (the client may still
-     * be sending), or with bytes buffered or queued in the socket. A plain
-     * "Connection: close" exchange closes at once, as the client expects. */
-    char b;
-    int unread = c->dirty || c->inlen > 0 || recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+     * be sending), with bytes buffered, or when the last read filled the buffer (more
+     * may wait in the socket). A plain "Connection: close" exchange — the request
+     * complete, nothing else read — closes at once, without another system call. */
+    int unread = c->dirty || c->inlen > 0 || c->rfull;
     if (!unread || c->eof || shutdown(c->fd, SHUT_WR) < 0) {
         fdh_conn_close(c);
         return;
@@ -475,8 +557,7 @@ static void linger(struct fdh_conn *c)
     c->inlen = 0;
     c->tmode = T_NONE;
     long ms = c->w->cfg->io_timeout_ms < LINGER_MS ? c->w->cfg->io_timeout_ms : LINGER_MS;
-    if ((evloop_io_mask(c->w->el, c->fd) != EV_READ && evloop_io_mod(c->w->el, c->fd, EV_READ) < 0) ||
-        evloop_timer_start(c->w->el, &c->timer, ms, 0) < 0)
+    if (want(c, EV_READ) == 0 && evloop_timer_start(c->w->el, &c->timer, ms, 0) < 0)
         fdh_conn_close(c);
 }
 
@@ -496,12 +577,18 @@ static void linger_read(struct fdh_conn *c)
     }
 }
 
-/* Reads what has arrived. Returns 1 when the connection was closed. */
+/* Reads what has arrived: ONE read per readiness report. The listener and the
+ * connections are level-triggered, so a read that did not fill the buffer is not
+ * repeated until it ends in EAGAIN: epoll_wait says when more arrives (pipelined
+ * bytes already in c->in are answered by advance, without reading). Returns 1 when
+ * the connection was closed. */
 static int do_read(struct fdh_conn *c)
 {
     size_t cap = (size_t)c->w->cfg->max_header_bytes + 1;
+    c->rfull = 0;
     while (c->inlen < cap) {
-        ssize_t n = read(c->fd, c->in + c->inlen, cap - c->inlen);
+        size_t room = cap - c->inlen;
+        ssize_t n = read(c->fd, c->in + c->inlen, room);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -522,8 +609,10 @@ static int do_read(struct fdh_conn *c)
         }
         c->inlen += (size_t)n;
         c->progress = 1;
+        c->rfull = (size_t)n == room;
+        return 0; /* full: the parser or the body reader makes room; else: all there was */
     }
-    return 0; /* full: the parser or the body reader makes room */
+    return 0;
 }
 
 /* Arms the timer for what the connection waits for now (worker.h). */
@@ -578,8 +667,8 @@ static int advance(struct fdh_conn *c)
         fdh_conn_close(c); /* what is left can never be completed now */
         return 1;
     }
-    if (evloop_io_mask(c->w->el, c->fd) != EV_READ && evloop_io_mod(c->w->el, c->fd, EV_READ) < 0)
-        die("evloop_io_mod");
+    if (want(c, EV_READ) < 0)
+        return 1;
     set_timer(c);
     return 0;
 }

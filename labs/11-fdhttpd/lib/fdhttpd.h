@@ -17,6 +17,8 @@
  *   conn.c     one client connection: read a request head and body, answer (routes
  *              /status and /echo, else static.c), keep alive or close
  *   static.c   files under the docroot -> struct reply (reply.c builds heads; mime.c)
+ *   fcache.c   a worker's open-file cache: fd/stat/ETag per path, small files in
+ *              memory, revalidated after FC_VALID_MS (static_handle_cached uses it)
  *   accesslog.c  the per-worker buffered access log (--access-log)
  *   harness.c  start/stop a server and talk HTTP to it (lab.c and the tests)
  * Lab 12 (reload, upgrade; notes/12-reload.md):
@@ -56,7 +58,8 @@ enum fdh_accept { FDH_REUSEPORT, FDH_EXCLUSIVE, FDH_MUTEX, FDH_PASSFD, FDH_NACCE
 #define FDH_MAX_HEADER_BYTES 8192     /* --max-header-bytes: a longer head gets 431 */
 #define FDH_MAX_HEADERS 64            /* --max-headers: more field lines get 431 */
 #define FDH_MAX_LINE 4096             /* request-line (fixed): longer gets 414 */
-#define FDH_MAX_CONNS 4096            /* --max-conns: per worker; beyond, 503 + close */
+#define FDH_MAX_CONNS 4096            /* --max-conns: per worker; at it, stop accepting
+                                         (passfd: beyond it, 503 + close) */
 #define FDH_MUTEX_DELAY_MS 20      /* mutex: a loser retries the accept mutex after this */
 #define FDH_MUTEX_HOLD_MS 100      /* mutex: the holder waits at most this, then lets go */
 
@@ -106,6 +109,8 @@ struct fdh_slot {
     atomic_long accepted;             /* connections taken (accept or passed) */
     atomic_int pid;                   /* this bank's worker in the slot, 0 while none */
     atomic_int starts;                /* workers started in this slot and bank */
+    atomic_long writes;               /* response write calls (sendmsg, sendfile): with
+                                         requests, shows the batching of pipelined replies */
 };
 
 /* Banks: a worker of generation G writes bank G % 2. At most two generations are

@@ -9,7 +9,9 @@
  *           until file_len bytes went out. sendfile returning 0 early means the file
  *           shrank: the Content-Length already sent cannot be kept, so close the
  *           connection.
- *   3. reply_release(): closes file_fd (the reply OWNS it) and sets it to -1.
+ *   3. reply_release(): closes file_fd (the reply OWNS it) and sets it to -1 — or, for a
+ *      PINNED reply (pin != NULL: body or file_fd belong to an fcache entry), drops the
+ *      pin instead; a caller that keeps sending after release must take the pin over.
  *   4. if close != 0: close the connection after the write; otherwise read the next
  *      request.
  *   A reply with neither body nor file (HEAD, 204, 304) is the head alone, even though
@@ -53,6 +55,10 @@ struct reply {
     off_t file_off;     /* file_len bytes from file_off are the body */
     off_t file_len;
     int close;          /* 1: close the connection after sending */
+    void *pin;          /* NULL, or what owns body/file_fd for the send (an fcache entry):
+                           then file_fd is BORROWED (never closed by the reply) and body
+                           stays valid until reply_release calls unpin(pin) */
+    void (*unpin)(void *pin);
 };
 
 /* The reason phrase: every status this server sends (200 204 206 301 304 400 403 404
@@ -81,6 +87,12 @@ int reply_error(struct reply *out, int status, enum reply_conn conn, const char 
 int reply_head(struct reply *out, int status, const char *content_type, long long content_length,
                const char *hdrs, const char *extra, enum reply_conn conn, time_t now);
 
+/* reply_head with the Date value already formatted (`date`: HTTP_DATE_LEN chars, e.g.
+ * a worker's once-per-second cache of http_date_format) instead of formatting `now`
+ * per response. Same contract otherwise. */
+int reply_head_date(struct reply *out, int status, const char *content_type, long long content_length,
+                    const char *hdrs, const char *extra, enum reply_conn conn, const char *date);
+
 /* reply_error with module header lines `hdrs` before the caller's `extra` (Location on
  * 301, Allow on 405, Content-Range on 416). Either may be NULL. */
 int reply_error_hdrs(struct reply *out, int status, enum reply_conn conn, const char *hdrs, const char *extra,
@@ -90,7 +102,8 @@ int reply_error_hdrs(struct reply *out, int status, enum reply_conn conn, const 
  * (with its Content-Length) is unchanged. */
 void reply_drop_body(struct reply *r);
 
-/* Closes file_fd when >= 0 and sets it to -1. Idempotent. */
+/* Closes file_fd when >= 0 (unless pinned) and sets it to -1; when pinned, calls
+ * unpin(pin) and clears pin and body (they belonged to the pin). Idempotent. */
 void reply_release(struct reply *r);
 
 /* Writes the IMF-fixdate of t (RFC 9110 §5.6.7) to buf (HTTP_DATE_LEN chars + NUL). */

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fcache.h"
 #include "mime.h"
 
 #define ALLOW "Allow: GET, HEAD, OPTIONS\r\n"
@@ -331,8 +332,164 @@ static int location(char *buf, size_t cap, const char *rel, struct http_str quer
     return 0;
 }
 
+/* Opens rel (the normalised path; cap bytes of room for "/index.html") and finds the
+ * regular file to serve. Returns 0 with *fd (owned by the caller) and *sb, or the status
+ * of a reply already written into *out (errors, the directory redirect). */
+static int resolve(const struct site *s, char *rel, int dir_hint, struct http_str query, enum reply_conn conn,
+                   const char *extra, time_t now, struct reply *out, int *fdp, struct stat *sb)
+{
+    int fd = open_beneath(s, rel);
+    if (fd < 0)
+        return reply_error(out, status_of_errno(errno), conn, extra, now);
+    if (fstat(fd, sb) < 0) {
+        close(fd);
+        return reply_error(out, 500, conn, extra, now);
+    }
+    if (S_ISDIR(sb->st_mode)) {
+        close(fd);
+        if (!dir_hint) {
+            char loc[REPLY_HEAD_MAX];
+            if (location(loc, sizeof loc, rel, query) < 0)
+                return reply_error(out, 414, conn, extra, now);
+            return reply_error_hdrs(out, 301, conn, loc, extra, now);
+        }
+        /* rel has room for the suffix: path_normalise was given less than its size. */
+        strcat(rel, rel[0] ? "/" INDEX : INDEX);
+        fd = open_beneath(s, rel);
+        if (fd < 0)
+            return reply_error(out, errno == ENOENT ? 403 : status_of_errno(errno), conn, extra, now);
+        if (fstat(fd, sb) < 0) {
+            close(fd);
+            return reply_error(out, 500, conn, extra, now);
+        }
+        if (!S_ISREG(sb->st_mode)) {
+            close(fd);
+            return reply_error(out, 403, conn, extra, now);
+        }
+    } else if (!S_ISREG(sb->st_mode)) {
+        close(fd);
+        return reply_error(out, 403, conn, extra, now);
+    } else if (dir_hint) {
+        close(fd); /* "/a.txt/": a file is no directory */
+        return reply_error(out, 404, conn, extra, now);
+    }
+    *fdp = fd;
+    return 0;
+}
+
+/* What answer() needs of a file: owned (fd, e == NULL) or from the cache (e pinned). */
+struct file_view {
+    int fd;            /* -1 when the bytes are in data */
+    const char *data;
+    long long size;
+    time_t mtime_s;
+    const char *etag;  /* quoted */
+    const char *ctype;
+    const char *lmdate; /* NULL, or the IMF-fixdate of mtime_s */
+    struct fc_entry *e;
+};
+
+/* Validators, conditionals, Range, then the head; the body is the file's bytes (data or
+ * fd). Consumes f: an owned fd goes into out or is closed; a pin goes into out or is
+ * dropped. `date`: the preformatted Date of `now`, or NULL to format it. */
+static int answer(struct file_view *f, const struct http_request *req, int head, enum reply_conn conn,
+                  const char *extra, time_t now, const char *date, struct reply *out)
+{
+    char lmdate[HTTP_DATE_LEN + 1], hdrs[256], dbuf[HTTP_DATE_LEN + 1];
+    if (date == NULL) {
+        http_date_format(now, dbuf);
+        date = dbuf;
+    }
+    time_t lm = f->mtime_s < now ? f->mtime_s : now;
+    if (f->lmdate != NULL && lm == f->mtime_s)
+        memcpy(lmdate, f->lmdate, sizeof lmdate); /* the cache formatted it once */
+    else
+        http_date_format(lm, lmdate);
+    long long size = f->size;
+    int status = 200;
+    long long first = 0, last = size - 1;
+
+    {
+        /* Conditionals: If-None-Match first; If-Modified-Since only without it. */
+        struct http_str v = {"", 0};
+        int not_modified;
+        if (header_find(req, "If-None-Match", &v) > 0) {
+            not_modified = none_match(req, f->etag);
+        } else {
+            time_t ims;
+            not_modified = header_find(req, "If-Modified-Since", &v) == 1 &&
+                           http_date_parse(trim(v).p, trim(v).len, &ims) == 0 && lm <= ims;
+        }
+        if (not_modified) {
+            snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\n", f->etag, lmdate);
+            status = reply_head_date(out, 304, NULL, -1, hdrs, extra, conn, date);
+            goto drop;
+        }
+        /* Range: GET only, one field line, one range-spec, If-Range satisfied. */
+        enum range_res rr = RANGE_IGNORE;
+        if (!head && header_find(req, "Range", &v) == 1 && if_range_ok(req, f->etag, lm))
+            rr = range_parse(v, size, &first, &last);
+        if (rr == RANGE_416) {
+            snprintf(hdrs, sizeof hdrs, "Content-Range: bytes */%lld\r\n", size);
+            reply_error_hdrs(out, 416, conn, hdrs, extra, now);
+            status = out->status;
+            goto drop;
+        }
+        if (rr == RANGE_OK) {
+            status = 206;
+        } else {
+            first = 0;
+            last = size - 1;
+        }
+    }
+    const char *vh = hdrs;
+    if (status == 200 && f->e != NULL && lm == f->mtime_s) {
+        /* The same lines for every 200 of this entry: built once (no snprintf per hit). */
+        if (f->e->memo[0] == '\0')
+            snprintf(f->e->memo, sizeof f->e->memo, "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n",
+                     f->etag, lmdate);
+        vh = f->e->memo;
+    } else {
+        int hn = snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n", f->etag,
+                          lmdate);
+        if (status == 206)
+            snprintf(hdrs + hn, sizeof hdrs - (size_t)hn, "Content-Range: bytes %lld-%lld/%lld\r\n", first, last,
+                     size);
+    }
+    long long len = last - first + 1;
+    if (reply_head_date(out, status, f->ctype, len, vh, extra, conn, date) != status || head || len == 0) {
+        status = out->status; /* HEAD, an empty body, or the fallback 500: nothing to send */
+        goto drop;
+    }
+    if (f->data != NULL) {
+        out->body = f->data + first;
+        out->body_len = (size_t)len;
+    } else {
+        out->file_fd = f->fd;
+        out->file_off = (off_t)first;
+        out->file_len = (off_t)len;
+    }
+    if (f->e != NULL) {
+        out->pin = f->e; /* the entry owns data / fd until the reply is released */
+        out->unpin = fcache_unpin;
+    }
+    return status;
+drop:
+    if (f->e != NULL)
+        fcache_unref(f->e);
+    else if (f->fd >= 0)
+        close(f->fd);
+    return status;
+}
+
 int static_handle(const struct site *s, const struct http_request *req, time_t now, const char *extra,
                   struct reply *out)
+{
+    return static_handle_cached(s, NULL, req, now, NULL, extra, out);
+}
+
+int static_handle_cached(const struct site *s, struct fcache *fc, const struct http_request *req, time_t now,
+                         const char *date, const char *extra, struct reply *out)
 {
     enum reply_conn conn = reply_conn_of(req->keep_alive, req->minor_version);
     int head = str_is(req->method, "HEAD");
@@ -351,95 +508,54 @@ int static_handle(const struct site *s, const struct http_request *req, time_t n
     if (st != 0)
         return reply_error(out, st, conn, extra, now);
 
-    int fd = open_beneath(s, rel);
-    if (fd < 0)
-        return reply_error(out, status_of_errno(errno), conn, extra, now);
-    struct stat sb;
-    if (fstat(fd, &sb) < 0) {
-        close(fd);
-        return reply_error(out, 500, conn, extra, now);
+    struct file_view f = {.fd = -1};
+    char key[PATH_MAX];
+    size_t keylen = 0;
+    if (fc != NULL) {
+        /* The key is the request's normalised path; "/" marks a directory request. */
+        keylen = strlen(rel);
+        memcpy(key, rel, keylen);
+        if (dir_hint)
+            key[keylen++] = '/';
+        f.e = fcache_find(fc, key, keylen);
     }
-    if (S_ISDIR(sb.st_mode)) {
-        close(fd);
-        if (!dir_hint) {
-            char loc[REPLY_HEAD_MAX];
-            if (location(loc, sizeof loc, rel, query) < 0)
-                return reply_error(out, 414, conn, extra, now);
-            return reply_error_hdrs(out, 301, conn, loc, extra, now);
+    if (f.e == NULL) {
+        struct stat sb;
+        int fd = -1;
+        st = resolve(s, rel, dir_hint, query, conn, extra, now, out, &fd, &sb);
+        if (st != 0) {
+            if (fc != NULL)
+                fcache_forget(fc, key, keylen); /* gone or no longer allowed */
+            return st;
         }
-        /* rel has room for the suffix: path_normalise was given less than sizeof rel. */
-        strcat(rel, rel[0] ? "/" INDEX : INDEX);
-        fd = open_beneath(s, rel);
-        if (fd < 0)
-            return reply_error(out, errno == ENOENT ? 403 : status_of_errno(errno), conn, extra, now);
-        if (fstat(fd, &sb) < 0) {
-            close(fd);
-            return reply_error(out, 500, conn, extra, now);
+        const char *ctype = mime_type(rel, strlen(rel));
+        if (fc != NULL)
+            f.e = fcache_store(fc, key, keylen, fd, &sb, ctype); /* takes fd */
+        if (f.e == NULL) {
+            if (fc != NULL) { /* the cache could not keep it: serve it uncached */
+                fd = open_beneath(s, rel);
+                if (fd < 0)
+                    return reply_error(out, status_of_errno(errno), conn, extra, now);
+                if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+                    close(fd);
+                    return reply_error(out, 500, conn, extra, now);
+                }
+            }
+            char tag[64];
+            long long mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+            snprintf(tag, sizeof tag, "\"%llx-%llx-%llx\"", (unsigned long long)sb.st_ino,
+                     (unsigned long long)sb.st_size, (unsigned long long)mtime_ns);
+            f = (struct file_view){.fd = fd, .size = sb.st_size, .mtime_s = sb.st_mtim.tv_sec, .etag = tag,
+                                   .ctype = ctype};
+            return answer(&f, req, head, conn, extra, now, date, out);
         }
-        if (!S_ISREG(sb.st_mode)) {
-            close(fd);
-            return reply_error(out, 403, conn, extra, now);
-        }
-    } else if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return reply_error(out, 403, conn, extra, now);
-    } else if (dir_hint) {
-        close(fd); /* "/a.txt/": a file is no directory */
-        return reply_error(out, 404, conn, extra, now);
     }
-
-    /* Validators. */
-    char etag[64], lmdate[HTTP_DATE_LEN + 1], hdrs[256];
-    long long mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
-    snprintf(etag, sizeof etag, "\"%llx-%llx-%llx\"", (unsigned long long)sb.st_ino,
-             (unsigned long long)sb.st_size, (unsigned long long)mtime_ns);
-    time_t lm = sb.st_mtim.tv_sec < now ? sb.st_mtim.tv_sec : now;
-    http_date_format(lm, lmdate);
-    long long size = sb.st_size;
-
-    /* Conditionals: If-None-Match first; If-Modified-Since only without it. */
-    struct http_str v = {"", 0};
-    int not_modified;
-    if (header_find(req, "If-None-Match", &v) > 0) {
-        not_modified = none_match(req, etag);
-    } else {
-        time_t ims;
-        not_modified = header_find(req, "If-Modified-Since", &v) == 1 &&
-                       http_date_parse(trim(v).p, trim(v).len, &ims) == 0 && lm <= ims;
-    }
-    if (not_modified) {
-        close(fd);
-        snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\n", etag, lmdate);
-        return reply_head(out, 304, NULL, -1, hdrs, extra, conn, now);
-    }
-
-    /* Range: GET only, one field line, one range-spec, If-Range satisfied. */
-    long long first = 0, last = size - 1;
-    enum range_res rr = RANGE_IGNORE;
-    if (!head && header_find(req, "Range", &v) == 1 && if_range_ok(req, etag, lm))
-        rr = range_parse(v, size, &first, &last);
-    if (rr == RANGE_416) {
-        close(fd);
-        snprintf(hdrs, sizeof hdrs, "Content-Range: bytes */%lld\r\n", size);
-        return reply_error_hdrs(out, 416, conn, hdrs, extra, now);
-    }
-    int status = 200;
-    int hn = snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n", etag, lmdate);
-    if (rr == RANGE_OK) {
-        status = 206;
-        snprintf(hdrs + hn, sizeof hdrs - (size_t)hn, "Content-Range: bytes %lld-%lld/%lld\r\n", first, last, size);
-    } else {
-        first = 0;
-        last = size - 1;
-    }
-    long long len = last - first + 1;
-    const char *ctype = mime_type(rel, strlen(rel));
-    if (reply_head(out, status, ctype, len, hdrs, extra, conn, now) != status || head || len == 0) {
-        close(fd); /* HEAD, an empty body, or the fallback 500: no file to send */
-        return out->status;
-    }
-    out->file_fd = fd;
-    out->file_off = (off_t)first;
-    out->file_len = (off_t)len;
-    return status;
+    f.fd = f.e->fd;
+    f.data = f.e->data;
+    f.size = f.e->size;
+    f.mtime_s = f.e->mtime_s;
+    f.etag = f.e->etag;
+    f.ctype = f.e->ctype;
+    f.lmdate = f.e->lmdate;
+    return answer(&f, req, head, conn, extra, now, date, out);
 }

@@ -5,7 +5,8 @@
  *
  * No socket I/O: the result is a complete response head and, for a GET of a file, an
  * open descriptor with the byte range to send. The reply OWNS that descriptor: the caller
- * sends it (sendfile) and calls reply_release(). Nothing here keeps state between calls.
+ * sends it (sendfile) and calls reply_release(). static_handle keeps no state between
+ * calls; static_handle_cached (below) keeps its state in the caller's fcache only.
  *
  * METHODS. GET and HEAD serve files; HEAD gets exactly GET's head and no body (no fd is
  * returned). OPTIONS (any target, "*" included) → 204 with "Allow: GET, HEAD, OPTIONS".
@@ -98,5 +99,17 @@ void site_close(struct site *s); /* closes root_fd, sets it to -1 */
  * NULL. Never fails: errors become replies. Returns out->status. */
 int static_handle(const struct site *s, const struct http_request *req, time_t now, const char *extra,
                   struct reply *out);
+
+/* static_handle through a worker's open-file cache (fcache.h; fc NULL: no cache, exactly
+ * static_handle). The same answers, with these differences: a file served less than
+ * FC_VALID_MS ago is answered without any system call, from the cache — so a file
+ * replaced or removed on disk is noticed within that bound (fcache.h); a 200/206 for a
+ * file of at most FC_SMALL_MAX bytes carries the bytes in out->body instead of a
+ * descriptor; and a reply that uses an entry is PINNED (reply.h: out->pin; the
+ * descriptor is borrowed, reply_release drops the pin). `date`: the Date value of `now`
+ * already formatted (a per-second cache), or NULL to format it here. */
+struct fcache;
+int static_handle_cached(const struct site *s, struct fcache *fc, const struct http_request *req, time_t now,
+                         const char *date, const char *extra, struct reply *out);
 
 #endif

@@ -95,7 +95,7 @@ size_t fdh_status_text(const struct fdh_shared *sh, const struct fdh_config *cfg
     long gen = atomic_load_explicit(&sh->generation, memory_order_relaxed);
     put(buf, cap, &len, "accept=%s\nworkers=%d\n", fdh_accept_name(cfg->accept), cfg->workers);
     for (int i = 0; i < cfg->workers; i++) {
-        long rq = 0, by = 0, ac = 0, ap = 0, st = 0;
+        long rq = 0, by = 0, ac = 0, ap = 0, st = 0, wr = 0;
         for (int b = 0; b < FDH_BANKS; b++) {
             const struct fdh_slot *s = &sh->slot[b][i];
             rq += atomic_load_explicit(&s->requests, memory_order_relaxed);
@@ -103,14 +103,15 @@ size_t fdh_status_text(const struct fdh_shared *sh, const struct fdh_config *cfg
             ac += atomic_load_explicit(&s->active, memory_order_relaxed);
             ap += atomic_load_explicit(&s->accepted, memory_order_relaxed);
             st += atomic_load_explicit(&s->starts, memory_order_relaxed);
+            wr += atomic_load_explicit(&s->writes, memory_order_relaxed);
         }
         long bo = atomic_load_explicit(&sh->backoff_ms[i], memory_order_relaxed);
         looping += bo > 0;
         put(buf, cap, &len,
             "worker.%d.pid=%d\nworker.%d.starts=%ld\nworker.%d.requests=%ld\nworker.%d.bytes=%ld\n"
-            "worker.%d.active=%ld\nworker.%d.accepted=%ld\nworker.%d.backoff_ms=%ld\n",
+            "worker.%d.active=%ld\nworker.%d.accepted=%ld\nworker.%d.backoff_ms=%ld\nworker.%d.writes=%ld\n",
             i, atomic_load_explicit(&sh->slot[gen % FDH_BANKS][i].pid, memory_order_relaxed), i, st, i, rq, i,
-            by, i, ac, i, ap, i, bo);
+            by, i, ac, i, ap, i, bo, i, wr);
         tot_req += rq, tot_bytes += by, tot_active += ac, tot_acc += ap;
     }
     if (cfg->accept == FDH_MUTEX)

@@ -12,7 +12,9 @@
  *               EV_WRITE while the socket buffer is full
  *   then        keep-alive: back to CS_HEAD (a pipelined request may already be in
  *               the buffer); otherwise, or when draining: conn_close
- * Small responses to pipelined requests are gathered in `out` and leave in one send.
+ * Responses to pipelined requests are gathered in `out` (heads and small bodies, a cached
+ * small file included) and leave in one sendmsg per batch; a memory body too big for
+ * `out` is the second piece of that same sendmsg; a big file follows with sendfile.
  * One timer per connection, in one of four modes (conn.c, set_timer): idle between
  * requests (keepalive), head (from its first byte, NOT restarted: slowloris), body and
  * send (restarted on progress).
@@ -32,7 +34,8 @@
 #include "static.h"
 
 #define FDH_OUT_MAX 16384  /* gathered response heads and small bodies */
-#define FDH_BATCH_MAX 4096 /* parse another pipelined request only below this much output */
+#define FDH_BATCH_MAX 8192 /* parse another pipelined request only below this much output */
+#define FDH_EMFILE_PAUSE_MS 100 /* accept4 failed with EMFILE/ENFILE: stop accepting this long */
 
 struct fdh_w;
 
@@ -69,8 +72,12 @@ struct fdh_conn {
     size_t outlen, outoff;
     const char *tmem;
     size_t tmem_len, tmem_off;
-    int tfd;
+    int tfd;               /* owned, or borrowed from tpin */
     off_t toff, tleft;
+    struct fc_entry *tpin; /* the cache entry that owns tmem or tfd (fcache.h), or NULL */
+    int own;               /* accepted by this worker: the only reference (fdh_conn_close) */
+    int nodelay;           /* TCP_NODELAY set (lazily, once the connection is kept alive) */
+    int rfull;             /* the last read filled the buffer: more may be in the socket */
     struct ev_timer timer;
     struct alog_req alreq; /* the access log's view of the request being answered */
     char out[FDH_OUT_MAX];
@@ -99,7 +106,19 @@ struct fdh_w {
     char xworker[32];      /* "X-Worker: N\r\n", appended to every response */
     time_t now;            /* wall-clock seconds, refreshed once per loop iteration:
                               every Date of one iteration uses it (the per-second cache) */
+    char date[HTTP_DATE_LEN + 1]; /* http_date_format(now), redone only when now changes */
+    struct fcache *fc;     /* the open-file cache (fcache.h), this worker's own */
+    int paused_full;       /* not accepting: nconns reached --max-conns */
+    int paused_emfile;     /* not accepting for FDH_EMFILE_PAUSE_MS: accept4 ran out of fds */
+    int emfile_logged;     /* the EMFILE episode was logged (once per episode) */
+    struct ev_timer accept_timer; /* ends paused_emfile */
 };
+
+/* worker.c: called by conn.c whenever nconns changed; pauses accepting at
+ * cfg->max_conns (the listener leaves the epoll set, so new connections wait in the
+ * kernel's backlog) and resumes below it. No-op for passfd (no listener: conn.c answers
+ * 503 over the limit). */
+void fdh_worker_conns_changed(struct fdh_w *w);
 
 /* conn.c */
 void fdh_conn_open(struct fdh_w *w, int fd);    /* takes fd (closes it on failure) */
