@@ -116,7 +116,7 @@ struct fdh_w {
 
 /* worker.c: called by conn.c whenever nconns changed; pauses accepting at
  * cfg->max_conns (the listener leaves the epoll set, so new connections wait in the
- * kernel's backlog) and resumes below it. No-op for passfd (no listener: conn.c answers
+ * kernel's backlog) and resumes below it. Without effect for passfd (no listener: conn.c answers
  * 503 over the limit). */
 void fdh_worker_conns_changed(struct fdh_w *w);
 
