@@ -1,21 +1,30 @@
 /* fdhttpd — lab 11's server: a master and N pre-forked epoll workers.
  * `fdhttpd --help` documents the options; lib/fdhttpd.h maps the source files. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "lib/fdhttpd.h"
 
 int main(int argc, char **argv)
 {
-    struct fdh_config cfg;
-    char err[256];
-    if (fdh_config_parse(argc, argv, &cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "fdhttpd: %s (fdhttpd --help)\n", err);
+    /* On the heap: the master keeps it as generation 1's config and frees it when a
+     * reload replaces it (option values may point into it: cfg_text). */
+    struct fdh_config *cfg = malloc(sizeof *cfg);
+    char err[300];
+    if (cfg == NULL) {
+        perror("fdhttpd: malloc");
         return 1;
     }
-    if (cfg.check_only) {
-        printf("fdhttpd: configuration ok: listen=%s:%u workers=%d accept=%s root=%s\n", cfg.ip, cfg.port,
-               cfg.workers, fdh_accept_name(cfg.accept), cfg.root ? cfg.root : "(none)");
+    if (fdh_config_parse(argc, argv, cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "fdhttpd: %s (fdhttpd --help)\n", err);
+        free(cfg);
+        return 1;
+    }
+    if (cfg->check_only) {
+        printf("fdhttpd: configuration ok: listen=%s:%u workers=%d accept=%s root=%s\n", cfg->ip, cfg->port,
+               cfg->workers, fdh_accept_name(cfg->accept), cfg->root ? cfg->root : "(none)");
+        free(cfg);
         return 0;
     }
-    return fdh_master_run(&cfg);
+    return fdh_master_run(cfg);
 }

@@ -48,6 +48,16 @@ const char fdh_usage[] =
     "                         ready, every time (shows the respawn back-off)\n"
     "      --stubborn-slot S  testing aid: the worker in slot S ignores the master's QUIT\n"
     "                         and TERMINATE (shows the deadline and its SIGKILL)\n"
+    "      --config FILE      more options from FILE, one per line, same names without\n"
+    "                         the dashes (\"root /srv\", \"max-body=1000\"), '#' comments;\n"
+    "                         read after argv (the file wins) and again on every SIGHUP\n"
+    "      --drain-timeout S  reload/upgrade: old workers get S seconds to finish (default\n"
+    "                         10), then SIGKILL\n"
+    "      --no-handover      demo of the naive upgrade: on SIGUSR2 the old master closes\n"
+    "                         its listeners and drains BEFORE the new master binds fresh\n"
+    "                         sockets (connections in the old queues are reset, new ones\n"
+    "                         refused meanwhile); without it the sockets are handed over\n"
+    "      --upgrade-from NAME  internal: set by the old master when it execs the new one\n"
     "  -h, --help             this text\n"
     "\n"
     "Requests: GET /status answers the shared statistics as key=value lines; POST or PUT\n"
@@ -57,6 +67,20 @@ const char fdh_usage[] =
     "SIGQUIT drains (stop accepting, finish requests in flight, at most 30 s). A worker\n"
     "that dies is respawned in its slot; one that keeps dying within 1 s of its start\n"
     "is respawned after 100 ms, doubling up to 5 s.\n"
+    "SIGHUP reloads: argv and --config are read again; if valid, a new generation of\n"
+    "workers starts on the SAME listening sockets, and once every new worker is ready\n"
+    "the old ones stop accepting, answer what is in flight with Connection: close,\n"
+    "half-close what stays idle and exit (reload=done generation=N). Invalid options\n"
+    "print reload=failed reason=... and change nothing. Refused on reload (they would\n"
+    "need other listening sockets): --listen, --accept, and --workers with reuseport.\n"
+    "A SIGHUP during a reload is queued and runs when it is done.\n"
+    "SIGUSR2 upgrades the binary: the master forks and execs its own path again (a\n"
+    "replaced file is the new binary), hands it every listening socket and the\n"
+    "statistics over a Unix socket (SCM_RIGHTS, both sides check SO_PEERCRED), and\n"
+    "drains and exits once the new master is ready (upgrade=done on its side). If the\n"
+    "new one fails or is not ready in 10 s: upgrade=failed reason=..., the old serves on.\n"
+    "systemd: LISTEN_FDS/LISTEN_PID sockets replace --listen (reuseport: one per\n"
+    "worker, else exactly one); READY=1, RELOADING=1, STOPPING=1 go to NOTIFY_SOCKET.\n"
     "Exit status: 0 after a clean stop, 1 on a configuration or start-up error.\n";
 
 static const char *names[FDH_NACCEPT] = {"reuseport", "exclusive", "mutex", "passfd"};
@@ -146,16 +170,13 @@ static int parse_listen(const char *s, struct fdh_config *cfg)
     return 0;
 }
 
-int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, size_t errlen)
+/* One pass of getopt over argv (argv[0] is skipped) into *cfg; *crash / *stubborn get
+ * the testing slots (checked later against the final worker count). in_file: the
+ * options come from a --config file, where --config, --upgrade-from and -t make no
+ * sense and are refused. Returns 0, or -1 with the reason in err. */
+static int apply(int argc, char **argv, struct fdh_config *cfg, long *crash, long *stubborn, int in_file,
+                 char *err, size_t errlen)
 {
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    *cfg = (struct fdh_config){.ip = "127.0.0.1", .port = FDH_DEFAULT_PORT,
-                               .workers = ncpu < 1 ? 1 : ncpu > FDH_MAX_WORKERS ? FDH_MAX_WORKERS : (int)ncpu,
-                               .accept = FDH_REUSEPORT, .crash_slot = -1, .stubborn_slot = -1,
-                               .max_body = FDH_MAX_BODY, .max_header_bytes = FDH_MAX_HEADER_BYTES,
-                               .max_headers = FDH_MAX_HEADERS, .max_conns = FDH_MAX_CONNS,
-                               .header_timeout_ms = FDH_IO_TIMEOUT_MS, .keepalive_timeout_ms = FDH_IO_TIMEOUT_MS,
-                               .io_timeout_ms = FDH_IO_TIMEOUT_MS};
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},  {"workers", required_argument, NULL, 'w'},
         {"accept", required_argument, NULL, 'a'},  {"root", required_argument, NULL, 'r'},
@@ -165,12 +186,17 @@ int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, s
         {"max-headers", required_argument, NULL, 'N'}, {"max-conns", required_argument, NULL, 'M'},
         {"header-timeout", required_argument, NULL, 'T'}, {"keepalive-timeout", required_argument, NULL, 'K'},
         {"io-timeout", required_argument, NULL, 'I'},
+        /* lab 12: reload and upgrade */
+        {"config", required_argument, NULL, 'f'}, {"no-handover", no_argument, NULL, 'O'},
+        {"upgrade-from", required_argument, NULL, 'U'}, {"drain-timeout", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0}};
-    long crash = -1, stubborn = -1;
     int c;
     opterr = 0; /* our own messages */
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then fully re-initialises (parsed again on reload) */
     while ((c = getopt_long(argc, argv, ":l:w:a:r:th", longopts, NULL)) != -1) {
+        if (in_file && (c == 'f' || c == 'U' || c == 't' || c == 'h'))
+            return snprintf(err, errlen, "%s: '%s' is not allowed in a config file", cfg->config_file,
+                            argv[optind - 1]), -1;
         switch (c) {
         case 'l':
             if (parse_listen(optarg, cfg) < 0)
@@ -194,11 +220,11 @@ int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, s
         case 'r': cfg->root = optarg; break;
         case 't': cfg->check_only = 1; break;
         case 'C':
-            if ((crash = parse_num(optarg, 0, FDH_MAX_WORKERS - 1)) < 0)
+            if ((*crash = parse_num(optarg, 0, FDH_MAX_WORKERS - 1)) < 0)
                 return snprintf(err, errlen, "--crash-slot '%s': want a slot number", optarg), -1;
             break;
         case 'S':
-            if ((stubborn = parse_num(optarg, 0, FDH_MAX_WORKERS - 1)) < 0)
+            if ((*stubborn = parse_num(optarg, 0, FDH_MAX_WORKERS - 1)) < 0)
                 return snprintf(err, errlen, "--stubborn-slot '%s': want a slot number", optarg), -1;
             break;
         case 'B':
@@ -217,14 +243,19 @@ int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, s
             if ((cfg->max_conns = parse_num(optarg, 1, 1000000)) < 0)
                 return snprintf(err, errlen, "--max-conns '%s': want 1..1000000", optarg), -1;
             break;
-        case 'T': case 'K': case 'I': {
+        case 'T': case 'K': case 'I': case 'D': {
             long ms = parse_secs(optarg);
             if (ms < 0)
                 return snprintf(err, errlen, "--%s '%s': want seconds > 0, e.g. 0.5",
-                                c == 'T' ? "header-timeout" : c == 'K' ? "keepalive-timeout" : "io-timeout", optarg), -1;
-            *(c == 'T' ? &cfg->header_timeout_ms : c == 'K' ? &cfg->keepalive_timeout_ms : &cfg->io_timeout_ms) = ms;
+                                c == 'T' ? "header-timeout" : c == 'K' ? "keepalive-timeout"
+                                : c == 'I' ? "io-timeout" : "drain-timeout", optarg), -1;
+            *(c == 'T' ? &cfg->header_timeout_ms : c == 'K' ? &cfg->keepalive_timeout_ms
+              : c == 'I' ? &cfg->io_timeout_ms : &cfg->drain_timeout_ms) = ms;
             break;
         }
+        case 'f': cfg->config_file = optarg; break;
+        case 'O': cfg->no_handover = 1; break;
+        case 'U': cfg->upgrade_from = optarg; break;
         case 'h': fputs(fdh_usage, stdout); exit(0);
         case ':': return snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]), -1;
         default: return snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]), -1;
@@ -232,6 +263,85 @@ int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, s
     }
     if (optind < argc)
         return snprintf(err, errlen, "unexpected argument '%s'", argv[optind]), -1;
+    return 0;
+}
+
+/* The --config file: the same long options, one per line ("name value", "name=value"
+ * or "name" alone, with or without the leading "--"), '#' starts a comment. It is
+ * read into cfg->cfg_text and turned into an argv whose strings point there, so the
+ * values (e.g. root) live as long as the config. */
+static int apply_file(struct fdh_config *cfg, long *crash, long *stubborn, char *err, size_t errlen)
+{
+    FILE *f = fopen(cfg->config_file, "re");
+    if (f == NULL)
+        return snprintf(err, errlen, "--config '%s': %s", cfg->config_file, strerror(errno)), -1;
+    size_t n = fread(cfg->cfg_text, 1, sizeof cfg->cfg_text - 1, f);
+    int bad = ferror(f), big = !bad && n == sizeof cfg->cfg_text - 1 && fgetc(f) != EOF;
+    fclose(f);
+    if (bad || big)
+        return snprintf(err, errlen, "--config '%s': %s", cfg->config_file,
+                        bad ? "read error" : "larger than 8 KiB"), -1;
+    cfg->cfg_text[n] = '\0';
+    char *av[2 * 64 + 2];
+    int ac = 0, lineno = 0;
+    av[ac++] = "fdhttpd";
+    /* getopt wants "--name": the names are copied into names[] (only the values must
+     * outlive the parse, and they stay in cfg_text). */
+    enum { NAMEMAX = 32 };
+    char names[64][NAMEMAX];
+    for (char *line = cfg->cfg_text, *next; line && *line; line = next) {
+        lineno++;
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *name = line + strspn(line, " \t\r");
+        if (*name == '\0')
+            continue;
+        char *end = name + strcspn(name, " \t\r=");
+        char *val = NULL;
+        if (*end) {
+            *end++ = '\0';
+            val = end + strspn(end, " \t\r=");
+            char *vend = val + strlen(val);
+            while (vend > val && (vend[-1] == ' ' || vend[-1] == '\t' || vend[-1] == '\r'))
+                *--vend = '\0';
+            if (*val == '\0')
+                val = NULL;
+        }
+        if (name[0] == '-' && name[1] == '-')
+            name += 2;
+        if (ac >= (int)(sizeof av / sizeof av[0]) - 3 || (ac - 1) / 2 >= 64 || strlen(name) + 3 > NAMEMAX)
+            return snprintf(err, errlen, "%s:%d: too many or too long options", cfg->config_file, lineno), -1;
+        char *nm = names[(ac - 1) / 2];
+        snprintf(nm, NAMEMAX, "--%s", name);
+        av[ac++] = nm;
+        if (val)
+            av[ac++] = val;
+    }
+    av[ac] = NULL;
+    return apply(ac, av, cfg, crash, stubborn, 1, err, errlen);
+}
+
+int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, size_t errlen)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    *cfg = (struct fdh_config){.ip = "127.0.0.1", .port = FDH_DEFAULT_PORT,
+                               .workers = ncpu < 1 ? 1 : ncpu > FDH_MAX_WORKERS ? FDH_MAX_WORKERS : (int)ncpu,
+                               .accept = FDH_REUSEPORT, .crash_slot = -1, .stubborn_slot = -1,
+                               .max_body = FDH_MAX_BODY, .max_header_bytes = FDH_MAX_HEADER_BYTES,
+                               .max_headers = FDH_MAX_HEADERS, .max_conns = FDH_MAX_CONNS,
+                               .header_timeout_ms = FDH_IO_TIMEOUT_MS, .keepalive_timeout_ms = FDH_IO_TIMEOUT_MS,
+                               .io_timeout_ms = FDH_IO_TIMEOUT_MS, .drain_timeout_ms = FDH_RELOAD_DRAIN_MS,
+                               .argc = argc, .argv = argv};
+    long crash = -1, stubborn = -1;
+    if (apply(argc, argv, cfg, &crash, &stubborn, 0, err, errlen) < 0)
+        return -1;
+    /* The file comes after argv: on a reload it is what changed, so it wins. */
+    if (cfg->config_file && apply_file(cfg, &crash, &stubborn, err, errlen) < 0)
+        return -1;
     if (crash >= cfg->workers)
         return snprintf(err, errlen, "--crash-slot %ld: there are only %d workers", crash, cfg->workers), -1;
     if (stubborn >= cfg->workers)

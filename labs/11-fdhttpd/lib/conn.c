@@ -127,17 +127,41 @@ static int is_idle(const struct fdh_conn *c)
     return !(n > 0);
 }
 
+/* Drain, step 1 (QUIT): nothing is closed yet. Every connection answers its next
+ * response with "Connection: close" and closes after it; one that is idle now may
+ * be a request away (the client cannot know we are leaving), so it gets until
+ * fdh_conn_drain_idle, FDH_DRAIN_IDLE_MS later (worker.c), to send one. */
 void fdh_conn_drain(struct fdh_w *w)
+{
+    for (struct fdh_conn *c = w->conns; c; c = c->next)
+        c->close_after = 1;
+    if (w->nconns == 0)
+        w->stop = 1;
+}
+
+/* Drain, step 2: what is STILL idle has been idle since before the switch. Closing it
+ * outright races a request the client may be sending right now: close(2) with that
+ * request unread would send RST, and an RST can arrive before anything else the
+ * client reads. So half-close: shutdown(SHUT_WR) sends FIN (the client reads EOF
+ * before any response byte, which an HTTP/1.1 client treats as "the server closed
+ * the idle connection: retry on a new one"), then read and drop until the client's
+ * EOF or LINGER_MS (the lingering state of linger()). */
+void fdh_conn_drain_idle(struct fdh_w *w)
 {
     for (struct fdh_conn *c = w->conns, *next; c; c = next) {
         next = c->next;
-        if (is_idle(c))
+        if (c->lingering || !is_idle(c))
+            continue;
+        if (shutdown(c->fd, SHUT_WR) < 0) {
             fdh_conn_close(c);
-        else
-            c->close_after = 1; /* answer what is in flight, with Connection: close */
+            continue;
+        }
+        c->lingering = 1;
+        c->tmode = T_NONE;
+        long ms = w->cfg->io_timeout_ms < LINGER_MS ? w->cfg->io_timeout_ms : LINGER_MS;
+        if (evloop_timer_start(w->el, &c->timer, ms, 0) < 0)
+            fdh_conn_close(c);
     }
-    if (w->nconns == 0)
-        w->stop = 1;
 }
 
 void fdh_conn_close_all(struct fdh_w *w)

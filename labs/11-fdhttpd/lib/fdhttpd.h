@@ -41,6 +41,11 @@ enum fdh_accept { FDH_REUSEPORT, FDH_EXCLUSIVE, FDH_MUTEX, FDH_PASSFD, FDH_NACCE
 #define FDH_BACKOFF_MIN_MS 100     /* first delayed respawn */
 #define FDH_BACKOFF_MAX_MS 5000    /* the back-off doubles up to this */
 #define FDH_IO_TIMEOUT_MS 10000    /* default of the three connection timeouts (config.c) */
+/* Lab 12: reload and upgrade. */
+#define FDH_RELOAD_DRAIN_MS 10000  /* --drain-timeout: old workers, then SIGKILL */
+#define FDH_READY_MAX_MS 10000     /* a new generation / new master must be ready in this */
+#define FDH_DRAIN_IDLE_MS 300      /* draining: a connection idle this long since the switch
+                                      is half-closed (a request racing it sees FIN, not RST) */
 /* Request limits (defaults of the flags of the same names). */
 #define FDH_MAX_BODY (1L << 20)       /* --max-body: larger request bodies get 413 */
 #define FDH_MAX_HEADER_BYTES 8192     /* --max-header-bytes: a longer head gets 431 */
@@ -68,26 +73,55 @@ struct fdh_config {
     int check_only;       /* -t */
     int crash_slot;       /* testing aid: the worker in this slot exits after READY; -1 */
     int stubborn_slot;    /* testing aid: the worker in this slot ignores QUIT/TERMINATE; -1 */
+    /* lab 12 */
+    long drain_timeout_ms;     /* --drain-timeout */
+    const char *config_file;   /* --config, NULL when none */
+    const char *upgrade_from;  /* --upgrade-from: the old master's socket name, "-" for
+                                  --no-handover (bind fresh, retrying), NULL normally */
+    int no_handover;           /* --no-handover */
+    int argc;                  /* the command line as given (re-parsed on SIGHUP, passed */
+    char **argv;               /*   to the new master on SIGUSR2) */
+    char cfg_text[8192];       /* the --config file's text; option values point here */
 };
 
-/* One worker slot's counters, one cache line each so that workers never write to the
- * same line (no false sharing). Each counter has ONE writer (the worker in the slot,
- * or the master while the slot is empty) and is read by anyone, hence relaxed atomics.
- * The slots live in the shared page made before the first fork: they survive a worker's
- * death, and its replacement continues the counts. */
+/* One worker's counters, one cache line each so that workers never write to the
+ * same line (no false sharing). Counters are read by anyone, hence relaxed atomics,
+ * and changed with atomic adds (never load+store): since lab 12 a slot may briefly
+ * have two workers (the old generation draining while the new one serves).
+ * The page is made before the first fork, so the counts survive a worker's death
+ * (its replacement continues them), a reload, and — the page is a memfd handed to
+ * the new master with the listeners — an upgrade. */
 struct fdh_slot {
     alignas(64) atomic_long requests; /* responses completed */
     atomic_long bytes;                /* response bytes written */
     atomic_long active;               /* connections open right now */
     atomic_long accepted;             /* connections taken (accept or passed) */
-    atomic_int pid;                   /* the current worker's pid, 0 while none */
-    atomic_int starts;                /* workers started in this slot (1 + respawns) */
+    atomic_int pid;                   /* this bank's worker in the slot, 0 while none */
+    atomic_int starts;                /* workers started in this slot and bank */
 };
 
+/* Banks: a worker of generation G writes bank G % 2. At most two generations are
+ * ever alive at once and they are consecutive (master.c), so each (bank, slot) has ONE
+ * live worker, and when the master reaps a SIGKILLed worker it can zero exactly that
+ * worker's `active` without touching the other generation's. /status sums the banks. */
+#define FDH_BANKS 2
+#define FDH_SHARED_MAGIC 0x46444853u /* "FDHS": checked by a new master (upgrade) */
+
 struct fdh_shared {
+    uint32_t magic, size;             /* FDH_SHARED_MAGIC, sizeof(struct fdh_shared) */
     pthread_mutex_t accept_mutex;     /* FDH_MUTEX: robust, process-shared */
     alignas(64) atomic_int holder;    /* pid holding accept_mutex, 0 when free */
-    struct fdh_slot slot[FDH_MAX_WORKERS];
+    /* written by the master (one master at a time acts on each: the new master only
+     * after the old one handed over) */
+    alignas(64) atomic_long generation;   /* the serving generation, 1 at the first start */
+    atomic_long reloads;              /* completed reloads */
+    atomic_long reloads_failed;       /* refused (invalid options) or rolled back */
+    atomic_long upgrades;             /* completed binary upgrades */
+    atomic_long upgrades_failed;      /* rolled back */
+    atomic_long respawns;             /* workers respawned after an unasked-for exit */
+    atomic_long backoff_ms[FDH_MAX_WORKERS]; /* crash loop: the slot's current respawn
+                                                delay, 0 when it is not looping */
+    struct fdh_slot slot[FDH_BANKS][FDH_MAX_WORKERS];
 };
 
 /* config.c */
@@ -99,13 +133,21 @@ int fdh_accept_parse(const char *name); /* enum value or -1 */
 extern const char fdh_usage[];
 
 /* stats.c */
-struct fdh_shared *fdh_shared_new(void);   /* NULL with errno */
+/* A new zeroed page in a memfd (memfd_create + ftruncate + mmap MAP_SHARED), the
+ * accept mutex initialised; *fd gets the memfd (close-on-exec; pass it to hand the
+ * page over). NULL with errno. */
+struct fdh_shared *fdh_shared_new(int *fd);
+/* Maps a page made by fdh_shared_new in another process (the old master's memfd):
+ * checks size and magic; the mutex is NOT initialised again (old workers may hold it).
+ * NULL with errno (EPROTO: not such a page). */
+struct fdh_shared *fdh_shared_attach(int fd);
 void fdh_shared_free(struct fdh_shared *sh);
 /* Writes the /status body (key=value lines) into buf; returns its length (< cap). */
 size_t fdh_status_text(const struct fdh_shared *sh, const struct fdh_config *cfg, char *buf, size_t cap);
 
-/* master.c: the whole server; returns the process exit code. */
-int fdh_master_run(const struct fdh_config *cfg);
+/* master.c: the whole server; returns the process exit code. cfg is heap-allocated
+ * (malloc) and becomes the master's (a reload replaces and frees it). */
+int fdh_master_run(struct fdh_config *cfg);
 
 /* worker.c: what the master's fork child runs; never returns. */
 struct site;
@@ -113,6 +155,7 @@ struct fdh_worker_env {
     const struct fdh_config *cfg;
     const struct site *site; /* opened by the master before the first fork */
     struct fdh_shared *sh;
+    struct fdh_slot *me; /* this worker's counters: sh->slot[generation % 2][slot] */
     int slot;
     int lfd;  /* this worker's listener (reuseport: its own; exclusive/mutex: the shared
                  one); -1 for passfd */

@@ -1,38 +1,67 @@
-/* master.c — the master process: open the listener(s), fork the workers, supervise.
+/* master.c — the master process: open the listener(s), fork the workers, supervise,
+ * and (lab 12) reload and upgrade without closing a listening socket.
  *
  * Everything the master reacts to is an event in ONE evloop: a signalfd for SIGCHLD,
- * SIGTERM, SIGINT, SIGQUIT (blocked before the first fork, so a worker inherits them
- * blocked and cannot lose one before its own signalfd exists), the master's end of each
- * worker's channel, timers (respawn back-off, shutdown deadline) and, for passfd, the
- * listener. fork() is never called from inside a callback: callbacks only mark a slot
- * "due", and the loop below spawns between iterations, so the child can free the
- * master's loop (evloop_free must not run inside one of its callbacks).
+ * SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2 (blocked before the first fork, so a worker
+ * inherits them blocked and cannot lose one before its own signalfd exists), the
+ * master's end of each worker's channel, timers (respawn back-off, deadlines), the
+ * upgrade socket and, for passfd, the listener. fork() is never called from inside a
+ * callback: callbacks only mark a slot "due", and the loop below spawns between
+ * iterations, so the child can free the master's loop (evloop_free must not run
+ * inside one of its callbacks).
  *
- * Modes: RUNNING -> (SIGQUIT) QUITTING -> exit when no worker is left
- *        RUNNING or QUITTING -> (SIGTERM/SIGINT) TERMINATING -> exit when none is left
+ * Modes: RUNNING -> (SIGQUIT, or an upgrade handed over) QUITTING -> exit when no
+ *        worker is left; RUNNING or QUITTING -> (SIGTERM/SIGINT) TERMINATING.
  * A worker that exits while RUNNING was not asked to: it is respawned in its slot.
+ *
+ * GENERATIONS (reload, SIGHUP). The workers started with one configuration are a
+ * generation (struct gen). The listening sockets are NOT part of it: the master opens
+ * them once and holds them for its whole life, and every generation's workers get the
+ * same descriptors. A reload parses the options again into a new config, starts a
+ * `next` generation beside `cur`, and waits for a READY on each new channel (no
+ * sleep). Then it switches: cur becomes `old` and gets QUIT (stop accepting, answer
+ * in-flight requests with Connection: close, half-close the idle, exit — bounded by
+ * --drain-timeout, then SIGKILL), next becomes cur. When the last old worker is gone
+ * the master prints reload=done generation=N. At most two generations are alive and
+ * they are consecutive (cur+next, or cur+old): the statistics banks depend on it
+ * (fdhttpd.h). A SIGHUP while one is in progress is queued (reload=queued) and runs
+ * when it is done. A next generation that is not ready within FDH_READY_MAX_MS is
+ * terminated and the reload fails; cur was never touched.
+ *
+ * UPGRADE (SIGUSR2, handover.h has the protocol). The new master is our child; after
+ * the hand-over we drain like a SIGQUIT and exit, and it is reparented.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "channel.h"
+#include "clock.h"
 #include "err.h"
 #include "evloop.h"
 #include "fdhttpd.h"
+#include "handover.h"
 #include "kv.h"
+#include "sdnotify.h"
 #include "sock.h"
 #include "static.h"
+#include "unixsock.h"
 
 #define BACKLOG 1024
+#define UP_CONNECT_MS 5000 /* new master: the old one must answer within this */
 
 enum mode { RUNNING, QUITTING, TERMINATING };
+
+struct gen;
+struct master;
 
 struct wslot {
     pid_t pid;          /* 0 while the slot is empty */
@@ -42,42 +71,143 @@ struct wslot {
     uint64_t started_ms;
     long backoff_ms;    /* delay used for the last respawn, 0 = none */
     struct ev_timer respawn;
-    struct master *m;
+    struct gen *g;
 };
 
-struct master {
-    const struct fdh_config *cfg;
-    struct site site;   /* the docroot, opened once; workers inherit root_fd */
-    struct fdh_shared *sh;
-    struct evloop *el;
-    int lfd[FDH_MAX_WORKERS];
-    int nlfd;
-    enum mode mode;
+struct gen {
+    long id;                  /* generation number; its workers write bank id % 2 */
+    struct fdh_config *cfg;   /* owned */
+    struct site site;         /* the docroot of this generation, opened by the master */
+    int stopping;             /* told QUIT or TERMINATE: never respawned */
+    int aborted;              /* a next generation that failed to come up */
     int nalive;
-    int announced;      /* ready=1 printed */
-    int rr;             /* passfd: next slot to try */
-    long passed, pass_failed;
-    struct ev_timer deadline;
+    struct master *m;
     struct wslot w[FDH_MAX_WORKERS];
 };
 
+/* The old master's side of an upgrade in progress. */
+enum upstate { UP_NONE, UP_WAIT_CONNECT, UP_WAIT_READY, UP_HANDED_OVER, UP_FAILED };
+
+struct master {
+    struct gen *cur, *next, *old;
+    struct fdh_shared *sh;
+    int shfd;           /* the statistics memfd (handed over on upgrade) */
+    struct evloop *el;
+    int lfd[FDH_MAX_WORKERS];
+    int nlfd;
+    uint16_t port;      /* bound */
+    enum mode mode;
+    int announced;      /* ready=1 printed */
+    int reload_queued;
+    int rr;             /* passfd: next slot to try */
+    long passed, pass_failed;
+    struct ev_timer deadline;      /* shutdown: SIGKILL whoever is left */
+    struct ev_timer old_deadline;  /* reload: SIGKILL old workers still draining */
+    struct ev_timer next_deadline; /* reload: the next generation must be ready by then */
+    char exe[PATH_MAX]; /* our binary, resolved at start: exec'd again on SIGUSR2 */
+    /* upgrade, old side */
+    enum upstate up;
+    pid_t up_pid;       /* the new master (our child) until reaped */
+    int up_lfd, up_conn;
+    int up_seq;
+    struct ev_timer up_deadline;
+    /* upgrade, new side: the connection to the old master until it exits */
+    int from_conn;
+    int from_ready_sent;
+};
+
 static void on_channel(struct evloop *el, int fd, unsigned events, void *ud);
+static void on_respawn_timer(struct evloop *el, struct ev_timer *t, void *ud);
+static void start_reload(struct master *m);
+
+/* systemd's notification socket, when there is one (sdnotify.h). */
+static void notify(const char *what)
+{
+    char msg[128];
+    if (strcmp(what, "READY") == 0)
+        snprintf(msg, sizeof msg, "READY=1\nMAINPID=%d", (int)getpid());
+    else if (strcmp(what, "RELOADING") == 0) /* Type=notify-reload wants the timestamp */
+        snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%llu",
+                 (unsigned long long)sd_notify_monotonic_usec());
+    else
+        snprintf(msg, sizeof msg, "%s=1", what);
+    if (sd_notify_send(msg) < 0)
+        warn_errno("master: NOTIFY_SOCKET");
+}
 
 static void close_listeners(struct master *m)
 {
     for (int i = 0; i < m->nlfd; i++) {
         if (m->lfd[i] < 0)
             continue;
-        if (evloop_io_mask(m->el, m->lfd[i]))
+        if (m->el && evloop_io_mask(m->el, m->lfd[i]))
             evloop_io_del(m->el, m->lfd[i]);
         close(m->lfd[i]);
         m->lfd[i] = -1;
     }
 }
 
-static void spawn(struct master *m, int slot)
+static struct gen *gen_new(struct master *m, struct fdh_config *cfg, long id, char *err, size_t errlen)
 {
-    struct wslot *s = &m->w[slot];
+    struct gen *g = calloc(1, sizeof *g);
+    if (g == NULL)
+        return snprintf(err, errlen, "out of memory"), NULL;
+    g->id = id;
+    g->cfg = cfg;
+    g->m = m;
+    g->site.root_fd = -1;
+    if (cfg->root && site_open(&g->site, cfg->root, 0) < 0) {
+        snprintf(err, errlen, "--root %s: %s", cfg->root, strerror(errno));
+        free(g);
+        return NULL;
+    }
+    for (int i = 0; i < FDH_MAX_WORKERS; i++) {
+        g->w[i].chan = -1;
+        g->w[i].g = g;
+        ev_timer_init(&g->w[i].respawn, on_respawn_timer, &g->w[i]);
+    }
+    return g;
+}
+
+static void gen_free(struct master *m, struct gen *g)
+{
+    if (g == NULL)
+        return;
+    for (int i = 0; i < g->cfg->workers; i++)
+        evloop_timer_stop(m->el, &g->w[i].respawn);
+    if (g->site.root_fd >= 0)
+        site_close(&g->site);
+    free(g->cfg);
+    free(g);
+}
+
+/* In the fork child: close everything of the master's that a worker must not hold. */
+static void child_close(struct master *m, struct gen *mine, int slot)
+{
+    struct gen *gens[3] = {m->cur, m->next, m->old};
+    for (int k = 0; k < 3; k++) {
+        struct gen *g = gens[k];
+        if (g == NULL)
+            continue;
+        for (int i = 0; i < g->cfg->workers; i++)
+            if (g->w[i].chan >= 0)
+                close(g->w[i].chan);
+        if (g != mine && g->site.root_fd >= 0)
+            site_close(&g->site);
+    }
+    close(m->shfd); /* the mapping stays; the descriptor is only for a hand-over */
+    if (m->up_lfd >= 0)
+        close(m->up_lfd);
+    if (m->up_conn >= 0)
+        close(m->up_conn);
+    if (m->from_conn >= 0)
+        close(m->from_conn);
+    (void)slot;
+}
+
+static void spawn(struct master *m, struct gen *g, int slot)
+{
+    struct wslot *s = &g->w[slot];
     int sv[2];
     if (channel_pair(sv) < 0)
         die("socketpair");
@@ -88,147 +218,49 @@ static void spawn(struct master *m, int slot)
     if (pid == 0) {
         /* The child keeps only what its worker needs: its channel end and its listener. */
         close(sv[0]);
-        for (int i = 0; i < m->cfg->workers; i++)
-            if (m->w[i].chan >= 0)
-                close(m->w[i].chan);
+        child_close(m, g, slot);
         int lfd = -1;
         for (int i = 0; i < m->nlfd; i++) {
-            int mine = m->cfg->accept == FDH_REUSEPORT ? i == slot : m->cfg->accept != FDH_PASSFD;
+            int mine = g->cfg->accept == FDH_REUSEPORT ? i == slot : g->cfg->accept != FDH_PASSFD;
             if (mine)
                 lfd = m->lfd[i];
             else if (m->lfd[i] >= 0)
                 close(m->lfd[i]);
         }
         evloop_free(m->el); /* closes the master's epoll and signalfd in this process */
-        struct fdh_worker_env env = {.cfg = m->cfg, .site = &m->site, .sh = m->sh, .slot = slot, .lfd = lfd, .chan = sv[1]};
+        struct fdh_worker_env env = {.cfg = g->cfg, .site = &g->site, .sh = m->sh,
+                                     .me = &m->sh->slot[g->id % FDH_BANKS][slot], .slot = slot, .lfd = lfd,
+                                     .chan = sv[1]};
         fdh_worker_run(&env);
     }
     close(sv[1]);
     if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) /* the master never blocks on a worker */
         die("fcntl");
-    *s = (struct wslot){.pid = pid, .chan = sv[0], .started_ms = evloop_now_ms(m->el),
-                        .backoff_ms = s->backoff_ms, .respawn = s->respawn, .m = m};
+    s->pid = pid;
+    s->chan = sv[0];
+    s->ready = 0;
+    s->started_ms = evloop_now_ms(m->el);
     if (evloop_io_add(m->el, s->chan, EV_READ, on_channel, s) < 0)
         die("evloop_io_add(channel)");
-    atomic_store(&m->sh->slot[slot].pid, pid);
-    atomic_fetch_add(&m->sh->slot[slot].starts, 1);
-    m->nalive++;
+    atomic_store(&m->sh->slot[g->id % FDH_BANKS][slot].pid, pid);
+    atomic_fetch_add(&m->sh->slot[g->id % FDH_BANKS][slot].starts, 1);
+    g->nalive++;
 }
 
-static void all_ready_check(struct master *m)
+static int gen_all_ready(const struct gen *g)
 {
-    if (m->announced || m->mode != RUNNING)
+    for (int i = 0; i < g->cfg->workers; i++)
+        if (!g->w[i].ready)
+            return 0;
+    return 1;
+}
+
+static void tell_gen(struct master *m, struct gen *g, int command)
+{
+    if (g == NULL)
         return;
-    for (int i = 0; i < m->cfg->workers; i++)
-        if (!m->w[i].ready)
-            return;
-    m->announced = 1;
-    kv_print("ready", "1");
-}
-
-/* Reads every queued message of slot s's channel; closes it at end of file. */
-static void read_channel(struct master *m, struct wslot *s)
-{
-    while (s->chan >= 0) {
-        struct channel_msg msg;
-        int r = channel_recv(s->chan, &msg);
-        if (r < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                return;
-            warn_errno("master: channel of slot %d", (int)(s - m->w));
-            continue;
-        }
-        if (r == 0) { /* the worker is gone; SIGCHLD tells why */
-            evloop_io_del(m->el, s->chan);
-            close(s->chan);
-            s->chan = -1;
-            return;
-        }
-        if (msg.command == CHANNEL_READY && msg.pid == s->pid) {
-            s->ready = 1;
-            all_ready_check(m);
-        } else {
-            warn_msg("master: unexpected %s from slot %d", channel_cmd_name(msg.command), msg.slot);
-        }
-    }
-}
-
-static void on_channel(struct evloop *el, int fd, unsigned events, void *ud)
-{
-    (void)el, (void)fd, (void)events;
-    struct wslot *s = ud;
-    read_channel(s->m, s);
-}
-
-static void on_respawn_timer(struct evloop *el, struct ev_timer *t, void *ud)
-{
-    (void)el, (void)t;
-    struct wslot *s = ud;
-    if (s->m->mode == RUNNING)
-        s->due = 1;
-}
-
-static void describe(int status, char *buf, size_t n)
-{
-    if (WIFSIGNALED(status))
-        snprintf(buf, n, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-    else
-        snprintf(buf, n, "exited with status %d", WEXITSTATUS(status));
-}
-
-static void reap(struct master *m)
-{
-    for (;;) {
-        int status;
-        pid_t pid = waitpid(-1, &status, WNOHANG);
-        if (pid <= 0) {
-            if (pid < 0 && errno != ECHILD && errno != EINTR)
-                die("waitpid");
-            return;
-        }
-        int slot = -1;
-        for (int i = 0; i < m->cfg->workers; i++)
-            if (m->w[i].pid == pid)
-                slot = i;
-        if (slot < 0)
-            continue; /* not ours (cannot happen: the master forks nothing else) */
-        struct wslot *s = &m->w[slot];
-        read_channel(m, s); /* a READY sent just before dying still counts */
-        if (s->chan >= 0) {
-            evloop_io_del(m->el, s->chan);
-            close(s->chan);
-            s->chan = -1;
-        }
-        s->pid = 0;
-        s->ready = 0;
-        m->nalive--;
-        atomic_store(&m->sh->slot[slot].pid, 0);
-        /* Its connections died with it; the counters of completed work stay. */
-        atomic_store(&m->sh->slot[slot].active, 0);
-        if (m->mode != RUNNING)
-            continue;
-        uint64_t lived = evloop_now_ms(m->el) - s->started_ms;
-        if (lived < FDH_CRASH_WINDOW_MS)
-            s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : FDH_BACKOFF_MIN_MS;
-        else
-            s->backoff_ms = 0;
-        if (s->backoff_ms > FDH_BACKOFF_MAX_MS)
-            s->backoff_ms = FDH_BACKOFF_MAX_MS;
-        char why[96];
-        describe(status, why, sizeof why);
-        warn_msg("master: worker %d (pid %d) %s after %llu ms; respawning in %ld ms", slot, (int)pid,
-                 why, (unsigned long long)lived, s->backoff_ms);
-        if (s->backoff_ms == 0)
-            s->due = 1;
-        else if (evloop_timer_start(m->el, &s->respawn, s->backoff_ms, 0) < 0)
-            die("evloop_timer_start");
-    }
-}
-
-static void tell_all(struct master *m, int command)
-{
-    for (int i = 0; i < m->cfg->workers; i++) {
-        struct wslot *s = &m->w[i];
+    for (int i = 0; i < g->cfg->workers; i++) {
+        struct wslot *s = &g->w[i];
         evloop_timer_stop(m->el, &s->respawn);
         s->due = 0;
         if (s->pid == 0 || s->chan < 0)
@@ -241,17 +273,346 @@ static void tell_all(struct master *m, int command)
     }
 }
 
+static void kill_gen(struct gen *g, const char *why)
+{
+    if (g == NULL)
+        return;
+    for (int i = 0; i < g->cfg->workers; i++) {
+        if (g->w[i].pid > 0) {
+            warn_msg("master: worker %d (pid %d, generation %ld) %s: SIGKILL", i, (int)g->w[i].pid, g->id, why);
+            if (kill(g->w[i].pid, SIGKILL) < 0 && errno != ESRCH)
+                warn_errno("kill");
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- upgrade, new side */
+
+/* The new master tells the old one (FAIL with a reason, or READY). */
+static void from_send(struct master *m, uint32_t type, const char *text)
+{
+    if (m->from_conn < 0)
+        return;
+    struct fdh_upmsg msg = {.magic = FDH_UP_MAGIC, .type = type, .pid = getpid()};
+    snprintf(msg.text, sizeof msg.text, "%s", text ? text : "");
+    if (fdh_up_send(m->from_conn, &msg, NULL, 0) < 0)
+        warn_errno("master: upgrade: tell the old master");
+}
+
+static void on_from_conn(struct evloop *el, int fd, unsigned events, void *ud)
+{
+    (void)events;
+    struct master *m = ud;
+    char b[256];
+    ssize_t n = recv(fd, b, sizeof b, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    /* End of file (or an error): the old master has exited, its generation is gone. */
+    evloop_io_del(el, fd);
+    close(fd);
+    m->from_conn = -1;
+    kv_print("upgrade", "done generation=%ld master_pid=%d", m->cur->id, (int)getpid());
+    if (m->reload_queued && m->mode == RUNNING)
+        start_reload(m);
+}
+
+/* Called when the first generation is ready. */
+static void first_ready(struct master *m)
+{
+    m->announced = 1;
+    atomic_store(&m->sh->generation, m->cur->id);
+    if (m->from_conn >= 0) {
+        atomic_fetch_add(&m->sh->upgrades, 1);
+        from_send(m, FDH_UP_READY, NULL);
+        m->from_ready_sent = 1;
+        if (evloop_io_add(m->el, m->from_conn, EV_READ, on_from_conn, m) < 0)
+            die("evloop_io_add(upgrade)");
+    }
+    kv_print("ready", "1");
+    notify("READY");
+}
+
+/* ---------------------------------------------------------------- reload */
+
+static void finish_old(struct master *m)
+{
+    struct gen *g = m->old;
+    m->old = NULL;
+    evloop_timer_stop(m->el, &m->old_deadline);
+    int aborted = g->aborted;
+    gen_free(m, g);
+    if (!aborted) {
+        atomic_fetch_add(&m->sh->reloads, 1);
+        kv_print("reload", "done generation=%ld", m->cur->id);
+        notify("READY");
+    }
+    if (m->reload_queued && m->mode == RUNNING)
+        start_reload(m);
+}
+
+/* Every worker of next is ready: make it current, drain the previous one. */
+static void switch_gen(struct master *m)
+{
+    evloop_timer_stop(m->el, &m->next_deadline);
+    m->old = m->cur;
+    m->cur = m->next;
+    m->next = NULL;
+    atomic_store(&m->sh->generation, m->cur->id);
+    m->old->stopping = 1;
+    tell_gen(m, m->old, CHANNEL_QUIT);
+    kv_print("reload", "switched generation=%ld", m->cur->id);
+    if (m->old->nalive == 0)
+        finish_old(m);
+    else if (evloop_timer_start(m->el, &m->old_deadline, m->cur->cfg->drain_timeout_ms, 0) < 0)
+        die("evloop_timer_start");
+}
+
+static void reload_failed(struct master *m, const char *reason)
+{
+    atomic_fetch_add(&m->sh->reloads_failed, 1);
+    kv_print("reload", "failed reason=%s", reason);
+    notify("READY");
+}
+
+static void on_next_deadline(struct evloop *el, struct ev_timer *t, void *ud)
+{
+    (void)el, (void)t;
+    struct master *m = ud;
+    if (m->next == NULL)
+        return;
+    char why[160];
+    snprintf(why, sizeof why, "the new workers were not all ready within %d ms; generation %ld kept",
+             FDH_READY_MAX_MS, m->cur->id);
+    struct gen *g = m->next;
+    m->next = NULL;
+    g->stopping = 1;
+    g->aborted = 1;
+    tell_gen(m, g, CHANNEL_TERMINATE);
+    m->old = g; /* reaped like an old generation, SIGKILLed at the grace period */
+    reload_failed(m, why);
+    if (g->nalive == 0)
+        finish_old(m);
+    else if (evloop_timer_start(m->el, &m->old_deadline, FDH_TERM_GRACE_MS, 0) < 0)
+        die("evloop_timer_start");
+}
+
+static void on_old_deadline(struct evloop *el, struct ev_timer *t, void *ud)
+{
+    (void)el, (void)t;
+    struct master *m = ud;
+    kill_gen(m->old, "did not finish draining in time");
+}
+
+/* SIGHUP: re-read argv and --config; if valid and compatible with the listeners we
+ * hold, start the next generation. Its workers are spawned by the main loop. */
+static void start_reload(struct master *m)
+{
+    m->reload_queued = 0;
+    if (m->mode != RUNNING)
+        return;
+    if (m->next || m->old || m->up != UP_NONE || m->from_conn >= 0 || !m->announced) {
+        m->reload_queued = 1; /* one reload at a time: runs when this one is done */
+        kv_print("reload", "queued");
+        return;
+    }
+    notify("RELOADING");
+    const struct fdh_config *old = m->cur->cfg;
+    struct fdh_config *cfg = malloc(sizeof *cfg);
+    char err[300];
+    if (cfg == NULL) {
+        reload_failed(m, "out of memory");
+        return;
+    }
+    if (fdh_config_parse(old->argc, old->argv, cfg, err, sizeof err) < 0) {
+        free(cfg);
+        reload_failed(m, err);
+        return;
+    }
+    /* What would need other listening sockets is refused, never "handled" by closing
+     * one: closing a listener resets every connection waiting in its accept queue
+     * (with SO_REUSEPORT each listener has its own queue, so even a group that only
+     * shrinks loses connections). A new address or strategy needs a restart. */
+    const char *why = NULL;
+    if (strcmp(cfg->ip, old->ip) != 0 || cfg->port != old->port)
+        why = "--listen changed: a reload keeps the listening sockets (restart to move)";
+    else if (cfg->accept != old->accept)
+        why = "--accept changed: it needs other listening sockets (restart to change it)";
+    else if (cfg->accept == FDH_REUSEPORT && cfg->workers != old->workers)
+        why = "--workers changed under reuseport: one listener per worker, and closing one "
+              "resets its queue (restart to change it)";
+    if (why) {
+        free(cfg);
+        reload_failed(m, why);
+        return;
+    }
+    struct gen *g = gen_new(m, cfg, m->cur->id + 1, err, sizeof err);
+    if (g == NULL) {
+        free(cfg);
+        reload_failed(m, err);
+        return;
+    }
+    m->next = g;
+    for (int i = 0; i < cfg->workers; i++)
+        g->w[i].due = 1;
+    kv_print("reload", "started generation=%ld", g->id);
+    if (evloop_timer_start(m->el, &m->next_deadline, FDH_READY_MAX_MS, 0) < 0)
+        die("evloop_timer_start");
+}
+
+/* ---------------------------------------------------------------- channels, reaping */
+
+static void on_ready(struct master *m, struct wslot *s)
+{
+    struct gen *g = s->g;
+    s->ready = 1;
+    if (g == m->cur && !m->announced && m->mode == RUNNING && gen_all_ready(g))
+        first_ready(m);
+    else if (g == m->next && gen_all_ready(g))
+        switch_gen(m);
+}
+
+/* Reads every queued message of slot s's channel; closes it at end of file. */
+static void read_channel(struct master *m, struct wslot *s)
+{
+    while (s->chan >= 0) {
+        struct channel_msg msg;
+        int r = channel_recv(s->chan, &msg);
+        if (r < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return;
+            warn_errno("master: channel of slot %d", (int)(s - s->g->w));
+            continue;
+        }
+        if (r == 0) { /* the worker is gone; SIGCHLD tells why */
+            evloop_io_del(m->el, s->chan);
+            close(s->chan);
+            s->chan = -1;
+            return;
+        }
+        if (msg.command == CHANNEL_READY && msg.pid == s->pid)
+            on_ready(m, s);
+        else
+            warn_msg("master: unexpected %s from slot %d", channel_cmd_name(msg.command), msg.slot);
+    }
+}
+
+static void on_channel(struct evloop *el, int fd, unsigned events, void *ud)
+{
+    (void)el, (void)fd, (void)events;
+    struct wslot *s = ud;
+    read_channel(s->g->m, s);
+}
+
+static void on_respawn_timer(struct evloop *el, struct ev_timer *t, void *ud)
+{
+    (void)el, (void)t;
+    struct wslot *s = ud;
+    if (s->g->m->mode == RUNNING && !s->g->stopping)
+        s->due = 1;
+}
+
+static void describe(int status, char *buf, size_t n)
+{
+    if (WIFSIGNALED(status))
+        snprintf(buf, n, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        snprintf(buf, n, "exited with status %d", WEXITSTATUS(status));
+}
+
+static void upgrade_failed(struct master *m, const char *reason);
+
+static struct wslot *find_worker(struct master *m, pid_t pid)
+{
+    struct gen *gens[3] = {m->cur, m->next, m->old};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; gens[k] && i < gens[k]->cfg->workers; i++)
+            if (gens[k]->w[i].pid == pid)
+                return &gens[k]->w[i];
+    return NULL;
+}
+
+static void reap(struct master *m)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) {
+            if (pid < 0 && errno != ECHILD && errno != EINTR)
+                die("waitpid");
+            return;
+        }
+        char why[96];
+        describe(status, why, sizeof why);
+        if (pid == m->up_pid) { /* the new master of an upgrade */
+            m->up_pid = 0;
+            if (m->up == UP_WAIT_CONNECT || m->up == UP_WAIT_READY) {
+                char r[160];
+                snprintf(r, sizeof r, "new master (pid %d) %s before it was ready", (int)pid, why);
+                upgrade_failed(m, r);
+            } else if (m->up == UP_HANDED_OVER) {
+                warn_msg("master: the new master (pid %d) %s", (int)pid, why);
+            }
+            if (m->up == UP_FAILED)
+                m->up = UP_NONE; /* reaped: another upgrade may start */
+            if (m->reload_queued && m->up == UP_NONE)
+                start_reload(m);
+            continue;
+        }
+        struct wslot *s = find_worker(m, pid);
+        if (s == NULL)
+            continue; /* not ours (cannot happen: the master forks nothing else) */
+        struct gen *g = s->g;
+        int slot = (int)(s - g->w);
+        read_channel(m, s); /* a READY sent just before dying still counts */
+        if (s->chan >= 0) {
+            evloop_io_del(m->el, s->chan);
+            close(s->chan);
+            s->chan = -1;
+        }
+        s->pid = 0;
+        s->ready = 0;
+        g->nalive--;
+        struct fdh_slot *st = &m->sh->slot[g->id % FDH_BANKS][slot];
+        atomic_store(&st->pid, 0);
+        /* Its connections died with it; the counters of completed work stay. Only
+         * this worker wrote this bank's slot (fdhttpd.h), so the store is exact. */
+        atomic_store(&st->active, 0);
+        if (g == m->old) {
+            if (g->nalive == 0)
+                finish_old(m);
+            continue;
+        }
+        if (m->mode != RUNNING || g->stopping)
+            continue;
+        uint64_t lived = evloop_now_ms(m->el) - s->started_ms;
+        if (lived < FDH_CRASH_WINDOW_MS)
+            s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : FDH_BACKOFF_MIN_MS;
+        else
+            s->backoff_ms = 0;
+        if (s->backoff_ms > FDH_BACKOFF_MAX_MS)
+            s->backoff_ms = FDH_BACKOFF_MAX_MS;
+        atomic_fetch_add(&m->sh->respawns, 1);
+        atomic_store(&m->sh->backoff_ms[slot], s->backoff_ms);
+        warn_msg("master: worker %d (pid %d) %s after %llu ms; respawning in %ld ms", slot, (int)pid,
+                 why, (unsigned long long)lived, s->backoff_ms);
+        if (s->backoff_ms > 0)
+            kv_print("crashloop", "slot=%d backoff_ms=%ld generation=%ld", slot, s->backoff_ms, g->id);
+        if (s->backoff_ms == 0)
+            s->due = 1;
+        else if (evloop_timer_start(m->el, &s->respawn, s->backoff_ms, 0) < 0)
+            die("evloop_timer_start");
+    }
+}
+
+/* ---------------------------------------------------------------- shutdown */
+
 static void on_deadline(struct evloop *el, struct ev_timer *t, void *ud)
 {
     (void)el, (void)t;
     struct master *m = ud;
-    for (int i = 0; i < m->cfg->workers; i++) {
-        if (m->w[i].pid > 0) {
-            warn_msg("master: worker %d (pid %d) did not stop in time: SIGKILL", i, (int)m->w[i].pid);
-            if (kill(m->w[i].pid, SIGKILL) < 0 && errno != ESRCH)
-                warn_errno("kill");
-        }
-    }
+    kill_gen(m->cur, "did not stop in time");
+    kill_gen(m->next, "did not stop in time");
+    kill_gen(m->old, "did not stop in time");
 }
 
 static void shut_down(struct master *m, enum mode mode)
@@ -259,12 +620,219 @@ static void shut_down(struct master *m, enum mode mode)
     if (m->mode == TERMINATING || m->mode == mode)
         return;
     m->mode = mode;
+    if (m->up != UP_HANDED_OVER || m->cur->cfg->no_handover)
+        notify("STOPPING"); /* not after a hand-over: the new master is the service now */
     close_listeners(m); /* the workers keep their own references while they need them */
-    tell_all(m, mode == QUITTING ? CHANNEL_QUIT : CHANNEL_TERMINATE);
-    if (evloop_timer_start(m->el, &m->deadline, mode == QUITTING ? FDH_DRAIN_MAX_MS : FDH_TERM_GRACE_MS,
-                           0) < 0)
+    int cmd = mode == QUITTING ? CHANNEL_QUIT : CHANNEL_TERMINATE;
+    struct gen *gens[3] = {m->cur, m->next, m->old};
+    for (int k = 0; k < 3; k++)
+        if (gens[k]) {
+            gens[k]->stopping = 1;
+            tell_gen(m, gens[k], cmd);
+        }
+    evloop_timer_stop(m->el, &m->next_deadline);
+    if (evloop_timer_start(m->el, &m->deadline, mode == QUITTING ? FDH_DRAIN_MAX_MS : FDH_TERM_GRACE_MS, 0) < 0)
         die("evloop_timer_start");
 }
+
+/* ---------------------------------------------------------------- upgrade, old side */
+
+static void up_close(struct master *m)
+{
+    evloop_timer_stop(m->el, &m->up_deadline);
+    if (m->up_lfd >= 0) {
+        evloop_io_del(m->el, m->up_lfd);
+        close(m->up_lfd);
+        m->up_lfd = -1;
+    }
+    if (m->up_conn >= 0 && m->up != UP_HANDED_OVER) {
+        evloop_io_del(m->el, m->up_conn);
+        close(m->up_conn);
+        m->up_conn = -1;
+    }
+}
+
+/* Rollback: the new master failed. We never stopped serving; make sure it is gone. */
+static void upgrade_failed(struct master *m, const char *reason)
+{
+    up_close(m);
+    m->up = m->up_pid > 0 ? UP_FAILED : UP_NONE;
+    if (m->up_pid > 0 && kill(m->up_pid, SIGKILL) < 0 && errno != ESRCH)
+        warn_errno("kill(new master)");
+    atomic_fetch_add(&m->sh->upgrades_failed, 1);
+    kv_print("upgrade", "failed reason=%s", reason);
+    notify("READY");
+}
+
+static void on_up_deadline(struct evloop *el, struct ev_timer *t, void *ud)
+{
+    (void)el, (void)t;
+    struct master *m = ud;
+    char r[128];
+    snprintf(r, sizeof r, "new master (pid %d) not ready within %d ms", (int)m->up_pid, FDH_READY_MAX_MS);
+    upgrade_failed(m, r);
+}
+
+static void on_up_conn(struct evloop *el, int fd, unsigned events, void *ud)
+{
+    (void)el, (void)events;
+    struct master *m = ud;
+    struct fdh_upmsg msg;
+    int fds[1];
+    size_t nfds = 0;
+    int r = fdh_up_recv(fd, &msg, fds, &nfds);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (m->up == UP_HANDED_OVER) {
+        /* The new master holds the other end as long as it lives; nothing more comes. */
+        if (r <= 0) {
+            evloop_io_del(m->el, fd);
+            close(fd);
+            m->up_conn = -1;
+        }
+        return;
+    }
+    if (r <= 0) {
+        upgrade_failed(m, r == 0 ? "new master closed the upgrade connection" : "bad message from the new master");
+        return;
+    }
+    if (msg.type == FDH_UP_FAIL) {
+        upgrade_failed(m, msg.text[0] ? msg.text : "new master failed");
+        return;
+    }
+    if (msg.type != FDH_UP_READY || msg.pid != m->up_pid) {
+        upgrade_failed(m, "unexpected message from the new master");
+        return;
+    }
+    /* The new generation serves: ours drains like a SIGQUIT and we exit. The upgrade
+     * connection stays open until we exit — its EOF tells the new master we are gone. */
+    evloop_timer_stop(m->el, &m->up_deadline);
+    m->up = UP_HANDED_OVER;
+    kv_print("upgrade", "handed_over old_master_pid=%d new_master_pid=%d", (int)getpid(), (int)m->up_pid);
+    shut_down(m, QUITTING);
+}
+
+static void on_up_listen(struct evloop *el, int fd, unsigned events, void *ud)
+{
+    (void)el, (void)events;
+    struct master *m = ud;
+    int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0) {
+        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+            warn_errno("master: upgrade: accept");
+        return;
+    }
+    char err[160];
+    if (fdh_peer_check(c, m->up_pid, err, sizeof err) < 0) {
+        /* Someone else in our network namespace: not who we forked. Ignore it. */
+        warn_msg("master: upgrade: refused a connection: %s", err);
+        close(c);
+        return;
+    }
+    evloop_io_del(m->el, fd); /* one connection only */
+    close(fd);
+    m->up_lfd = -1;
+    struct fdh_upmsg msg = {.magic = FDH_UP_MAGIC, .type = FDH_UP_HANDOVER, .pid = getpid(), .port = m->port,
+                            .accept = m->cur->cfg->accept};
+    snprintf(msg.ip, sizeof msg.ip, "%s", m->cur->cfg->ip);
+    int fds[FDH_UP_MAXFDS];
+    size_t n = 0;
+    for (int i = 0; i < m->nlfd; i++) {
+        msg.kind[n] = FDH_FD_LISTENER;
+        fds[n++] = m->lfd[i];
+    }
+    msg.kind[n] = FDH_FD_STATS;
+    fds[n++] = m->shfd;
+    msg.nfds = (uint32_t)n;
+    m->up_conn = c;
+    if (fdh_up_send(c, &msg, fds, n) < 0) {
+        snprintf(err, sizeof err, "sending the listeners: %s", strerror(errno));
+        upgrade_failed(m, err);
+        return;
+    }
+    m->up = UP_WAIT_READY;
+    if (evloop_io_add(m->el, c, EV_READ, on_up_conn, m) < 0)
+        die("evloop_io_add(upgrade)");
+}
+
+/* argv for the new master: ours without earlier --upgrade-from=/--listen=, then
+ * --listen=IP:PORT with the port actually bound (port 0 stays the same port) and
+ * --upgrade-from=NAME. */
+static char **new_argv(struct master *m, const char *from, char *listen, size_t llen, char *fromopt, size_t flen)
+{
+    const struct fdh_config *cfg = m->cur->cfg;
+    char **av = calloc((size_t)cfg->argc + 3, sizeof *av);
+    if (av == NULL)
+        return NULL;
+    int n = 0;
+    for (int i = 0; i < cfg->argc; i++)
+        if (strncmp(cfg->argv[i], "--upgrade-from=", 15) != 0 && strncmp(cfg->argv[i], "--listen=", 9) != 0)
+            av[n++] = cfg->argv[i];
+    snprintf(listen, llen, "--listen=%s:%u", cfg->ip, m->port);
+    snprintf(fromopt, flen, "--upgrade-from=%s", from);
+    av[n++] = listen;
+    av[n++] = fromopt;
+    av[n] = NULL;
+    return av;
+}
+
+static void start_upgrade(struct master *m)
+{
+    if (m->mode != RUNNING)
+        return;
+    if (m->next || m->old || m->up != UP_NONE || m->from_conn >= 0 || !m->announced) {
+        /* Refused, not queued: an upgrade is a deliberate act, and one during a
+         * reload would make three generations. The caller can retry. */
+        kv_print("upgrade", "failed reason=busy (a reload or an upgrade is in progress)");
+        return;
+    }
+    char name[64], listen[64], fromopt[128];
+    int handover = !m->cur->cfg->no_handover;
+    if (handover) {
+        snprintf(name, sizeof name, "@fdhttpd-upgrade-%d-%d", (int)getpid(), ++m->up_seq);
+        m->up_lfd = unix_listen(name, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 4);
+        if (m->up_lfd < 0) {
+            char r[160];
+            snprintf(r, sizeof r, "upgrade socket %s: %s", name, strerror(errno));
+            upgrade_failed(m, r);
+            return;
+        }
+    } else {
+        snprintf(name, sizeof name, "-");
+        /* The naive way, for the comparison: stop listening FIRST, then let the new
+         * binary bind fresh sockets. Connections queued on ours are reset when the
+         * last reference closes; new ones are refused until it has bound. */
+        shut_down(m, QUITTING);
+    }
+    char **av = new_argv(m, name, listen, sizeof listen, fromopt, sizeof fromopt);
+    if (av == NULL)
+        die("upgrade: argv");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        /* Every descriptor of ours is close-on-exec; the signal mask is inherited and
+         * the new master sets its own. */
+        execv(m->exe, av);
+        dprintf(2, "fdhttpd: exec %s: %s\n", m->exe, strerror(errno));
+        _exit(127);
+    }
+    free(av);
+    m->up_pid = pid;
+    kv_print("upgrade", "started new_master_pid=%d handover=%d", (int)pid, handover);
+    if (!handover) {
+        m->up = UP_HANDED_OVER; /* nothing to wait for: we are already leaving */
+        return;
+    }
+    m->up = UP_WAIT_CONNECT;
+    notify("RELOADING");
+    if (evloop_io_add(m->el, m->up_lfd, EV_READ, on_up_listen, m) < 0 ||
+        evloop_timer_start(m->el, &m->up_deadline, FDH_READY_MAX_MS, 0) < 0)
+        die("upgrade: evloop");
+}
+
+/* ---------------------------------------------------------------- signals, passfd */
 
 static void on_signal(struct evloop *el, int signo, void *ud)
 {
@@ -273,15 +841,19 @@ static void on_signal(struct evloop *el, int signo, void *ud)
     switch (signo) {
     case SIGCHLD: reap(m); break;
     case SIGQUIT: shut_down(m, QUITTING); break;
+    case SIGHUP: start_reload(m); break;
+    case SIGUSR2: start_upgrade(m); break;
     default: shut_down(m, TERMINATING); break; /* SIGTERM, SIGINT */
     }
 }
 
-/* passfd: accept, then hand over round-robin to a ready worker. */
+/* passfd: accept, then hand over round-robin to a ready worker of the current
+ * generation. */
 static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
 {
     (void)el, (void)events;
     struct master *m = ud;
+    struct gen *g = m->cur;
     for (int k = 0; k < 64; k++) {
         int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c < 0) {
@@ -292,10 +864,10 @@ static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
             return;
         }
         int sent = 0;
-        for (int tries = 0; tries < m->cfg->workers && !sent; tries++) {
-            struct wslot *s = &m->w[m->rr];
-            int slot = m->rr;
-            m->rr = (m->rr + 1) % m->cfg->workers;
+        for (int tries = 0; tries < g->cfg->workers && !sent; tries++) {
+            int slot = m->rr % g->cfg->workers;
+            struct wslot *s = &g->w[slot];
+            m->rr = (slot + 1) % g->cfg->workers;
             if (!s->ready || s->chan < 0)
                 continue;
             struct channel_msg msg = {.command = CHANNEL_NEW_CONN, .pid = getpid(), .slot = slot, .fd = c};
@@ -309,16 +881,23 @@ static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
     }
 }
 
-static int open_listeners(struct master *m, uint16_t *port)
+/* ---------------------------------------------------------------- start-up */
+
+static int open_listeners(struct master *m, const struct fdh_config *cfg, int retry_busy)
 {
-    int n = m->cfg->accept == FDH_REUSEPORT ? m->cfg->workers : 1;
-    int flags = SOCK_NONBLOCK | SOCK_CLOEXEC | (m->cfg->accept == FDH_REUSEPORT ? SOCK_REUSEPORT : 0);
-    *port = m->cfg->port;
+    int n = cfg->accept == FDH_REUSEPORT ? cfg->workers : 1;
+    int flags = SOCK_NONBLOCK | SOCK_CLOEXEC | (cfg->accept == FDH_REUSEPORT ? SOCK_REUSEPORT : 0);
+    m->port = cfg->port;
+    double end = mono_s() + 5;
     for (int i = 0; i < n; i++) {
         /* Port 0: the first bind picks the port, the others join its reuseport group. */
-        int fd = tcp_listen(m->cfg->ip, *port, BACKLOG, flags, port);
+        int fd;
+        /* --no-handover's new master: the old one may still hold the port for a moment */
+        while ((fd = tcp_listen(cfg->ip, m->port, BACKLOG, flags, &m->port)) < 0 && retry_busy &&
+               errno == EADDRINUSE && mono_s() < end)
+            sleep_ms(5);
         if (fd < 0) {
-            warn_errno("listen on %s:%u", m->cfg->ip, *port);
+            warn_errno("listen on %s:%u", cfg->ip, m->port);
             return -1;
         }
         m->lfd[m->nlfd++] = fd;
@@ -326,15 +905,97 @@ static int open_listeners(struct master *m, uint16_t *port)
     return 0;
 }
 
-int fdh_master_run(const struct fdh_config *cfg)
+/* Systemd socket activation: the sockets are given; check them against the strategy. */
+static int take_activated(struct master *m, const struct fdh_config *cfg, int *fds, int n, char *err, size_t errlen)
 {
-    struct master m = {.cfg = cfg, .mode = RUNNING};
-    for (int i = 0; i < FDH_MAX_WORKERS; i++) {
-        m.w[i].chan = -1;
-        m.w[i].m = &m;
-        ev_timer_init(&m.w[i].respawn, on_respawn_timer, &m.w[i]);
+    int want = cfg->accept == FDH_REUSEPORT ? cfg->workers : 1;
+    if (n != want)
+        return snprintf(err, errlen, "socket activation passed %d sockets; accept=%s with %d workers needs %d "
+                        "(reuseport: one per worker, the others: exactly one)", n, fdh_accept_name(cfg->accept),
+                        cfg->workers, want), -1;
+    int port = 0;
+    for (int i = 0; i < n; i++) {
+        int p = fdh_listener_check(fds[i], NULL, (uint16_t)port, cfg->accept == FDH_REUSEPORT, err, errlen);
+        if (p < 0)
+            return -1;
+        port = p;
+        m->lfd[m->nlfd++] = fds[i];
     }
+    m->port = (uint16_t)port;
+    return 0;
+}
+
+/* The new master of an upgrade: connect to the old one, check it, take its sockets
+ * and its statistics page, check every one. On failure the reason goes to the old
+ * master (FAIL) and to stderr, and we exit 1: the old master keeps serving. */
+static int take_handover(struct master *m, const struct fdh_config *cfg, char *err, size_t errlen)
+{
+    int c = unix_connect(cfg->upgrade_from, SOCK_SEQPACKET | SOCK_CLOEXEC);
+    if (c < 0)
+        return snprintf(err, errlen, "connect %s: %s", cfg->upgrade_from, strerror(errno)), -1;
+    m->from_conn = c;
+    if (fdh_peer_check(c, getppid(), err, errlen) < 0)
+        return -1;
+    struct timeval tv = {UP_CONNECT_MS / 1000, 0};
+    if (setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+        return snprintf(err, errlen, "SO_RCVTIMEO: %s", strerror(errno)), -1;
+    struct fdh_upmsg msg;
+    int fds[FDH_UP_MAXFDS];
+    size_t nfds = FDH_UP_MAXFDS;
+    int r = fdh_up_recv(c, &msg, fds, &nfds);
+    if (r <= 0 || msg.type != FDH_UP_HANDOVER) {
+        if (r > 0)
+            for (size_t i = 0; i < nfds; i++)
+                close(fds[i]);
+        return snprintf(err, errlen, "no hand-over from the old master (%s)",
+                        r < 0 ? strerror(errno) : "wrong message or end of file"), -1;
+    }
+    int want = cfg->accept == FDH_REUSEPORT ? cfg->workers : 1, rc = 0, port = cfg->port;
+    size_t i = 0;
+    if (msg.accept != (int)cfg->accept || nfds != (size_t)want + 1) {
+        snprintf(err, errlen, "the old master serves accept=%s with %u sockets; this configuration wants "
+                 "accept=%s with %d", fdh_accept_name((enum fdh_accept)msg.accept), msg.nfds - 1,
+                 fdh_accept_name(cfg->accept), want);
+        rc = -1;
+    }
+    for (; rc == 0 && i + 1 < nfds; i++) {
+        int p = msg.kind[i] != FDH_FD_LISTENER ? -1
+                : fdh_listener_check(fds[i], cfg->ip, (uint16_t)port, cfg->accept == FDH_REUSEPORT, err, errlen);
+        if (p < 0) {
+            if (msg.kind[i] != FDH_FD_LISTENER)
+                snprintf(err, errlen, "descriptor %zu is not a listener", i);
+            rc = -1;
+            break;
+        }
+        port = p;
+        m->lfd[m->nlfd++] = fds[i];
+    }
+    if (rc == 0) {
+        if (msg.kind[nfds - 1] != FDH_FD_STATS || (m->sh = fdh_shared_attach(fds[nfds - 1])) == NULL) {
+            snprintf(err, errlen, "the statistics page is not one of ours");
+            rc = -1;
+        } else {
+            m->shfd = fds[nfds - 1];
+            m->port = (uint16_t)port;
+            tv.tv_sec = 0;
+            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            if (fcntl(c, F_SETFL, O_NONBLOCK) < 0)
+                return snprintf(err, errlen, "fcntl: %s", strerror(errno)), -1;
+            return 0;
+        }
+    }
+    for (size_t k = (size_t)m->nlfd; k < nfds; k++)
+        close(fds[k]);
+    return -1;
+}
+
+int fdh_master_run(struct fdh_config *cfg)
+{
+    struct master m = {.mode = RUNNING, .shfd = -1, .up_lfd = -1, .up_conn = -1, .from_conn = -1};
     ev_timer_init(&m.deadline, on_deadline, &m);
+    ev_timer_init(&m.old_deadline, on_old_deadline, &m);
+    ev_timer_init(&m.next_deadline, on_next_deadline, &m);
+    ev_timer_init(&m.up_deadline, on_up_deadline, &m);
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) /* belt and braces: every send is MSG_NOSIGNAL */
         die("signal");
     sigset_t sigs;
@@ -343,52 +1004,103 @@ int fdh_master_run(const struct fdh_config *cfg)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGQUIT);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR2);
     if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0) /* before any fork: see the top */
         die("sigprocmask");
-    m.site.root_fd = -1;
-    if (cfg->root && site_open(&m.site, cfg->root, 0) < 0) {
-        warn_errno("--root %s", cfg->root);
-        return 1;
+    /* Resolved now: on SIGUSR2 this PATH is exec'd, so a binary replaced on disk
+     * (rename over it) is the one that starts. */
+    ssize_t el = readlink("/proc/self/exe", m.exe, sizeof m.exe - 1);
+    if (el <= 0)
+        die("readlink /proc/self/exe");
+    m.exe[el] = '\0';
+    char err[300];
+    int sdfds[FDH_MAX_WORKERS];
+    int nsd = fdh_systemd_listeners(sdfds, FDH_MAX_WORKERS, err, sizeof err);
+    int upgrading = cfg->upgrade_from && strcmp(cfg->upgrade_from, "-") != 0;
+    int rc = 0;
+    if (nsd < 0 || (nsd > 0 && take_activated(&m, cfg, sdfds, nsd, err, sizeof err) < 0)) {
+        warn_msg("socket activation: %s", err);
+        rc = 1;
+    } else if (nsd == 0 && upgrading && take_handover(&m, cfg, err, sizeof err) < 0) {
+        warn_msg("upgrade: %s", err);
+        from_send(&m, FDH_UP_FAIL, err);
+        rc = 1;
+    } else if (nsd == 0 && !upgrading && open_listeners(&m, cfg, cfg->upgrade_from != NULL) < 0) {
+        rc = 1;
     }
-    uint16_t port;
-    if (open_listeners(&m, &port) < 0) {
-        site_close(&m.site);
-        close_listeners(&m);
-        return 1;
-    }
-    if ((m.sh = fdh_shared_new()) == NULL)
+    if (rc == 0 && m.sh == NULL && (m.sh = fdh_shared_new(&m.shfd)) == NULL)
         die("shared memory");
+    if (rc == 0 && (m.cur = gen_new(&m, cfg, upgrading ? atomic_load(&m.sh->generation) + 1 : 1, err, sizeof err)) == NULL) {
+        warn_msg("%s", err);
+        from_send(&m, FDH_UP_FAIL, err);
+        rc = 1;
+    }
+    if (rc != 0) {
+        close_listeners(&m);
+        if (m.from_conn >= 0)
+            close(m.from_conn);
+        if (m.sh)
+            fdh_shared_free(m.sh);
+        if (m.shfd >= 0)
+            close(m.shfd);
+        free(cfg);
+        return 1;
+    }
     if ((m.el = evloop_new()) == NULL)
         die("evloop_new");
     if (evloop_signalfd(m.el, &sigs, on_signal, &m) < 0)
         die("evloop_signalfd");
     if (cfg->accept == FDH_PASSFD && evloop_io_add(m.el, m.lfd[0], EV_READ, on_listener, &m) < 0)
         die("evloop_io_add(listener)");
-    kv_print("listening", "%s:%u", cfg->ip, port);
+    kv_print("listening", "%s:%u", cfg->ip, m.port);
     kv_print("accept", "%s", fdh_accept_name(cfg->accept));
     kv_print("workers", "%d", cfg->workers);
     kv_print("root", "%s", cfg->root ? cfg->root : "(none)");
     kv_print("master_pid", "%d", (int)getpid());
+    kv_print("generation", "%ld", m.cur->id);
+    if (nsd > 0)
+        kv_print("socket_activation", "%d", nsd);
     for (int i = 0; i < cfg->workers; i++)
-        spawn(&m, i);
-    while (m.mode == RUNNING || m.nalive > 0) {
+        m.cur->w[i].due = 1;
+    for (;;) {
+        int alive = (m.cur ? m.cur->nalive : 0) + (m.next ? m.next->nalive : 0) + (m.old ? m.old->nalive : 0);
+        if (m.mode != RUNNING && alive == 0)
+            break;
+        struct gen *gens[2] = {m.cur, m.next};
+        for (int k = 0; k < 2 && m.mode == RUNNING; k++)
+            for (int i = 0; gens[k] && i < gens[k]->cfg->workers; i++)
+                if (gens[k]->w[i].due && !gens[k]->stopping) {
+                    gens[k]->w[i].due = 0;
+                    spawn(&m, gens[k], i);
+                }
         if (evloop_run_once(m.el, -1) < 0)
             die("evloop_run_once");
-        for (int i = 0; i < cfg->workers && m.mode == RUNNING; i++) {
-            if (m.w[i].due) {
-                m.w[i].due = 0;
-                spawn(&m, i);
-            }
-        }
     }
     evloop_timer_stop(m.el, &m.deadline);
+    evloop_timer_stop(m.el, &m.up_deadline);
     close_listeners(&m);
+    if (m.up_lfd >= 0)
+        close(m.up_lfd);
+    if (m.up_conn >= 0)
+        close(m.up_conn); /* after a hand-over: the new master's "old one gone" */
+    if (m.from_conn >= 0)
+        close(m.from_conn);
     evloop_free(m.el);
-    fdh_shared_free(m.sh);
-    if (m.site.root_fd >= 0)
-        site_close(&m.site);
+    m.el = NULL;
     if (cfg->accept == FDH_PASSFD)
         kv_print("passed", "%ld", m.passed), kv_print("pass_failed", "%ld", m.pass_failed);
-    kv_print("stopped", "1");
+    fdh_shared_free(m.sh);
+    close(m.shfd);
+    struct gen *gens[3] = {m.cur, m.next, m.old};
+    for (int k = 0; k < 3; k++)
+        if (gens[k]) {
+            if (gens[k]->site.root_fd >= 0)
+                site_close(&gens[k]->site);
+            free(gens[k]->cfg);
+            free(gens[k]);
+        }
+    /* After a hand-over the new master is the server: "stopped=1" stays its line. */
+    kv_print("stopped", "%s", m.up == UP_HANDED_OVER ? "handed_over" : "1");
     return 0;
 }

@@ -2,20 +2,62 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fdhttpd.h"
 #include "pmutex.h"
 #include "pshm.h"
 
-struct fdh_shared *fdh_shared_new(void)
+struct fdh_shared *fdh_shared_new(int *fd)
 {
-    struct fdh_shared *sh = pshm_alloc(sizeof *sh); /* zero-filled, page-aligned */
-    if (sh == NULL)
+    size_t size = (sizeof(struct fdh_shared) + 4095) & ~(size_t)4095;
+    int mfd = memfd_create("fdhttpd-stats", MFD_CLOEXEC);
+    if (mfd < 0)
         return NULL;
-    int rc = pmutex_init(&sh->accept_mutex, PMUTEX_ROBUST); /* sets errno too */
+    if (ftruncate(mfd, (off_t)size) < 0) { /* zero-filled */
+        int e = errno;
+        close(mfd);
+        errno = e;
+        return NULL;
+    }
+    struct fdh_shared *sh = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+    if (sh == MAP_FAILED) {
+        int e = errno;
+        close(mfd);
+        errno = e;
+        return NULL;
+    }
+    int rc = pmutex_init(&sh->accept_mutex, PMUTEX_ROBUST);
     if (rc != 0) {
-        pshm_free(sh, sizeof *sh);
+        munmap(sh, size);
+        close(mfd);
         errno = rc;
+        return NULL;
+    }
+    sh->magic = FDH_SHARED_MAGIC;
+    sh->size = sizeof *sh;
+    *fd = mfd;
+    return sh;
+}
+
+struct fdh_shared *fdh_shared_attach(int fd)
+{
+    size_t size = (sizeof(struct fdh_shared) + 4095) & ~(size_t)4095;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return NULL;
+    if ((size_t)st.st_size != size) {
+        errno = EPROTO;
+        return NULL;
+    }
+    struct fdh_shared *sh = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (sh == MAP_FAILED)
+        return NULL;
+    if (sh->magic != FDH_SHARED_MAGIC || sh->size != sizeof *sh) {
+        munmap(sh, size);
+        errno = EPROTO;
         return NULL;
     }
     return sh;
@@ -25,8 +67,9 @@ void fdh_shared_free(struct fdh_shared *sh)
 {
     if (sh == NULL)
         return;
-    pmutex_destroy(&sh->accept_mutex); /* EBUSY only if a dead holder left it: harmless */
-    pshm_free(sh, sizeof *sh);
+    /* The mutex is not destroyed: after an upgrade the page lives on in the new
+     * master (and destroying a robust mutex is a no-op on Linux anyway). */
+    munmap(sh, (sizeof(struct fdh_shared) + 4095) & ~(size_t)4095);
 }
 
 /* Appends to buf[*len..cap) and keeps *len < cap (the text is cut, never overrun). */
@@ -45,27 +88,37 @@ __attribute__((format(printf, 4, 5))) static void put(char *buf, size_t cap, siz
 size_t fdh_status_text(const struct fdh_shared *sh, const struct fdh_config *cfg, char *buf, size_t cap)
 {
     size_t len = 0;
-    long tot_req = 0, tot_bytes = 0, tot_active = 0, tot_acc = 0;
+    long tot_req = 0, tot_bytes = 0, tot_active = 0, tot_acc = 0, looping = 0;
     if (cap == 0)
         return 0;
     buf[0] = '\0';
+    long gen = atomic_load_explicit(&sh->generation, memory_order_relaxed);
     put(buf, cap, &len, "accept=%s\nworkers=%d\n", fdh_accept_name(cfg->accept), cfg->workers);
     for (int i = 0; i < cfg->workers; i++) {
-        const struct fdh_slot *s = &sh->slot[i];
-        long rq = atomic_load_explicit(&s->requests, memory_order_relaxed);
-        long by = atomic_load_explicit(&s->bytes, memory_order_relaxed);
-        long ac = atomic_load_explicit(&s->active, memory_order_relaxed);
-        long ap = atomic_load_explicit(&s->accepted, memory_order_relaxed);
+        long rq = 0, by = 0, ac = 0, ap = 0, st = 0;
+        for (int b = 0; b < FDH_BANKS; b++) {
+            const struct fdh_slot *s = &sh->slot[b][i];
+            rq += atomic_load_explicit(&s->requests, memory_order_relaxed);
+            by += atomic_load_explicit(&s->bytes, memory_order_relaxed);
+            ac += atomic_load_explicit(&s->active, memory_order_relaxed);
+            ap += atomic_load_explicit(&s->accepted, memory_order_relaxed);
+            st += atomic_load_explicit(&s->starts, memory_order_relaxed);
+        }
+        long bo = atomic_load_explicit(&sh->backoff_ms[i], memory_order_relaxed);
+        looping += bo > 0;
         put(buf, cap, &len,
-            "worker.%d.pid=%d\nworker.%d.starts=%d\nworker.%d.requests=%ld\nworker.%d.bytes=%ld\n"
-            "worker.%d.active=%ld\nworker.%d.accepted=%ld\n",
-            i, atomic_load_explicit(&s->pid, memory_order_relaxed), i,
-            atomic_load_explicit(&s->starts, memory_order_relaxed), i, rq, i, by, i, ac, i, ap);
+            "worker.%d.pid=%d\nworker.%d.starts=%ld\nworker.%d.requests=%ld\nworker.%d.bytes=%ld\n"
+            "worker.%d.active=%ld\nworker.%d.accepted=%ld\nworker.%d.backoff_ms=%ld\n",
+            i, atomic_load_explicit(&sh->slot[gen % FDH_BANKS][i].pid, memory_order_relaxed), i, st, i, rq, i,
+            by, i, ac, i, ap, i, bo);
         tot_req += rq, tot_bytes += by, tot_active += ac, tot_acc += ap;
     }
     if (cfg->accept == FDH_MUTEX)
         put(buf, cap, &len, "mutex.holder=%d\n", atomic_load(&sh->holder));
     put(buf, cap, &len, "total.requests=%ld\ntotal.bytes=%ld\ntotal.active=%ld\ntotal.accepted=%ld\n",
         tot_req, tot_bytes, tot_active, tot_acc);
+    put(buf, cap, &len, "generation=%ld\nreloads=%ld\nreloads_failed=%ld\nupgrades=%ld\nupgrades_failed=%ld\n"
+        "respawns=%ld\ncrashloop=%ld\n", gen, atomic_load(&sh->reloads), atomic_load(&sh->reloads_failed),
+        atomic_load(&sh->upgrades), atomic_load(&sh->upgrades_failed), atomic_load(&sh->respawns), looping);
     return len;
 }

@@ -127,10 +127,19 @@ static void start_drain(struct fdh_w *w)
     listen_off(w);
     mutex_release(w);
     if (w->lfd >= 0) {
-        close(w->lfd); /* our reference: the socket closes with the last one */
+        close(w->lfd); /* our reference: the socket closes with the last one (on a
+                          reload or upgrade the master's stays: nothing closes) */
         w->lfd = -1;
     }
     fdh_conn_drain(w);
+    if (!w->stop && evloop_timer_start(w->el, &w->drain_idle, FDH_DRAIN_IDLE_MS, 0) < 0)
+        die("worker %d: evloop_timer_start", w->slot);
+}
+
+static void on_drain_idle(struct evloop *el, struct ev_timer *t, void *ud)
+{
+    (void)el, (void)t;
+    fdh_conn_drain_idle(ud);
 }
 
 static void terminate(struct fdh_w *w)
@@ -178,12 +187,13 @@ static void on_signal(struct evloop *el, int signo, void *ud)
 
 void fdh_worker_run(const struct fdh_worker_env *env)
 {
-    struct fdh_w w = {.cfg = env->cfg, .site = env->site, .sh = env->sh, .me = &env->sh->slot[env->slot],
+    struct fdh_w w = {.cfg = env->cfg, .site = env->site, .sh = env->sh, .me = env->me,
                       .slot = env->slot, .pid = getpid(), .lfd = env->lfd, .chan = env->chan,
                       .lim = {.max_line = FDH_MAX_LINE, .max_head = (size_t)env->cfg->max_header_bytes,
                               .max_headers = (size_t)env->cfg->max_headers},
                       .now = time(NULL)};
     snprintf(w.xworker, sizeof w.xworker, "X-Worker: %d\r\n", w.slot);
+    ev_timer_init(&w.drain_idle, on_drain_idle, &w);
     if ((w.headers = calloc(w.lim.max_headers, sizeof *w.headers)) == NULL)
         die("worker %d: headers", w.slot);
     /* If the master dies without telling us (SIGKILL), the channel's end of file stops

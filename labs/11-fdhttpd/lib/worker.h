@@ -87,6 +87,7 @@ struct fdh_w {
     int listening;         /* lfd is in the epoll set */
     int held;              /* mutex: this worker holds the accept mutex */
     int draining;          /* QUIT received: no accepting, close when idle */
+    struct ev_timer drain_idle; /* draining: FDH_DRAIN_IDLE_MS, then fdh_conn_drain_idle */
     int stop;              /* leave the loop after this iteration */
     struct fdh_conn *conns;
     long nconns;
@@ -100,7 +101,10 @@ struct fdh_w {
 /* conn.c */
 void fdh_conn_open(struct fdh_w *w, int fd);    /* takes fd (closes it on failure) */
 void fdh_conn_close(struct fdh_conn *c);
-void fdh_conn_drain(struct fdh_w *w);           /* close idle connections (QUIT) */
+void fdh_conn_drain(struct fdh_w *w);           /* QUIT: every connection closes after its
+                                                   next response */
+void fdh_conn_drain_idle(struct fdh_w *w);      /* FDH_DRAIN_IDLE_MS later: half-close the
+                                                   connections still idle */
 void fdh_conn_close_all(struct fdh_w *w);       /* TERMINATE / end */
 
 #endif

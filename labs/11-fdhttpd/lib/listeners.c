@@ -1,0 +1,69 @@
+/* listeners.c — checking listening sockets we did not open ourselves (handover.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "handover.h"
+
+static int sockopt(int fd, int opt, int *v)
+{
+    socklen_t len = sizeof *v;
+    return getsockopt(fd, SOL_SOCKET, opt, v, &len);
+}
+
+int fdh_listener_check(int fd, const char *ip, uint16_t port, int reuseport, char *err, size_t errlen)
+{
+    int acc, type, dom, rp;
+    if (sockopt(fd, SO_ACCEPTCONN, &acc) < 0 || sockopt(fd, SO_TYPE, &type) < 0 ||
+        sockopt(fd, SO_DOMAIN, &dom) < 0 || sockopt(fd, SO_REUSEPORT, &rp) < 0)
+        return snprintf(err, errlen, "fd %d: not a socket (%s)", fd, strerror(errno)), -1;
+    if (!acc || type != SOCK_STREAM || dom != AF_INET)
+        return snprintf(err, errlen, "fd %d: not a listening TCP/IPv4 socket (acceptconn=%d type=%d domain=%d)",
+                        fd, acc, type, dom), -1;
+    if (reuseport && !rp)
+        return snprintf(err, errlen, "fd %d: SO_REUSEPORT is not set, accept=reuseport needs it", fd), -1;
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+        return snprintf(err, errlen, "fd %d: getsockname: %s", fd, strerror(errno)), -1;
+    char got[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &sa.sin_addr, got, sizeof got);
+    uint16_t gport = ntohs(sa.sin_port);
+    if ((ip && strcmp(ip, got) != 0) || (port && port != gport))
+        return snprintf(err, errlen, "fd %d: bound to %s:%u, expected %s:%u", fd, got, gport, ip ? ip : "*",
+                        port), -1;
+    return gport;
+}
+
+int fdh_systemd_listeners(int *fds, int max, char *err, size_t errlen)
+{
+    const char *spid = getenv("LISTEN_PID"), *sfds = getenv("LISTEN_FDS");
+    if (spid == NULL || sfds == NULL)
+        return 0;
+    char *end;
+    errno = 0;
+    long pid = strtol(spid, &end, 10);
+    if (errno || *end || pid != getpid())
+        return 0; /* meant for another process (e.g. we are its child): leave it */
+    errno = 0;
+    long n = strtol(sfds, &end, 10);
+    if (errno || *end || n < 1 || n > max)
+        return snprintf(err, errlen, "LISTEN_FDS='%s': want 1..%d", sfds, max), -1;
+    for (int i = 0; i < n; i++) {
+        int fd = 3 + i; /* SD_LISTEN_FDS_START */
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+            return snprintf(err, errlen, "LISTEN_FDS: fd %d: %s", fd, strerror(errno)), -1;
+        fds[i] = fd;
+    }
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    return (int)n;
+}
