@@ -14,13 +14,15 @@
 #             request, so every moment without a listener shows
 # Scenarios and events (a PAUSE between events; every event waits for the server's
 # own completion line, never a blind sleep):
-#   handover  RELOADS SIGHUPs (each waits for reload=done), then UPGRADES SIGUSR2s
-#             (each waits for upgrade=done from the new master, whose master_pid= line
+#   handover  RELOADS SIGHUPs (each waits for reload=done: the old generation has
+#             exited), then UPGRADES SIGUSR2s (each waits for upgrade=done, which the new
+#             master prints once the old one has exited; the new one's master_pid= line
 #             names the process to signal next)
 #   naive     RESTARTS times: SIGTERM the master, wait until it has exited, start a new
 #             fdhttpd on the same port and wait for its ready=1
 #   early     EARLY SIGUSR2s of a server started with --no-handover (the old master
-#             closes its listeners and drains before the new one binds fresh sockets)
+#             closes its listeners and drains before the new one binds fresh sockets);
+#             each waits for the new master's ready=1 and for the old one to exit
 # Output (each data file starts with machine, date and command):
 #   results/12-reload-series.csv   scenario,client,t_s,ok,errors,refused,connect,reset,
 #                                  eof,timeout,bad,retried: one row per INTERVAL per client,
@@ -32,8 +34,9 @@
 #   results/12-reload.png/.svg     errors per interval over time, one panel per scenario
 #
 #   sh bench/12-reload.sh           the benchmark: about 2-3 minutes on 2 cores
-#   sh bench/12-reload.sh --smoke DIR   3 reloads, 2 upgrades, 2 restarts, 2 early
-#                                   upgrades, the data files in DIR, no plot (for tests)
+#   sh bench/12-reload.sh --smoke DIR   2 reloads, 1 upgrade, 2 restarts, 2 early
+#                                   upgrades under light load, the data files in DIR, no
+#                                   plot (for the tests; about 10-20 s)
 # Runs from the repository root with FDLAB_BUILD set (make bench-12 does both).
 set -eu
 . bench/lib.sh
@@ -44,17 +47,19 @@ smoke=0
 if [ "${1:-}" = "--smoke" ]; then
   smoke=1
   res=${2:?usage: 12-reload.sh --smoke DIR}
-  reloads=${RELOADS:-3} upgrades=${UPGRADES:-2} restarts=${RESTARTS:-2} early=${EARLY:-2}
+  reloads=${RELOADS:-2} upgrades=${UPGRADES:-1} restarts=${RESTARTS:-2} early=${EARLY:-2}
+  settle=${SETTLE:-0.5}
   # Light load and a long timeout: the tests run it beside others, under ASan too, and
   # what they assert is which requests fail, not how fast the rest are.
   rate_ka=${RATE_KA:-200} rate_close=${RATE_CLOSE:-100} timeout=${TIMEOUT:-10}
 else
   res=results
-  reloads=${RELOADS:-50} upgrades=${UPGRADES:-20} restarts=${RESTARTS:-20} early=${EARLY:-20}
+  reloads=${RELOADS:-50} upgrades=${UPGRADES:-20} restarts=${RESTARTS:-70} early=${EARLY:-20}
   rate_ka=${RATE_KA:-1000} rate_close=${RATE_CLOSE:-400} timeout=${TIMEOUT:-2}
+  settle=${SETTLE:-1}
 fi
 pause=${PAUSE:-0.3}        # seconds between events
-settle=${SETTLE:-1}        # seconds of load before the first and after the last event
+# settle: seconds of load before the first and after the last event (set above)
 interval=${INTERVAL:-0.1}  # series interval
 workers=2
 for p in "$srv" "$load"; do
@@ -227,11 +232,13 @@ scenario_early() {
     old=$master
     ev_start
     kill -USR2 "$master"
-    wait_lines "$log" '^upgrade=done' $i 30
-    ev_done early $i upgrade
+    # No hand-over, no upgrade=done: the new master binds its own sockets and says
+    # ready=1 (the first start said it once); the old one drains and exits meanwhile.
+    wait_lines "$log" '^ready=1' $((i + 1)) 30
     master=$(key "$log" master_pid)
     [ "$master" != "$old" ] || { echo "bench: early upgrade $i: no new master_pid" >&2; exit 1; }
     wait_gone "$old" 30
+    ev_done early $i upgrade
     sleep "$pause"
     i=$((i + 1))
   done
@@ -242,7 +249,9 @@ scenario_early() {
 
 scenarios=${SCENARIOS:-handover naive early}
 : >"$tmp/events.raw"
-cmd="make bench-12 = sh bench/12-reload.sh$([ $smoke = 1 ] && echo " --smoke") (RELOADS=$reloads UPGRADES=$upgrades RESTARTS=$restarts EARLY=$early PAUSE=$pause SETTLE=$settle INTERVAL=$interval RATE_KA=$rate_ka RATE_CLOSE=$rate_close TIMEOUT=$timeout); fdhttpd -w $workers -a reuseport; clients: fdload -t 1 -k -c 8 --rate $rate_ka [--no-retry] and -c 8 --rate $rate_close, --timeout $timeout -d 3600 --series (stopped by SIGTERM)"
+how=
+[ $smoke = 0 ] || how=" --smoke DIR"
+cmd="make bench-12 = sh bench/12-reload.sh$how (RELOADS=$reloads UPGRADES=$upgrades RESTARTS=$restarts EARLY=$early PAUSE=$pause SETTLE=$settle INTERVAL=$interval RATE_KA=$rate_ka RATE_CLOSE=$rate_close TIMEOUT=$timeout); fdhttpd -w $workers -a reuseport; clients: fdload -t 1 -k -c 8 --rate $rate_ka [--no-retry] and -c 8 --rate $rate_close, --timeout $timeout -d 3600 --series (stopped by SIGTERM)"
 started=$(date +%s)
 for s in $scenarios; do
   progress "scenario $s"
