@@ -31,8 +31,10 @@
  * UPGRADE (SIGUSR2, handover.h has the protocol). The new master is our child; after
  * the hand-over we drain like a SIGQUIT and exit, and it is reparented.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -86,7 +88,7 @@ struct gen {
 };
 
 /* The old master's side of an upgrade in progress. */
-enum upstate { UP_NONE, UP_WAIT_CONNECT, UP_WAIT_READY, UP_HANDED_OVER, UP_FAILED };
+enum upstate { UP_NONE, UP_WAIT_CONNECT, UP_WAIT_READY, UP_HANDED_OVER };
 
 struct master {
     struct gen *cur, *next, *old;
@@ -95,6 +97,8 @@ struct master {
     struct evloop *el;
     int lfd[FDH_MAX_WORKERS];
     int nlfd;
+    char ip[16];        /* the address actually served (socket activation: what the
+                           sockets are bound to, whatever --listen says) */
     uint16_t port;      /* bound */
     enum mode mode;
     int announced;      /* ready=1 printed */
@@ -119,6 +123,7 @@ struct master {
 static void on_channel(struct evloop *el, int fd, unsigned events, void *ud);
 static void on_respawn_timer(struct evloop *el, struct ev_timer *t, void *ud);
 static void start_reload(struct master *m);
+static void on_listener(struct evloop *el, int fd, unsigned events, void *ud);
 
 /* systemd's notification socket, when there is one (sdnotify.h). */
 static void notify(const char *what)
@@ -321,6 +326,11 @@ static void first_ready(struct master *m)
 {
     m->announced = 1;
     atomic_store(&m->sh->generation, m->cur->id);
+    /* passfd: accept only now. Before, no worker could take a connection, and one
+     * accepted then would be closed unanswered — on an upgrade the old master's
+     * workers are serving this same listener meanwhile, so leaving it is right. */
+    if (m->cur->cfg->accept == FDH_PASSFD && evloop_io_add(m->el, m->lfd[0], EV_READ, on_listener, m) < 0)
+        die("evloop_io_add(listener)");
     if (m->from_conn >= 0) {
         atomic_fetch_add(&m->sh->upgrades, 1);
         from_send(m, FDH_UP_READY, NULL);
@@ -330,6 +340,10 @@ static void first_ready(struct master *m)
     }
     kv_print("ready", "1");
     notify("READY");
+    /* --no-handover's new master: nothing to wait for, the old one is already leaving
+     * (its statistics were not handed over: a fresh page, generation 1). */
+    if (m->cur->cfg->upgrade_from && strcmp(m->cur->cfg->upgrade_from, "-") == 0)
+        kv_print("upgrade", "done generation=%ld master_pid=%d handover=0", m->cur->id, (int)getpid());
 }
 
 /* ---------------------------------------------------------------- reload */
@@ -546,14 +560,20 @@ static void reap(struct master *m)
         if (pid == m->up_pid) { /* the new master of an upgrade */
             m->up_pid = 0;
             if (m->up == UP_WAIT_CONNECT || m->up == UP_WAIT_READY) {
-                char r[160];
-                snprintf(r, sizeof r, "new master (pid %d) %s before it was ready", (int)pid, why);
+                /* Its FAIL message (why) may still be queued: the SIGCHLD and the
+                 * message arrive in the same wake-up, in either order. */
+                struct fdh_upmsg msg;
+                size_t nfds = 0;
+                char r[sizeof msg.text + 96];
+                if (m->up_conn >= 0 && fdh_up_recv(m->up_conn, &msg, NULL, &nfds) > 0 && msg.type == FDH_UP_FAIL &&
+                    msg.text[0])
+                    snprintf(r, sizeof r, "%s", msg.text);
+                else
+                    snprintf(r, sizeof r, "new master (pid %d) %s before it was ready", (int)pid, why);
                 upgrade_failed(m, r);
             } else if (m->up == UP_HANDED_OVER) {
                 warn_msg("master: the new master (pid %d) %s", (int)pid, why);
             }
-            if (m->up == UP_FAILED)
-                m->up = UP_NONE; /* reaped: another upgrade may start */
             if (m->reload_queued && m->up == UP_NONE)
                 start_reload(m);
             continue;
@@ -652,13 +672,21 @@ static void up_close(struct master *m)
     }
 }
 
-/* Rollback: the new master failed. We never stopped serving; make sure it is gone. */
+/* Rollback: the new master failed. We never stopped serving; make sure it is gone.
+ * It is SIGKILLed and reaped here, at once (a SIGKILLed process dies promptly), so
+ * that the next SIGUSR2 does not find an upgrade still "in progress". Workers it may
+ * have started die with it (PR_SET_PDEATHSIG). */
 static void upgrade_failed(struct master *m, const char *reason)
 {
     up_close(m);
-    m->up = m->up_pid > 0 ? UP_FAILED : UP_NONE;
-    if (m->up_pid > 0 && kill(m->up_pid, SIGKILL) < 0 && errno != ESRCH)
-        warn_errno("kill(new master)");
+    m->up = UP_NONE;
+    if (m->up_pid > 0) {
+        if (kill(m->up_pid, SIGKILL) < 0 && errno != ESRCH)
+            warn_errno("kill(new master)");
+        while (waitpid(m->up_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        m->up_pid = 0;
+    }
     atomic_fetch_add(&m->sh->upgrades_failed, 1);
     kv_print("upgrade", "failed reason=%s", reason);
     notify("READY");
@@ -734,7 +762,7 @@ static void on_up_listen(struct evloop *el, int fd, unsigned events, void *ud)
     m->up_lfd = -1;
     struct fdh_upmsg msg = {.magic = FDH_UP_MAGIC, .type = FDH_UP_HANDOVER, .pid = getpid(), .port = m->port,
                             .accept = m->cur->cfg->accept};
-    snprintf(msg.ip, sizeof msg.ip, "%s", m->cur->cfg->ip);
+    snprintf(msg.ip, sizeof msg.ip, "%s", m->ip);
     int fds[FDH_UP_MAXFDS];
     size_t n = 0;
     for (int i = 0; i < m->nlfd; i++) {
@@ -768,7 +796,7 @@ static char **new_argv(struct master *m, const char *from, char *listen, size_t 
     for (int i = 0; i < cfg->argc; i++)
         if (strncmp(cfg->argv[i], "--upgrade-from=", 15) != 0 && strncmp(cfg->argv[i], "--listen=", 9) != 0)
             av[n++] = cfg->argv[i];
-    snprintf(listen, llen, "--listen=%s:%u", cfg->ip, m->port);
+    snprintf(listen, llen, "--listen=%s:%u", m->ip, m->port);
     snprintf(fromopt, flen, "--upgrade-from=%s", from);
     av[n++] = listen;
     av[n++] = fromopt;
@@ -922,6 +950,10 @@ static int take_activated(struct master *m, const struct fdh_config *cfg, int *f
         m->lfd[m->nlfd++] = fds[i];
     }
     m->port = (uint16_t)port;
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    if (getsockname(fds[0], (struct sockaddr *)&sa, &len) < 0 || !inet_ntop(AF_INET, &sa.sin_addr, m->ip, sizeof m->ip))
+        return snprintf(err, errlen, "getsockname: %s", strerror(errno)), -1;
     return 0;
 }
 
@@ -1015,6 +1047,7 @@ int fdh_master_run(struct fdh_config *cfg)
         die("readlink /proc/self/exe");
     m.exe[el] = '\0';
     char err[300];
+    snprintf(m.ip, sizeof m.ip, "%s", cfg->ip);
     int sdfds[FDH_MAX_WORKERS];
     int nsd = fdh_systemd_listeners(sdfds, FDH_MAX_WORKERS, err, sizeof err);
     int upgrading = cfg->upgrade_from && strcmp(cfg->upgrade_from, "-") != 0;
@@ -1051,9 +1084,7 @@ int fdh_master_run(struct fdh_config *cfg)
         die("evloop_new");
     if (evloop_signalfd(m.el, &sigs, on_signal, &m) < 0)
         die("evloop_signalfd");
-    if (cfg->accept == FDH_PASSFD && evloop_io_add(m.el, m.lfd[0], EV_READ, on_listener, &m) < 0)
-        die("evloop_io_add(listener)");
-    kv_print("listening", "%s:%u", cfg->ip, m.port);
+    kv_print("listening", "%s:%u", m.ip, m.port);
     kv_print("accept", "%s", fdh_accept_name(cfg->accept));
     kv_print("workers", "%d", cfg->workers);
     kv_print("root", "%s", cfg->root ? cfg->root : "(none)");
@@ -1088,7 +1119,7 @@ int fdh_master_run(struct fdh_config *cfg)
         close(m.from_conn);
     evloop_free(m.el);
     m.el = NULL;
-    if (cfg->accept == FDH_PASSFD)
+    if (m.cur->cfg->accept == FDH_PASSFD) /* (cfg itself may be freed: a reload) */
         kv_print("passed", "%ld", m.passed), kv_print("pass_failed", "%ld", m.pass_failed);
     fdh_shared_free(m.sh);
     close(m.shfd);

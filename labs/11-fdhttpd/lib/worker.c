@@ -210,7 +210,12 @@ void fdh_worker_run(const struct fdh_worker_env *env)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGQUIT);
-    if (sigprocmask(SIG_SETMASK, &sigs, NULL) < 0)
+    /* SIGHUP and SIGUSR2 are the master's (reload, upgrade): a worker keeps them
+     * blocked and never reads them, so one sent to the whole group does not kill it. */
+    sigset_t blocked = sigs;
+    sigaddset(&blocked, SIGHUP);
+    sigaddset(&blocked, SIGUSR2);
+    if (sigprocmask(SIG_SETMASK, &blocked, NULL) < 0)
         die("sigprocmask");
     if ((w.el = evloop_new()) == NULL)
         die("evloop_new");

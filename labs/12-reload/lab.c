@@ -1,0 +1,795 @@
+/* lab 12 — fdhttpd changes itself under load: reload (SIGHUP), binary upgrade
+ * (SIGUSR2), rollback, crash loops, systemd activation and notification.
+ *
+ *   lab [-s all|reload|invalid|upgrade|rollback|stubborn|crashloop|systemd|load] [-a MODE]
+ *       [-r RELOADS] [-u UPGRADES]
+ *
+ * reload     a changed --config (another root, a smaller header limit) is served after
+ *            SIGHUP; the workers are new, the listening sockets the same (inodes), the
+ *            master's descriptors flat; an idle kept-alive connection of the old
+ *            generation gets FIN (EOF), not RST; a SIGHUP during a reload is queued.
+ * invalid    an invalid config, or one that would need other listening sockets:
+ *            reload=failed reason=..., the old workers (same pids) go on serving.
+ * upgrade    SIGUSR2: a new master takes the listening sockets and the statistics,
+ *            the old one exits 0; twice in a row; same sockets throughout.
+ * rollback   the binary on disk replaced by a script that exits 1, then a config the
+ *            handed-over sockets do not match: upgrade=failed reason=..., the old
+ *            master serves on; then a good upgrade still works.
+ * stubborn   an old worker that ignores QUIT is SIGKILLed at --drain-timeout; the
+ *            reload completes and /status's active count is still right.
+ * crashloop  a worker that dies right after start: crashloop lines and /status.
+ * systemd    sdactivate passes the listener(s) like systemd; a datagram socket in
+ *            NOTIFY_SOCKET receives READY=1, RELOADING=1, READY=1, STOPPING=1.
+ * load       fdload (kept-alive and Connection: close clients) runs while the master
+ *            does -r reloads and -u upgrades: failed requests are counted.
+ * Prints key=value lines; exits 0 only when every scenario showed what it claims.
+ * The lab is a child subreaper (prctl): a new master, orphaned when the old one
+ * exits, becomes OUR child, so it can be waited for and nothing is left behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "err.h"
+#include "kv.h"
+#include "lib/rl.h"
+#include "sock.h"
+#include "spawn.h"
+
+#define WAIT_S 30 /* bound of every wait for a line of the server */
+
+struct ctx {
+    char dir[PATH_MAX - 64]; /* the build's labs/ directory */
+    char bin[PATH_MAX];    /* fdhttpd */
+    char fdload[PATH_MAX];
+    char sdact[PATH_MAX];
+    char tmp[64];          /* scratch directory (/tmp/fdlab-12-XXXXXX), removed at the end */
+    const char *mode;      /* accept strategy */
+    int reloads, upgrades;
+};
+
+static void put_file(const char *path, const char *text, int mode)
+{
+    /* Written beside, then renamed over: a reader (or an exec) never sees half a file. */
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) < 0)
+        die("write %s", tmp);
+    if (rename(tmp, path) < 0)
+        die("rename %s", path);
+}
+
+static void copy_file(const char *from, const char *to, int mode)
+{
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.new", to);
+    int in = open(from, O_RDONLY | O_CLOEXEC), out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (in < 0 || out < 0)
+        die("copy %s", from);
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            die("write %s", tmp);
+    if (n < 0 || close(in) < 0 || close(out) < 0 || rename(tmp, to) < 0)
+        die("copy %s -> %s", from, to);
+}
+
+static void path_in(const struct ctx *x, const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", x->tmp, name);
+}
+
+static int start(struct ctx *x, struct fdh_srv *s, const char *bin, char **argv)
+{
+    if (fdh_srv_start(s, bin, argv, WAIT_S) < 0) {
+        warn_errno("start %s (stderr: %s)", bin, s->err ? s->err : "");
+        return -1;
+    }
+    (void)x;
+    return 0;
+}
+
+/* SIGTERM to the current master; waits for it (and for the first master, when that
+ * is another process); prints <p>.exit and <p>.leftovers; 1 when both are 0. */
+static int stop(struct fdh_srv *s, const char *p)
+{
+    pid_t m = rl_master(s);
+    if (m > 0)
+        kill(m, SIGTERM);
+    int code = m > 0 ? rl_reap_wait(s, m, WAIT_S) : -1;
+    if (code != 0) /* show why: the server's log */
+        fprintf(stderr, "lab: %s: master %d exit %d; server stderr:\n%s\nstdout:\n%s\n", p, (int)m, code, s->err, s->out);
+    if (s->pid > 0 && s->pid != m)
+        rl_reap_wait(s, s->pid, WAIT_S);
+    for (int i = 0; i < 50 && !fdh_srv_pump(s, 20); i++)
+        ;
+    rl_reap_all();
+    int left = fdh_srv_leftovers(s);
+    rl_reap_all();
+    char k[64];
+    snprintf(k, sizeof k, "%s.exit", p);
+    kv_print(k, "%d", code);
+    snprintf(k, sizeof k, "%s.leftovers", p);
+    kv_print(k, "%d", left);
+    return code == 0 && left == 0;
+}
+
+static long status(uint16_t port, const char *key)
+{
+    return rl_status_long(port, key);
+}
+
+/* "pid,pid,..." of the workers listed in /status. */
+static void worker_pids(uint16_t port, int n, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "worker.%d.pid", i);
+        len += (size_t)snprintf(buf + len, cap - len, "%s%ld", i ? "," : "", status(port, k));
+    }
+}
+
+/* A reason of the last "<key>=failed reason=..." line, for the output. */
+static void echo_reason(const struct fdh_srv *s, const char *key, const char *p)
+{
+    char *v = kv_get(s->out, key);
+    char k[64];
+    snprintf(k, sizeof k, "%s.reason", p);
+    kv_print(k, "%s", v && strncmp(v, "failed reason=", 14) == 0 ? v + 14 : "(none)");
+    free(v);
+}
+
+static int has_reason(const struct fdh_srv *s, const char *key, const char *needle)
+{
+    char *v = kv_get(s->out, key);
+    int ok = v && strncmp(v, "failed reason=", 14) == 0 && strstr(v, needle) != NULL;
+    free(v);
+    return ok;
+}
+
+/* ---------------------------------------------------------------- reload */
+
+static int reload(struct ctx *x)
+{
+    char siteA[PATH_MAX], siteB[PATH_MAX], conf[PATH_MAX], f[PATH_MAX + 16], text[PATH_MAX + 200];
+    path_in(x, "siteA", siteA, sizeof siteA);
+    path_in(x, "siteB", siteB, sizeof siteB);
+    path_in(x, "reload.conf", conf, sizeof conf);
+    mkdir(siteA, 0755), mkdir(siteB, 0755);
+    snprintf(f, sizeof f, "%s/a.txt", siteA);
+    put_file(f, "A\n", 0644);
+    snprintf(f, sizeof f, "%s/b.txt", siteB);
+    put_file(f, "B\n", 0644);
+    snprintf(text, sizeof text, "# generation 1\nroot %s\n", siteA);
+    put_file(conf, text, 0644);
+    struct fdh_srv s;
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", (char *)x->mode, "--config", conf, NULL};
+    if (start(x, &s, x->bin, argv) < 0)
+        return 0;
+    char ino1[1024], ino2[1024], pids1[256], pids2[256];
+    rl_listen_inodes(s.port, ino1, sizeof ino1);
+    worker_pids(s.port, 2, pids1, sizeof pids1);
+    int a1 = rl_get(s.port, "/a.txt", NULL);
+    int fds1 = fdh_fd_count(s.pid);
+    /* An idle kept-alive connection, served by generation 1. */
+    int idle = tcp_connect("127.0.0.1", s.port, SOCK_CLOEXEC);
+    const char *req = "GET /a.txt HTTP/1.1\r\nHost: a\r\n\r\n";
+    char resp[4096];
+    if (idle < 0 || write(idle, req, strlen(req)) != (ssize_t)strlen(req) || read(idle, resp, sizeof resp) <= 0)
+        die("idle connection");
+
+    /* Generation 2: another root, a smaller header limit. */
+    snprintf(text, sizeof text, "# generation 2\nroot %s\nmax-header-bytes=1024   # was 8192\n", siteB);
+    put_file(conf, text, 0644);
+    kill(s.pid, SIGHUP);
+    int done = rl_wait(&s, "reload=done", 1, WAIT_S) == 0;
+    kv_print("reload.done", "%d", done);
+    char *g = kv_get(s.out, "reload");
+    kv_print("reload.line", "%s", g ? g : "");
+    free(g);
+    int b2 = rl_get(s.port, "/b.txt", NULL), a2 = rl_get(s.port, "/a.txt", NULL);
+    kv_print("reload.old_root_before", "%d", a1);
+    kv_print("reload.new_root_served", "%d", b2 == 200);
+    kv_print("reload.old_root_gone", "%d", a2 == 404);
+    char big[3000];
+    snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: a\r\nX-Pad: %01800d\r\nConnection: close\r\n\r\n", 0);
+    char r431[4096];
+    ssize_t n431 = fdh_http(s.port, big, r431, sizeof r431, 5000);
+    kv_print("reload.header_limit_applied", "%d", n431 > 0 && strncmp(r431, "HTTP/1.1 431", 12) == 0);
+    /* The idle connection of generation 1: drained with a FIN (read returns 0). */
+    struct timeval tv = {5, 0};
+    setsockopt(idle, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ssize_t eof = read(idle, resp, sizeof resp);
+    kv_print("reload.idle_got_fin", "%d", eof == 0);
+    if (eof < 0)
+        kv_print("reload.idle_errno", "%s", errno_name(errno));
+    close(idle);
+    rl_listen_inodes(s.port, ino2, sizeof ino2);
+    worker_pids(s.port, 2, pids2, sizeof pids2);
+    kv_print("reload.listeners_before", "%s", ino1);
+    kv_print("reload.listeners_after", "%s", ino2);
+    int same = ino1[0] && strcmp(ino1, ino2) == 0 && rl_holds(s.pid, ino2) == 1;
+    kv_print("reload.listener_same", "%d", same);
+    kv_print("reload.worker_pids_before", "%s", pids1);
+    kv_print("reload.worker_pids_after", "%s", pids2);
+    int renewed = strcmp(pids1, pids2) != 0 && strstr(pids2, "-1") == NULL;
+    kv_print("reload.workers_renewed", "%d", renewed);
+    kv_print("reload.status_generation", "%ld", status(s.port, "generation"));
+    kv_print("reload.status_reloads", "%ld", status(s.port, "reloads"));
+
+    /* Three reloads of an unchanged config; then one during another (queued). */
+    for (int i = 2; i <= 4; i++) {
+        kill(s.pid, SIGHUP);
+        rl_wait(&s, "reload=done", i, WAIT_S);
+    }
+    int fds2 = fdh_fd_count(s.pid);
+    kv_print("reload.master_fds_before", "%d", fds1);
+    kv_print("reload.master_fds_after", "%d", fds2);
+    /* Keep the old generation busy draining (an idle connection stays up to 300 ms),
+     * so that the second SIGHUP surely arrives during the reload. */
+    idle = tcp_connect("127.0.0.1", s.port, SOCK_CLOEXEC);
+    if (idle < 0 || write(idle, req, strlen(req)) != (ssize_t)strlen(req) || read(idle, resp, sizeof resp) <= 0)
+        die("idle connection");
+    kill(s.pid, SIGHUP);
+    rl_wait(&s, "reload=switched", 5, WAIT_S);
+    kill(s.pid, SIGHUP);
+    close(idle); /* (after the second SIGHUP: until then it kept the old generation busy) */
+    int queued_done = rl_wait(&s, "reload=done", 6, WAIT_S) == 0;
+    kv_print("reload.queued_seen", "%d", rl_count(s.out, "reload=queued"));
+    kv_print("reload.queued_ran", "%d", queued_done);
+    long gen = status(s.port, "generation");
+    kv_print("reload.final_generation", "%ld", gen);
+    int ok = stop(&s, "reload");
+    int shown = done && a1 == 200 && b2 == 200 && a2 == 404 && n431 > 0 && eof == 0 && same && renewed &&
+                fds1 == fds2 && queued_done && gen == 7 && ok;
+    fdh_srv_free(&s);
+    return shown;
+}
+
+/* ---------------------------------------------------------------- invalid */
+
+static int invalid(struct ctx *x)
+{
+    char conf[PATH_MAX];
+    path_in(x, "invalid.conf", conf, sizeof conf);
+    put_file(conf, "# valid\nmax-conns 100\n", 0644);
+    struct fdh_srv s;
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", (char *)x->mode, "--config", conf, NULL};
+    if (start(x, &s, x->bin, argv) < 0)
+        return 0;
+    char pids1[256], pids2[256];
+    worker_pids(s.port, 2, pids1, sizeof pids1);
+    static const struct { const char *conf, *needle, *key; } bad[] = {
+        {"workers 0\n", "--workers", "invalid.bad_value"},
+        {"root /nonexistent/fdlab\n", "--root", "invalid.missing_root"},
+        {"bogus-option 1\n", "unknown option", "invalid.unknown_option"},
+        {"listen 127.0.0.1:1\n", "--listen changed", "invalid.listen_refused"},
+        {"accept passfd\naccept mutex\n", "--accept changed", "invalid.accept_refused"},
+    };
+    int shown = 1;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        /* (the accept case: passfd then mutex, so it differs from any -a) */
+        const char *c = bad[i].conf;
+        if (strstr(c, "accept") && strcmp(x->mode, "mutex") != 0)
+            c = "accept mutex\n";
+        else if (strstr(c, "accept"))
+            c = "accept passfd\n";
+        put_file(conf, c, 0644);
+        kill(s.pid, SIGHUP);
+        int failed = rl_wait(&s, "reload=failed", (int)i + 1, WAIT_S) == 0;
+        int why = failed && has_reason(&s, "reload", bad[i].needle);
+        kv_print(bad[i].key, "%d", why);
+        echo_reason(&s, "reload", bad[i].key);
+        shown &= why;
+    }
+    worker_pids(s.port, 2, pids2, sizeof pids2);
+    kv_print("invalid.pids_before", "%s", pids1);
+    kv_print("invalid.pids_after", "%s", pids2);
+    int unchanged = strcmp(pids1, pids2) == 0 && strstr(pids1, "-1") == NULL;
+    kv_print("invalid.pids_unchanged", "%d", unchanged);
+    int serving = rl_get(s.port, "/", NULL) == 200;
+    kv_print("invalid.still_serving", "%d", serving);
+    long gen = status(s.port, "generation"), nf = status(s.port, "reloads_failed");
+    kv_print("invalid.status_generation", "%ld", gen);
+    kv_print("invalid.status_reloads_failed", "%ld", nf);
+    /* Fixed again: the next reload goes through. */
+    put_file(conf, "max-conns 200\n", 0644);
+    kill(s.pid, SIGHUP);
+    int after = rl_wait(&s, "reload=done", 1, WAIT_S) == 0;
+    kv_print("invalid.fixed_reload_done", "%d", after);
+    int ok = stop(&s, "invalid");
+    fdh_srv_free(&s);
+    return shown && unchanged && serving && gen == 1 && nf == 5 && after && ok;
+}
+
+/* ---------------------------------------------------------------- upgrade */
+
+static int upgrade(struct ctx *x)
+{
+    struct fdh_srv s;
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", (char *)x->mode, NULL};
+    if (start(x, &s, x->bin, argv) < 0)
+        return 0;
+    char ino1[1024], ino2[1024], ino3[1024];
+    rl_listen_inodes(s.port, ino1, sizeof ino1);
+    for (int i = 0; i < 20; i++)
+        rl_get(s.port, "/", NULL);
+    long before = status(s.port, "total.requests");
+    pid_t old = s.pid;
+    kill(old, SIGUSR2);
+    int done = rl_wait(&s, "upgrade=done", 1, WAIT_S) == 0;
+    pid_t nm = rl_master(&s);
+    int old_exit = rl_reap_wait(&s, old, WAIT_S); /* it exited already: reap it */
+    kv_print("upgrade.done", "%d", done);
+    kv_print("upgrade.old_master", "%d", (int)old);
+    kv_print("upgrade.new_master", "%d", (int)nm);
+    kv_print("upgrade.old_exit", "%d", old_exit);
+    int served = rl_get(s.port, "/", NULL) == 200;
+    kv_print("upgrade.served_after", "%d", served);
+    long after = status(s.port, "total.requests");
+    kv_print("upgrade.requests_before", "%ld", before);
+    kv_print("upgrade.requests_after", "%ld", after);
+    kv_print("upgrade.stats_continued", "%d", before >= 20 && after > before);
+    kv_print("upgrade.status_upgrades", "%ld", status(s.port, "upgrades"));
+    kv_print("upgrade.status_generation", "%ld", status(s.port, "generation"));
+    rl_listen_inodes(s.port, ino2, sizeof ino2);
+    int same = ino1[0] && strcmp(ino1, ino2) == 0 && rl_holds(nm, ino2) == 1;
+    kv_print("upgrade.listeners_before", "%s", ino1);
+    kv_print("upgrade.listeners_after", "%s", ino2);
+    kv_print("upgrade.listener_same", "%d", same);
+    /* Again, from the new master (now our child: we are the subreaper). */
+    kill(nm, SIGUSR2);
+    int done2 = rl_wait(&s, "upgrade=done", 2, WAIT_S) == 0;
+    pid_t nm2 = rl_master(&s);
+    int old2_exit = rl_reap_wait(&s, nm, WAIT_S);
+    rl_listen_inodes(s.port, ino3, sizeof ino3);
+    int same2 = strcmp(ino1, ino3) == 0 && rl_holds(nm2, ino3) == 1;
+    long gen = status(s.port, "generation"), ups = status(s.port, "upgrades");
+    kv_print("upgrade.second_done", "%d", done2);
+    kv_print("upgrade.second_old_exit", "%d", old2_exit);
+    kv_print("upgrade.second_listener_same", "%d", same2);
+    kv_print("upgrade.final_generation", "%ld", gen);
+    kv_print("upgrade.final_upgrades", "%ld", ups);
+    int ok = stop(&s, "upgrade");
+    fdh_srv_free(&s);
+    return done && nm != old && old_exit == 0 && served && after > before && same && done2 && old2_exit == 0 &&
+           same2 && gen == 3 && ups == 2 && ok;
+}
+
+/* ---------------------------------------------------------------- rollback */
+
+static int rollback(struct ctx *x)
+{
+    char bindir[PATH_MAX], bin[PATH_MAX + 16], keep[PATH_MAX + 16], conf[PATH_MAX];
+    path_in(x, "bin", bindir, sizeof bindir);
+    mkdir(bindir, 0755);
+    snprintf(bin, sizeof bin, "%s/fdhttpd", bindir);
+    snprintf(keep, sizeof keep, "%s/fdhttpd.good", bindir);
+    copy_file(x->bin, bin, 0755);
+    copy_file(x->bin, keep, 0755);
+    path_in(x, "rollback.conf", conf, sizeof conf);
+    put_file(conf, "# nothing yet\n", 0644);
+    struct fdh_srv s;
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", (char *)x->mode, "--config", conf, NULL};
+    if (start(x, &s, bin, argv) < 0)
+        return 0;
+    pid_t m = s.pid;
+    /* 1. The binary on disk is replaced by one that cannot start. */
+    put_file(bin, "#!/bin/sh\necho 'broken fdhttpd: refusing to start' >&2\nexit 1\n", 0755);
+    kill(m, SIGUSR2);
+    int f1 = rl_wait(&s, "upgrade=failed", 1, WAIT_S) == 0;
+    echo_reason(&s, "upgrade", "rollback.broken_binary");
+    int why1 = has_reason(&s, "upgrade", "exited with status 1");
+    int serving1 = rl_get(s.port, "/", NULL) == 200 && rl_master(&s) == m && kill(m, 0) == 0;
+    kv_print("rollback.broken_binary_failed", "%d", f1 && why1);
+    kv_print("rollback.old_serving", "%d", serving1);
+    /* 2. A good binary, but its configuration does not match the sockets handed over
+     * (it wants another accept strategy): the new master refuses them and says why. */
+    copy_file(keep, bin, 0755);
+    put_file(conf, strcmp(x->mode, "passfd") ? "accept passfd\n" : "accept mutex\n", 0644);
+    kill(m, SIGUSR2);
+    int f2 = rl_wait(&s, "upgrade=failed", 2, WAIT_S) == 0;
+    echo_reason(&s, "upgrade", "rollback.verify");
+    int why2 = has_reason(&s, "upgrade", "accept=");
+    int serving2 = rl_get(s.port, "/", NULL) == 200 && rl_master(&s) == m;
+    kv_print("rollback.verify_failed", "%d", f2 && why2);
+    kv_print("rollback.old_serving_again", "%d", serving2);
+    long nf = status(s.port, "upgrades_failed");
+    kv_print("rollback.status_upgrades_failed", "%ld", nf);
+    /* 3. Fixed: the upgrade goes through after two rollbacks. */
+    put_file(conf, "# fixed\n", 0644);
+    kill(m, SIGUSR2);
+    int done = rl_wait(&s, "upgrade=done", 1, WAIT_S) == 0;
+    if (done)
+        rl_reap_wait(&s, m, WAIT_S);
+    kv_print("rollback.then_upgrade_done", "%d", done);
+    int ok = stop(&s, "rollback");
+    fdh_srv_free(&s);
+    return f1 && why1 && serving1 && f2 && why2 && serving2 && nf == 2 && done && ok;
+}
+
+/* ---------------------------------------------------------------- stubborn */
+
+/* An old worker that ignores QUIT is SIGKILLed at --drain-timeout, the reload still
+ * completes, and /status's active count is right afterwards (the dead worker's
+ * connections are subtracted from its own bank only). */
+static int stubborn(struct ctx *x)
+{
+    struct fdh_srv s;
+    /* passfd: the master deals the connections round robin, so the stubborn worker
+     * surely holds some of them when it is killed. */
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", "passfd", "--stubborn-slot", "0",
+                    "--drain-timeout", "0.5", NULL};
+    (void)x;
+    if (start(x, &s, x->bin, argv) < 0)
+        return 0;
+    int fds[8], held = 0, on_stubborn = 0;
+    const char *req = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    for (int i = 0; i < 8; i++) {
+        char resp[4096];
+        fds[i] = tcp_connect("127.0.0.1", s.port, SOCK_CLOEXEC);
+        ssize_t n = -1;
+        if (fds[i] >= 0 && write(fds[i], req, strlen(req)) == (ssize_t)strlen(req) &&
+            (n = read(fds[i], resp, sizeof resp - 1)) > 0) {
+            resp[n] = '\0';
+            held++;
+            on_stubborn += strstr(resp, "\r\nX-Worker: 0\r\n") != NULL;
+        }
+    }
+    long active_before = status(s.port, "total.active");
+    kill(s.pid, SIGHUP);
+    int done = rl_wait(&s, "reload=done", 1, WAIT_S) == 0;
+    int killed = strstr(s.err, "did not finish draining in time: SIGKILL") != NULL;
+    long active_after = status(s.port, "total.active"); /* this request itself: 1 */
+    for (int i = 0; i < 8; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    kv_print("stubborn.held", "%d", held);
+    kv_print("stubborn.on_stubborn_worker", "%d", on_stubborn);
+    kv_print("stubborn.active_before", "%ld", active_before);
+    kv_print("stubborn.reload_done", "%d", done);
+    kv_print("stubborn.sigkilled", "%d", killed);
+    kv_print("stubborn.active_after", "%ld", active_after);
+    int ok = stop(&s, "stubborn");
+    fdh_srv_free(&s);
+    return held == 8 && on_stubborn > 0 && active_before == 9 && done && killed && active_after == 1 && ok;
+}
+
+/* ---------------------------------------------------------------- crashloop */
+
+static int crashloop(struct ctx *x)
+{
+    struct fdh_srv s;
+    /* exclusive, whatever -a says: with reuseport the connections the kernel hashes to
+     * the looping slot's own queue would wait there for a worker that never accepts. */
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", "exclusive", "--crash-slot", "1", NULL};
+    if (start(x, &s, x->bin, argv) < 0)
+        return 0;
+    int seen = rl_wait(&s, "crashloop=slot=1 backoff_ms=400", 1, WAIT_S) == 0;
+    char *l = kv_get(s.out, "crashloop");
+    kv_print("crashloop.line", "%s", l ? l : "");
+    free(l);
+    kv_print("crashloop.reported", "%d", seen);
+    long cl = status(s.port, "crashloop"), bo = status(s.port, "worker.1.backoff_ms"),
+         rs = status(s.port, "respawns"), b0 = status(s.port, "worker.0.backoff_ms");
+    kv_print("crashloop.status_crashloop", "%ld", cl);
+    kv_print("crashloop.status_backoff_ms", "%ld", bo);
+    kv_print("crashloop.status_respawns", "%ld", rs);
+    int serving = rl_get(s.port, "/", NULL) == 200; /* slot 0 serves */
+    kv_print("crashloop.still_serving", "%d", serving);
+    int ok = stop(&s, "crashloop");
+    fdh_srv_free(&s);
+    return seen && cl == 1 && bo >= 400 && b0 == 0 && rs >= 3 && serving && ok;
+}
+
+/* ---------------------------------------------------------------- systemd */
+
+static int notify_recv(int fd, char *buf, size_t cap, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, ms) <= 0)
+        return -1;
+    ssize_t n = recv(fd, buf, cap - 1, MSG_DONTWAIT);
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    return 0;
+}
+
+static int systemd(struct ctx *x)
+{
+    char sock[PATH_MAX];
+    path_in(x, "notify.sock", sock, sizeof sock);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(sock) >= sizeof sa.sun_path)
+        die_msg("%s: path too long", sock);
+    strcpy(sa.sun_path, sock);
+    int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (nfd < 0 || bind(nfd, (struct sockaddr *)&sa, sizeof sa) < 0)
+        die("notify socket %s", sock);
+    if (setenv("NOTIFY_SOCKET", sock, 1) < 0)
+        die("setenv");
+    /* 1. One socket, accept=exclusive. */
+    struct fdh_srv s;
+    char *argv[] = {"sdactivate", "-l", "127.0.0.1:0", "--", x->bin, "-w", "2", "-a", "exclusive", NULL};
+    int started = start(x, &s, x->sdact, argv) == 0;
+    unsetenv("NOTIFY_SOCKET");
+    if (!started) {
+        close(nfd);
+        return 0;
+    }
+    char m1[256] = "", m2[256] = "", m3[256] = "", m4[256] = "", want[64];
+    notify_recv(nfd, m1, sizeof m1, WAIT_S * 1000);
+    long act = -1;
+    kv_long(s.out, "socket_activation", &act);
+    kv_print("systemd.socket_activation", "%ld", act);
+    char ino[1024];
+    rl_listen_inodes(s.port, ino, sizeof ino);
+    int held = rl_holds(s.pid, ino) == 1 && rl_get(s.port, "/", NULL) == 200;
+    kv_print("systemd.serves_activated_socket", "%d", held);
+    snprintf(want, sizeof want, "MAINPID=%d", (int)s.pid);
+    int ready = strstr(m1, "READY=1") != NULL && strstr(m1, want) != NULL;
+    kill(s.pid, SIGHUP);
+    rl_wait(&s, "reload=done", 1, WAIT_S);
+    notify_recv(nfd, m2, sizeof m2, WAIT_S * 1000);
+    notify_recv(nfd, m3, sizeof m3, WAIT_S * 1000);
+    int reloading = strstr(m2, "RELOADING=1") != NULL && strstr(m2, "MONOTONIC_USEC=") != NULL &&
+                    strstr(m3, "READY=1") != NULL;
+    int ok = stop(&s, "systemd");
+    notify_recv(nfd, m4, sizeof m4, WAIT_S * 1000);
+    int stopping = strcmp(m4, "STOPPING=1") == 0;
+    for (char *p = m1; *p; p++) *p = *p == '\n' ? ' ' : *p;
+    for (char *p = m2; *p; p++) *p = *p == '\n' ? ' ' : *p;
+    for (char *p = m3; *p; p++) *p = *p == '\n' ? ' ' : *p;
+    kv_print("systemd.msg1", "%s", m1);
+    kv_print("systemd.msg2", "%s", m2);
+    kv_print("systemd.msg3", "%s", m3);
+    kv_print("systemd.msg4", "%s", m4);
+    kv_print("systemd.ready", "%d", ready);
+    kv_print("systemd.reloading", "%d", reloading);
+    kv_print("systemd.stopping", "%d", stopping);
+    fdh_srv_free(&s);
+    close(nfd);
+    unlink(sock);
+    /* 2. reuseport: one activated socket per worker. */
+    char *argv2[] = {"sdactivate", "-n", "2", "--", x->bin, "-w", "2", "-a", "reuseport", NULL};
+    int rp = start(x, &s, x->sdact, argv2) == 0 && rl_listen_inodes(s.port, ino, sizeof ino) == 2 &&
+             rl_holds(s.pid, ino) == 1 && rl_get(s.port, "/", NULL) == 200;
+    /* ... and an upgrade hands the activated sockets on like any others. */
+    char ino2[1024] = "";
+    pid_t first = s.pid;
+    if (rp) {
+        kill(first, SIGUSR2);
+        rp = rl_wait(&s, "upgrade=done", 1, WAIT_S) == 0 && rl_reap_wait(&s, first, WAIT_S) == 0 &&
+             rl_listen_inodes(s.port, ino2, sizeof ino2) == 2 && strcmp(ino, ino2) == 0 &&
+             rl_holds(rl_master(&s), ino2) == 1 && rl_get(s.port, "/", NULL) == 200;
+        kv_print("systemd.upgrade_kept_sockets", "%d", rp);
+    }
+    rp = stop(&s, "systemd_reuseport") && rp;
+    fdh_srv_free(&s);
+    kv_print("systemd.reuseport_ok", "%d", rp);
+    /* 3. reuseport with 2 workers but one socket: refused with a reason. */
+    char *argv3[] = {x->sdact, "-n", "1", "--", x->bin, "-w", "2", "-a", "reuseport", NULL};
+    struct run_result r = {0};
+    int refused = run_capture(argv3, WAIT_S, &r) == 0 && run_exit_code(&r) == 1 && r.leftovers == 0 &&
+                  strstr(r.err, "socket activation passed 1 sockets") != NULL;
+    kv_print("systemd.mismatch_refused", "%d", refused);
+    char *nl = r.err ? strchr(r.err, '\n') : NULL;
+    if (nl)
+        *nl = '\0';
+    kv_print("systemd.mismatch_reason", "%s", r.err ? r.err : "");
+    run_result_free(&r);
+    return act == 1 && held && ready && reloading && stopping && ok && rp && refused;
+}
+
+/* ---------------------------------------------------------------- load */
+
+/* A load client process: runs fdload in rounds of 2 s until stop_fd reaches end of
+ * file, then writes "ok errors" totals to out_fd and exits. */
+static void load_child(const struct ctx *x, uint16_t port, int keepalive, int stop_fd, int out_fd)
+{
+    char p[16];
+    snprintf(p, sizeof p, "%u", port);
+    long ok = 0, errors = 0, rounds = 0;
+    for (;;) {
+        char *av[] = {(char *)x->fdload, "-p", p, "-c", keepalive ? "12" : "6", "-t", "1", "-d", "2", "--kv",
+                      keepalive ? "-k" : NULL, NULL};
+        struct run_result r = {0};
+        long v;
+        if (run_capture(av, 60, &r) == 0 && run_exit_code(&r) == 0) {
+            if (kv_long(r.out, "ok", &v) == 0)
+                ok += v;
+            if (kv_long(r.out, "errors.transport", &v) == 0)
+                errors += v;
+            /* an answer other than 2xx counts as failed too (a 503 from a full worker) */
+            for (const char *k = "status.1xx"; k; k = strcmp(k, "status.1xx") == 0 ? "status.3xx"
+                                                   : strcmp(k, "status.3xx") == 0 ? "status.4xx"
+                                                   : strcmp(k, "status.4xx") == 0 ? "status.5xx" : NULL)
+                if (kv_long(r.out, k, &v) == 0)
+                    errors += v;
+        } else {
+            errors += 1000000; /* the run itself failed: make it visible */
+        }
+        run_result_free(&r);
+        rounds++;
+        struct pollfd pf = {.fd = stop_fd, .events = POLLIN};
+        if (poll(&pf, 1, 0) > 0)
+            break;
+    }
+    dprintf(out_fd, "%ld %ld %ld\n", ok, errors, rounds);
+    _exit(0);
+}
+
+static int load(struct ctx *x)
+{
+    struct fdh_srv s;
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", (char *)x->mode, NULL};
+    if (start(x, &s, x->bin, argv) < 0)
+        return 0;
+    int stop_p[2], out_p[2][2];
+    pid_t kid[2];
+    if (pipe2(stop_p, O_CLOEXEC) < 0)
+        die("pipe");
+    for (int k = 0; k < 2; k++) {
+        if (pipe2(out_p[k], O_CLOEXEC) < 0)
+            die("pipe");
+        fflush(NULL);
+        if ((kid[k] = fork()) < 0)
+            die("fork");
+        if (kid[k] == 0) {
+            close(stop_p[1]);
+            load_child(x, s.port, k == 0, stop_p[0], out_p[k][1]);
+        }
+        close(out_p[k][1]);
+    }
+    close(stop_p[0]);
+    sleep_ms(300); /* the clients are connected and busy before the first change */
+    int reloads = 0, upgrades = 0, ok_ops = 1;
+    for (int i = 0; i < x->reloads || upgrades < x->upgrades; i++) {
+        if (i < x->reloads) {
+            kill(rl_master(&s), SIGHUP);
+            ok_ops &= rl_wait(&s, "reload=done", ++reloads, WAIT_S) == 0;
+        }
+        /* an upgrade after every second reload */
+        if (upgrades < x->upgrades && (i % 2 == 1 || i >= x->reloads)) {
+            pid_t m = rl_master(&s);
+            kill(m, SIGUSR2);
+            ok_ops &= rl_wait(&s, "upgrade=done", ++upgrades, WAIT_S) == 0;
+            rl_reap_wait(&s, m, WAIT_S);
+        }
+        if (!ok_ops)
+            break;
+    }
+    close(stop_p[1]); /* the clients finish their round and report */
+    long ok[2] = {0, 0}, err[2] = {-1, -1}, rounds[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        char buf[128] = "";
+        ssize_t n = 0, r;
+        while ((r = read(out_p[k][0], buf + n, sizeof buf - 1 - (size_t)n)) > 0)
+            n += r;
+        buf[n > 0 ? n : 0] = '\0';
+        sscanf(buf, "%ld %ld %ld", &ok[k], &err[k], &rounds[k]);
+        close(out_p[k][0]);
+        while (waitpid(kid[k], NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    kv_print("load.reloads", "%d", reloads);
+    kv_print("load.upgrades", "%d", upgrades);
+    kv_print("load.ops_done", "%d", ok_ops);
+    kv_print("load.keepalive_ok", "%ld", ok[0]);
+    kv_print("load.keepalive_errors", "%ld", err[0]);
+    kv_print("load.close_ok", "%ld", ok[1]);
+    kv_print("load.close_errors", "%ld", err[1]);
+    kv_print("load.rounds", "%ld", rounds[0] + rounds[1]);
+    long gen = status(s.port, "generation");
+    kv_print("load.final_generation", "%ld", gen);
+    kv_print("load.status_reloads", "%ld", status(s.port, "reloads"));
+    kv_print("load.status_upgrades", "%ld", status(s.port, "upgrades"));
+    int stopped = stop(&s, "load");
+    fdh_srv_free(&s);
+    kv_print("load.failed_requests", "%ld", err[0] + err[1]);
+    return ok_ops && reloads == x->reloads && upgrades == x->upgrades && ok[0] > 0 && ok[1] > 0 && err[0] == 0 &&
+           err[1] == 0 && gen == 1 + x->reloads + x->upgrades && stopped;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void rm_tree(const char *dir)
+{
+    char *av[] = {"rm", "-rf", (char *)dir, NULL};
+    struct run_result r = {0};
+    if (run_capture(av, 30, &r) < 0 || run_exit_code(&r) != 0)
+        warn_msg("could not remove %s", dir);
+    run_result_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+    struct ctx x = {.mode = "reuseport", .reloads = 4, .upgrades = 2};
+    const char *scen = "all";
+    int c;
+    while ((c = getopt(argc, argv, "s:a:r:u:")) != -1) {
+        switch (c) {
+        case 's': scen = optarg; break;
+        case 'a': x.mode = optarg; break;
+        case 'r': x.reloads = atoi(optarg); break;
+        case 'u': x.upgrades = atoi(optarg); break;
+        default:
+            fprintf(stderr, "usage: lab [-s all|reload|invalid|upgrade|rollback|stubborn|crashloop|systemd|load] [-a MODE] "
+                            "[-r RELOADS] [-u UPGRADES]\n");
+            return 2;
+        }
+    }
+    if (strcmp(x.mode, "reuseport") && strcmp(x.mode, "exclusive") && strcmp(x.mode, "mutex") &&
+        strcmp(x.mode, "passfd"))
+        die_msg("-a %s: want reuseport, exclusive, mutex or passfd", x.mode);
+    if (x.reloads < 0 || x.upgrades < 0 || x.reloads > 1000 || x.upgrades > 1000)
+        die_msg("bad -r/-u");
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n < 0)
+        die("readlink /proc/self/exe");
+    self[n] = '\0';
+    char *d = dirname(dirname(self)); /* $BUILD/labs */
+    snprintf(x.dir, sizeof x.dir, "%s", d);
+    snprintf(x.bin, sizeof x.bin, "%s/11-fdhttpd/fdhttpd", x.dir);
+    snprintf(x.fdload, sizeof x.fdload, "%s/11-fdhttpd/fdload", x.dir);
+    snprintf(x.sdact, sizeof x.sdact, "%s/12-reload/sdactivate", x.dir);
+    if (access(x.bin, X_OK) < 0 || access(x.fdload, X_OK) < 0 || access(x.sdact, X_OK) < 0)
+        die("lab 12 needs %s, %s and %s (make build-lab-12)", x.bin, x.fdload, x.sdact);
+    snprintf(x.tmp, sizeof x.tmp, "/tmp/fdlab-12-XXXXXX");
+    if (mkdtemp(x.tmp) == NULL)
+        die("mkdtemp");
+    /* Orphaned new masters (upgrade) become our children: see the top. */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        die("prctl(PR_SET_CHILD_SUBREAPER)");
+    kv_print("accept", "%s", x.mode);
+
+    static const struct { const char *name, *title; int (*fn)(struct ctx *); } scen_tab[] = {
+        {"reload", "# reload: SIGHUP with a changed --config; same sockets, new workers", reload},
+        {"invalid", "# invalid: a config that is wrong, or needs other sockets, changes nothing", invalid},
+        {"upgrade", "# upgrade: SIGUSR2 hands the sockets and the statistics to a new master", upgrade},
+        {"rollback", "# rollback: a new binary that fails leaves the old master serving", rollback},
+        {"stubborn", "# stubborn: an old worker that ignores QUIT is killed at --drain-timeout", stubborn},
+        {"crashloop", "# crashloop: a worker that dies at once is reported", crashloop},
+        {"systemd", "# systemd: socket activation and READY/RELOADING/STOPPING", systemd},
+        {"load", "# load: fdload runs while the server reloads and upgrades itself", load},
+    };
+    int all = strcmp(scen, "all") == 0, shown = 1, ran = 0;
+    for (size_t i = 0; i < sizeof scen_tab / sizeof scen_tab[0]; i++) {
+        if (!all && strcmp(scen, scen_tab[i].name) != 0)
+            continue;
+        puts(scen_tab[i].title);
+        fflush(stdout);
+        int r = scen_tab[i].fn(&x);
+        char k[48];
+        snprintf(k, sizeof k, "%s.shown", scen_tab[i].name);
+        kv_print(k, "%d", r);
+        shown &= r;
+        ran++;
+    }
+    rm_tree(x.tmp);
+    if (ran == 0)
+        die_msg("-s %s: unknown scenario", scen);
+    kv_print("shown", "%d", shown);
+    return shown ? 0 : 1;
+}
