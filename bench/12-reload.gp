@@ -15,7 +15,7 @@ sel(s, c, v) = (strcol(1) eq s && strcol(2) eq c) ? v : NaN
 ev(s, v) = (strcol(1) eq s) ? v : NaN
 set grid ytics
 set xlabel "seconds since the load started"
-set ylabel "failed requests per 0.1 s"
+set ylabel "failed requests per 0.1 s row"
 set yrange [0:*]
 set y2range [0:1]
 unset y2tics

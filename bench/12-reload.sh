@@ -25,8 +25,10 @@
 #             each waits for the new master's ready=1 and for the old one to exit
 # Output (each data file starts with machine, date and command):
 #   results/12-reload-series.csv   scenario,client,t_s,ok,errors,refused,connect,reset,
-#                                  eof,timeout,bad,retried: one row per INTERVAL per client,
-#                                  t_s since the scenario's load started
+#                                  eof,timeout,bad,retried: one row per INTERVAL per client
+#                                  (what finished since the previous row; a row is longer
+#                                  only when the client was not scheduled in time), t_s
+#                                  when it was written, since the scenario's load started
 #   results/12-reload-events.csv   scenario,n,event,t_sent_s,t_done_s
 #   results/12-reload.csv          the summary: scenario,client,events,requests,ok,failed,
 #                                  reset,refused,connect,eof,timeout,bad,retried (failed is
@@ -101,10 +103,18 @@ wait_lines() {
     sleep 0.02
   done
 }
+# alive PID: the process exists and is not a zombie. A master started by an upgrade is
+# not our child: when it exits it stays a zombie until whoever adopted it (init or a
+# subreaper) reaps it, which may take seconds; it has exited all the same.
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+  [ -n "$st" ] && [ "$st" != Z ]
+}
 # wait_gone PID SECONDS: until the process has exited (it may not be our child).
 wait_gone() {
   deadline=$(($(date +%s) + $2))
-  while kill -0 "$1" 2>/dev/null; do
+  while alive "$1"; do
     if [ "$(date +%s)" -gt "$deadline" ]; then
       echo "bench: process $1 did not exit within $2 s" >&2
       exit 1

@@ -83,8 +83,10 @@ static const char help_text[] =
     "                         requests a server stall delayed)\n"
     "      --series FILE      write one CSV row per interval, flushed as it goes:\n"
     "                         t_s,unix_s,ok,errors,refused,connect,reset,eof,timeout,\n"
-    "                         bad,retried (requests finished in that interval; t_s its\n"
-    "                         end since the start, unix_s the wall clock then)\n"
+    "                         bad,retried (requests finished since the previous row;\n"
+    "                         t_s when the row was written, since the start, unix_s\n"
+    "                         the wall clock then; a row covers more than one interval\n"
+    "                         only when fdload itself was not scheduled in time)\n"
     "      --interval S       the series interval (default 1; 0.01..3600)\n"
     "      --no-retry         never retry: by default a GET/HEAD on a reused kept-alive\n"
     "                         connection that sees EOF or RST before any byte of its\n"
@@ -514,9 +516,10 @@ static double wall_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* One series row: what finished since the previous row, at time t (since t0). */
-static void series_row(struct monitor *m, double t)
+/* One series row: what finished since the previous row, stamped now. */
+static void series_row(struct monitor *m)
 {
+    double t = mono_s() - m->t0;
     long now[LG_K_COUNT], errors = 0;
     for (int k = 0; k < LG_K_COUNT; k++) {
         now[k] = atomic_load_explicit(&m->live.kinds[k], memory_order_relaxed);
@@ -553,7 +556,7 @@ static void *monitor_main(void *arg)
         }
         if (pf[1].revents) { /* the run is over: the last, partial row */
             if (m->series)
-                series_row(m, mono_s() - m->t0);
+                series_row(m);
             return NULL;
         }
         if (pf[0].revents) {
@@ -573,9 +576,13 @@ static void *monitor_main(void *arg)
             atomic_store(&m->stop, 1);
             continue;
         }
-        if (m->series && mono_s() >= next) {
-            series_row(m, next - m->t0);
-            tick++;
+        double now = mono_s();
+        if (m->series && now >= next) {
+            series_row(m);
+            /* The next tick after now: when this thread was not scheduled for several
+             * intervals (a stalled machine), one row covers them all instead of a
+             * burst of rows with the same time. */
+            tick = (long)((now - m->t0) / m->c->interval) + 1;
         }
     }
 }

@@ -624,7 +624,7 @@ Test(fdload, keepalive_race_is_retried_once_and_counted, .timeout = 120)
 }
 
 /* The rows of a --series file, summed per column (ok, errors, refused, eof, retried);
- * checks the header, that t_s grows, and that every row has 11 fields. */
+ * checks the header, that t_s never goes back, and that every row has 11 fields. */
 struct series_sum {
     int rows;
     long ok, errors, refused, eof, retried;
@@ -645,7 +645,7 @@ static struct series_sum read_series(const char *path)
         int n = sscanf(line, "%lf,%lf,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld", &t, &unix_s, &v[0],
                        &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]);
         cr_assert_eq(n, 11, "row %d: %s", sum.rows + 1, line);
-        cr_assert(sum.rows == 0 ? t >= 0 : t > last_t, "t_s grows: %s", line);
+        cr_assert_geq(t, last_t, "t_s never goes back: %s", line);
         cr_assert_gt(unix_s, 1e9, "a wall-clock time: %s", line);
         cr_assert_eq(v[1], v[2] + v[3] + v[4] + v[5] + v[6] + v[7], "errors = sum of kinds: %s",
                      line);
@@ -676,7 +676,9 @@ Test(fdload, series_rows_add_up_to_the_totals, .timeout = 120)
     FDLOAD(&r, "-p", port_of(&s), "-c", "2", "-t", "2", "-d", "0.5", "-k", "--rate", "400",
            "--series", path, "--interval", "0.1");
     struct series_sum sum = read_series(path);
-    cr_assert_geq(sum.rows, 5, "0.5 s in 0.1 s rows, plus the last partial one");
+    /* How many rows depends on scheduling (a late row covers the missed intervals);
+     * the sigterm test below waits for rows before it stops the run. */
+    cr_assert_geq(sum.rows, 1, "at least the last row");
     cr_assert_eq(sum.ok, kv(&r, "ok"), "every finished request is in exactly one row");
     cr_assert_eq(sum.errors, 0);
     run_result_free(&r);
