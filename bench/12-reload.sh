@@ -64,9 +64,14 @@ pause=${PAUSE:-0.3}        # seconds between events
 # settle: seconds of load before the first and after the last event (set above)
 interval=${INTERVAL:-0.1}  # series interval
 workers=2
-for p in "$srv" "$load"; do
+for p in "$srv" "$load" "$build/bench/subreaper"; do
   [ -x "$p" ] || { echo "bench: $p missing: run make V=gcc all first" >&2; exit 1; }
 done
+# Run under bench/subreaper: a master started by an upgrade is orphaned when the old one
+# exits, and must be reaped at once, not whenever init gets to it (see subreaper.c).
+if [ -z "${FDLAB_SUBREAPED:-}" ]; then
+  FDLAB_SUBREAPED=1 exec "$build/bench/subreaper" sh "$0" "$@"
+fi
 mkdir -p "$res"
 tmp=$(mktemp -d)
 master=      # the master to signal (changes with every upgrade and restart)
@@ -104,8 +109,8 @@ wait_lines() {
   done
 }
 # alive PID: the process exists and is not a zombie. A master started by an upgrade is
-# not our child: when it exits it stays a zombie until whoever adopted it (init or a
-# subreaper) reaps it, which may take seconds; it has exited all the same.
+# not our child: when it exits it is a zombie until bench/subreaper reaps it; it has
+# exited all the same.
 alive() {
   kill -0 "$1" 2>/dev/null || return 1
   st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)

@@ -102,3 +102,25 @@ Test(reloadbench, smoke_handover_loses_nothing_naive_and_early_count_losses, .ti
     cr_assert_eq(rmdir(dir), 0, "only the three data files in %s", dir);
     run_result_free(&r);
 }
+
+Test(reloadbench, subreaper_adopts_and_reaps_orphans, .timeout = 120)
+{
+    /* The command leaves an orphan (a background sleep whose parent shell exits at
+     * once) and exits 3: the subreaper adopts the orphan, waits for it, reaps it, and
+     * then exits 3 — nothing is left in the group, not even a zombie. */
+    const char *build = getenv("FDLAB_BUILD") ? getenv("FDLAB_BUILD") : "build/gcc";
+    char prog[256];
+    snprintf(prog, sizeof prog, "%s/bench/subreaper", build);
+    char *argv[] = {prog, "sh", "-c", "(sleep 0.3 &); exit 3", NULL};
+    struct run_result r = {0};
+    cr_assert_eq(run_capture(argv, 60, &r), 0);
+    cr_assert_eq(r.timed_out, 0);
+    cr_assert_eq(run_exit_code(&r), 3, "the command's status: %s", r.err);
+    cr_assert_eq(r.leftovers, 0, "the orphan was reaped before the subreaper exited");
+    run_result_free(&r);
+
+    char *usage[] = {prog, NULL};
+    cr_assert_eq(run_capture(usage, 60, &r), 0);
+    cr_assert_eq(run_exit_code(&r), 2, "no command: usage error");
+    run_result_free(&r);
+}
