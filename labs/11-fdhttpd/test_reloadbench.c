@@ -7,7 +7,7 @@
  * What is asserted: the driver follows the server through every event (reload=done,
  * the new master after an upgrade, a restart on the same port) to the end, leaves
  * nothing running, and accounts for every request (ok or failed, every failure under
- * exactly one kind); a naive restart refuses connections. That the hand-over loses no
+ * exactly one kind) in the summary and in the series alike. That the hand-over loses no
  * request is lab 12's own claim, asserted by its load scenario (labs/12-reload, the
  * reload branch), so it is not asserted twice here — the smoke run prints its numbers.
  * Runs from the repository root (as `make check` does). */
@@ -51,6 +51,36 @@ static struct row find_row(const char *path, const char *scenario, const char *c
     return r;
 }
 
+/* Sums over the rows of 12-reload-series.csv (scenario,client,t_s,ok,errors,refused,
+ * connect,reset,eof,timeout,bad,retried) of one scenario and client. */
+static void series_sums(const char *path, const char *scenario, const char *client, long *ok,
+                        long *errors, long *refused, long *retried)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "open %s", path);
+    char line[512];
+    *ok = *errors = *refused = *retried = 0;
+    int rows = 0;
+    while (fgets(line, sizeof line, f)) {
+        char s[32], c[32];
+        double t;
+        long v[9];
+        if (line[0] == '#' ||
+            sscanf(line, "%31[^,],%31[^,],%lf,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld", s, c, &t,
+                   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) != 12)
+            continue;
+        if (strcmp(s, scenario) != 0 || strcmp(c, client) != 0)
+            continue;
+        rows++;
+        *ok += v[0];
+        *errors += v[1];
+        *refused += v[2];
+        *retried += v[8];
+    }
+    fclose(f);
+    cr_assert_gt(rows, 0, "%s/%s has series rows", scenario, client);
+}
+
 static void check_consistent(const struct row *r)
 {
     cr_assert_gt(r->ok, 0, "%s/%s: the load ran", r->scenario, r->client);
@@ -60,7 +90,7 @@ static void check_consistent(const struct row *r)
                  "%s/%s: every failure has one kind", r->scenario, r->client);
 }
 
-Test(reloadbench, smoke_handover_loses_nothing_naive_and_early_count_losses, .timeout = 120)
+Test(reloadbench, smoke_runs_every_scenario_and_accounts_for_every_request, .timeout = 120)
 {
     char dir[] = "/tmp/reloadbench-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
@@ -87,9 +117,25 @@ Test(reloadbench, smoke_handover_loses_nothing_naive_and_early_count_losses, .ti
         check_consistent(&e);
         cr_assert_eq(e.events, 2);
     }
-    /* Nobody listens for a moment in a naive restart: new connections are refused. */
-    struct row n = find_row(path, "naive", "close");
-    cr_assert_gt(n.refused, 0, "a naive restart refuses new connections");
+    /* The series rows add up to the summary, client by client: the plot shows every
+     * failure the table counts. (How many fail in a naive restart is a rate times a
+     * gap of a few milliseconds — with the smoke run's light load it may be none, so
+     * it is not asserted.) */
+    snprintf(path, sizeof path, "%s/12-reload-series.csv", dir);
+    char summary[128];
+    snprintf(summary, sizeof summary, "%s/12-reload.csv", dir);
+    const char *scen[] = {"handover", "naive", "early"};
+    for (size_t k = 0; k < 3; k++)
+        for (size_t c = 0; c < 3; c++) {
+            long ok, errors, refused, retried;
+            series_sums(path, scen[k], clients[c], &ok, &errors, &refused, &retried);
+            struct row w = find_row(summary, scen[k], clients[c]);
+            cr_assert_eq(ok, w.ok, "%s/%s: ok in the series = ok in the summary", scen[k],
+                         clients[c]);
+            cr_assert_eq(errors, w.failed, "%s/%s: failed", scen[k], clients[c]);
+            cr_assert_eq(refused, w.refused, "%s/%s: refused", scen[k], clients[c]);
+            cr_assert_eq(retried, w.retried, "%s/%s: retried", scen[k], clients[c]);
+        }
 
     const char *files[] = {"12-reload-series.csv", "12-reload-events.csv"};
     for (size_t k = 0; k < 2; k++) {
