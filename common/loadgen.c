@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -309,6 +310,7 @@ struct lg {
     char *batch;    /* the request repeated `depth` times */
     size_t reqlen;
     int head;       /* the request is HEAD */
+    int retry;      /* retry once on a fresh connection (idempotent, not no_retry) */
     int depth;      /* pipelining depth D */
     double timeout;
     double rate;    /* open loop when > 0 */
@@ -334,6 +336,8 @@ static double intended(const struct lg *g, long k)
 /* Is there a request left to start (now or, in the open loop, later)? */
 static int may_start(const struct lg *g, double now)
 {
+    if (g->o->stop && atomic_load_explicit(g->o->stop, memory_order_relaxed))
+        return 0;
     if (g->o->requests > 0)
         return g->started < g->o->requests;
     if (g->rate > 0)
@@ -411,11 +415,12 @@ static int set_want(struct lg *g, int i, uint32_t events)
     return 0;
 }
 
-/* Record request k of slot i's batch. Returns -1 (ENOMEM) when the sample array
- * cannot grow. */
-static int record(struct lg *g, const struct conn *c, int k, enum lg_error err, double now)
+/* Record request k of slot i's batch as kind. Returns -1 (ENOMEM) when the sample
+ * array cannot grow. */
+static int record(struct lg *g, const struct conn *c, int k, enum lg_kind kind, double now)
 {
     struct loadgen_result *r = g->res;
+    enum lg_error err = loadgen_kind_error(kind);
     double latency = now - c->starts[k];
     int worker = k == c->ndone ? c->resp.worker : -1; /* later ones got no response */
     if (!g->o->no_samples) {
@@ -432,7 +437,11 @@ static int record(struct lg *g, const struct conn *c, int k, enum lg_error err, 
         s->latency_s = latency;
         s->worker = worker;
         s->error = err;
+        s->kind = kind;
     }
+    r->kinds[kind]++;
+    if (g->o->live)
+        atomic_fetch_add_explicit(&g->o->live->kinds[kind], 1, memory_order_relaxed);
     if (err == LG_OK) {
         r->ok++;
         hist_record_s(r->latency, latency);
@@ -449,12 +458,12 @@ static int record(struct lg *g, const struct conn *c, int k, enum lg_error err, 
 static int start_batch(struct lg *g, int i, double now);
 static int do_write(struct lg *g, int i, double now);
 
-/* Record every request of the batch not yet answered as failed with err. */
-static int fail_rest(struct lg *g, int i, enum lg_error err, double now)
+/* Record every request of the batch not yet answered as failed with kind. */
+static int fail_rest(struct lg *g, int i, enum lg_kind kind, double now)
 {
     struct conn *c = &g->c[i];
     for (; c->ndone < c->nreq; c->ndone++) {
-        if (record(g, c, c->ndone, err, now) < 0)
+        if (record(g, c, c->ndone, kind, now) < 0)
             return -1;
         c->resp.worker = -1;
     }
@@ -462,51 +471,61 @@ static int fail_rest(struct lg *g, int i, enum lg_error err, double now)
 }
 
 /* Open a fresh connection for slot i and begin a non-blocking connect. A failure of
- * socket() or an immediate connect() failure fails the batch with LG_ERR_CONNECT; only
- * an epoll failure (our own bug or the kernel out of memory) stops the run (-1). */
+ * socket() or an immediate connect() failure fails the batch (LG_K_REFUSED for
+ * ECONNREFUSED, else LG_K_CONNECT); only an epoll failure (our own bug or the kernel
+ * out of memory) stops the run (-1). */
 static int open_conn(struct lg *g, int i, double now)
 {
     struct conn *c = &g->c[i];
+    enum lg_kind kind = LG_K_CONNECT;
     c->gen++;
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd >= 0) {
         g->res->connects++;
         if (connect(c->fd, (struct sockaddr *)&g->addr, sizeof g->addr) < 0 &&
-            errno != EINPROGRESS)
+            errno != EINPROGRESS) {
+            if (errno == ECONNREFUSED)
+                kind = LG_K_REFUSED;
             conn_close_fd(c);
+        }
     }
     if (c->fd < 0) {
         fifo_remove(g, i);
         idle_push(g, i);
-        return fail_rest(g, i, LG_ERR_CONNECT, now);
+        return fail_rest(g, i, kind, now);
     }
     c->st = C_CONNECTING;
     return set_want(g, i, EPOLLOUT);
 }
 
-/* The batch in slot i is over (err == LG_OK: every response complete; else err for
- * the unanswered rest). Record, then reuse the connection (keep-alive), retry once on
- * a fresh connection (a kept-alive connection the server had already closed), or
+/* The batch in slot i is over (kind == LG_K_OK: every response complete; else kind
+ * for the unanswered rest). Record, then reuse the connection (keep-alive), retry once
+ * on a fresh connection (a kept-alive connection the server had already closed), or
  * close it and make the slot idle. */
-static int finish(struct lg *g, int i, enum lg_error err, double now)
+static int finish(struct lg *g, int i, enum lg_kind kind, double now)
 {
     struct conn *c = &g->c[i];
-    if (err != LG_OK && c->reused && !c->retried && c->ndone == 0 && c->resp.seen == 0 &&
-        (err == LG_ERR_RESET || err == LG_ERR_PROTOCOL)) {
-        /* The server closed an idle keep-alive connection just as we reused it: the
-         * requests never reached it, so a GET may be retried (RFC 9112 9.3.1). The
-         * deadline stays that of the original batch. */
+    if (g->retry && c->reused && !c->retried && c->ndone == 0 && c->resp.seen == 0 &&
+        (kind == LG_K_RESET || kind == LG_K_EOF)) {
+        /* The server closed a kept-alive connection just as we reused it, before ANY
+         * byte of a response: an idempotent request may be retried once on a new
+         * connection (RFC 9112 9.3.1), as browsers and curl do. Counted, never hidden:
+         * the retry's own outcome is recorded as usual. The deadline stays that of the
+         * original batch. */
         conn_close_fd(c);
         c->reused = 0;
         c->retried = 1;
         c->sent = 0;
         resp_init(&c->resp, g->head);
+        g->res->retried += c->nreq;
+        if (g->o->live)
+            atomic_fetch_add_explicit(&g->o->live->retried, c->nreq, memory_order_relaxed);
         return open_conn(g, i, now);
     }
     fifo_remove(g, i);
-    if (fail_rest(g, i, err, now) < 0)
+    if (fail_rest(g, i, kind, now) < 0)
         return -1;
-    int reusable = err == LG_OK && g->o->keepalive && !c->noreuse;
+    int reusable = kind == LG_K_OK && g->o->keepalive && !c->noreuse;
     if (reusable && g->rate <= 0 && may_start(g, now)) {
         c->reused = 1;
         return start_batch(g, i, now);
@@ -544,9 +563,9 @@ static int start_batch(struct lg *g, int i, double now)
     return open_conn(g, i, now);
 }
 
-static enum lg_error io_error_kind(int e)
+static enum lg_kind io_error_kind(int e)
 {
-    return e == ECONNREFUSED ? LG_ERR_CONNECT : LG_ERR_RESET;
+    return e == ECONNREFUSED ? LG_K_REFUSED : LG_K_RESET;
 }
 
 static int do_write(struct lg *g, int i, double now)
@@ -575,7 +594,7 @@ static int complete_one(struct lg *g, int i, double now)
     struct conn *c = &g->c[i];
     if (!resp_reusable(&c->resp))
         c->noreuse = 1;
-    if (record(g, c, c->ndone, LG_OK, now) < 0)
+    if (record(g, c, c->ndone, LG_K_OK, now) < 0)
         return -1;
     c->ndone++;
     resp_init(&c->resp, g->head);
@@ -596,18 +615,18 @@ static int do_read(struct lg *g, int i, double now)
         }
         if (n == 0) {
             if (resp_eof(&c->resp) != R_DONE)
-                return finish(g, i, LG_ERR_PROTOCOL, now);
+                return finish(g, i, LG_K_EOF, now);
             c->resp.conn_close = 1; /* the body ran to EOF: the connection is gone */
             if (complete_one(g, i, now) < 0)
                 return -1;
-            return finish(g, i, c->ndone == c->nreq ? LG_OK : LG_ERR_PROTOCOL, now);
+            return finish(g, i, c->ndone == c->nreq ? LG_K_OK : LG_K_EOF, now);
         }
         g->res->bytes_read += n;
         size_t off = 0;
         while (off < (size_t)n) {
             off += resp_feed(&c->resp, g->rbuf + off, (size_t)n - off);
             if (c->resp.st == R_ERROR)
-                return finish(g, i, LG_ERR_PROTOCOL, now);
+                return finish(g, i, LG_K_BAD, now);
             if (c->resp.st != R_DONE)
                 break; /* all bytes used, the response goes on */
             if (complete_one(g, i, now) < 0)
@@ -616,7 +635,7 @@ static int do_read(struct lg *g, int i, double now)
                 /* Bytes past the last response were not asked for: never reuse. */
                 if (off < (size_t)n)
                     c->noreuse = 1;
-                return finish(g, i, LG_OK, now);
+                return finish(g, i, LG_K_OK, now);
             }
         }
     }
@@ -643,7 +662,7 @@ static int on_event(struct lg *g, int i, double now)
         if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
             soerr = errno;
         if (soerr)
-            return finish(g, i, LG_ERR_CONNECT, now);
+            return finish(g, i, soerr == ECONNREFUSED ? LG_K_REFUSED : LG_K_CONNECT, now);
         c->st = C_WRITING;
         return do_write(g, i, now);
     }
@@ -661,7 +680,7 @@ static int on_event(struct lg *g, int i, double now)
 static int expire(struct lg *g, double now)
 {
     while (g->head_q >= 0 && g->c[g->head_q].sent_at + g->timeout <= now)
-        if (finish(g, g->head_q, LG_ERR_TIMEOUT, now) < 0)
+        if (finish(g, g->head_q, LG_K_TIMEOUT, now) < 0)
             return -1;
     return 0;
 }
@@ -729,6 +748,20 @@ static int run_loop(struct lg *g)
 
 /* ------------------------------------------------------------ public API */
 
+/* Does the request begin with an idempotent method (RFC 9110 9.2.2)? Only those may
+ * be retried automatically. */
+static int idempotent(const char *req, size_t len)
+{
+    static const char *const methods[] = {"GET ", "HEAD ", "OPTIONS ", "TRACE ", "PUT ",
+                                          "DELETE "};
+    for (size_t k = 0; k < sizeof methods / sizeof methods[0]; k++) {
+        size_t n = strlen(methods[k]);
+        if (len >= n && memcmp(req, methods[k], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static int setup(struct lg *g, const struct loadgen_opts *o, struct loadgen_result *r)
 {
     const char *host = o->host ? o->host : "127.0.0.1";
@@ -767,6 +800,7 @@ static int setup(struct lg *g, const struct loadgen_opts *o, struct loadgen_resu
         return -1;
     }
     g->head = g->reqlen >= 5 && memcmp(req, "HEAD ", 5) == 0;
+    g->retry = !o->no_retry && idempotent(req, g->reqlen);
     /* The batch buffer: D copies back to back, so a batch goes out in one send(). */
     g->batch = malloc(g->reqlen * (size_t)g->depth);
     if (g->batch)
@@ -869,6 +903,9 @@ static int merge(struct loadgen_result *into, const struct loadgen_result *from)
     into->ok += from->ok;
     for (int k = 0; k <= LG_ERR_PROTOCOL; k++)
         into->errors[k] += from->errors[k];
+    for (int k = 0; k < LG_K_COUNT; k++)
+        into->kinds[k] += from->kinds[k];
+    into->retried += from->retried;
     for (int w = 0; w < LOADGEN_MAX_WORKERS; w++)
         into->per_worker[w] += from->per_worker[w];
     for (int k = 0; k < 6; k++)
@@ -1006,6 +1043,33 @@ void loadgen_result_free(struct loadgen_result *result)
     free(result->samples);
     free(result->latency);
     memset(result, 0, sizeof *result);
+}
+
+enum lg_error loadgen_kind_error(enum lg_kind k)
+{
+    switch (k) {
+    case LG_K_OK:
+    case LG_K_COUNT:
+        break;
+    case LG_K_REFUSED:
+    case LG_K_CONNECT:
+        return LG_ERR_CONNECT;
+    case LG_K_RESET:
+        return LG_ERR_RESET;
+    case LG_K_TIMEOUT:
+        return LG_ERR_TIMEOUT;
+    case LG_K_EOF:
+    case LG_K_BAD:
+        return LG_ERR_PROTOCOL;
+    }
+    return LG_OK;
+}
+
+const char *loadgen_kind_name(enum lg_kind k)
+{
+    static const char *const names[LG_K_COUNT] = {"ok", "refused", "connect", "reset",
+                                                  "eof", "timeout", "bad"};
+    return (unsigned)k < LG_K_COUNT ? names[k] : "unknown";
 }
 
 const char *loadgen_error_name(enum lg_error e)

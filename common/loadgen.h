@@ -26,8 +26,13 @@
  *   With keepalive, a connection is reused only when the response's body was framed
  *   (Content-Length, chunked, or no body), it had no "Connection: close" (and was not
  *   an HTTP/1.0 response without "Connection: keep-alive"), and no unasked-for bytes
- *   followed it; a reused connection the server had already closed
- *   (EOF/RST before any response byte) is retried once on a fresh one, uncounted.
+ *   followed it. A request on a REUSED connection that sees EOF or RST before ANY
+ *   byte of its response (the server closed the idle connection as the request went
+ *   out: the race HTTP/1.1 keep-alive cannot avoid) is retried once on a fresh
+ *   connection, as real clients do and RFC 9112 9.3.1 allows — only when its method
+ *   is idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) and not opts->no_retry.
+ *   Every retry is counted in result->retried (requests resent; never hidden); the
+ *   retried request's own outcome is then recorded as usual, once.
  *
  * Extensions for lab 11's fdload (all default to the behaviour above when zero):
  *   pipeline = D > 1: each connection writes D requests back to back (one send of
@@ -52,9 +57,19 @@
  *   no_samples = 1: do not keep the per-request samples (samples = NULL, nsamples
  *     = 0; loadgen_percentile then returns 0 — use result->latency instead), so a
  *     long run needs constant memory.
+ *   no_retry = 1: never retry (the race then shows as LG_K_EOF / LG_K_RESET).
+ *   stop: when non-NULL and *stop becomes non-zero (from any thread), the run ends
+ *     as a duration run does: no new request starts, those in flight finish (each
+ *     bounded by timeout_s); an open loop's backlog is dropped. With requests == 0
+ *     and a long duration_s, this is how a driver stops a continuous run.
+ *   live: when non-NULL, every finished request is also added to live->kinds[kind]
+ *     and every retry to live->retried (relaxed atomics), so another thread can
+ *     sample progress while the run goes on (fdload --series). Shared by threads.
  *   Always filled: result->latency (a histogram of successful requests' latency in
  *   ns, allocated; freed by loadgen_result_free), status[] (successful responses
- *   by status / 100), bytes_read/bytes_written, connects (connections opened).
+ *   by status / 100), bytes_read/bytes_written, connects (connections opened),
+ *   kinds[] (finished requests by enum lg_kind: the outcome in finer detail than
+ *   errors[]), retried.
  *
  * loadgen_run_threads(opts, nthreads, result): the same run split over nthreads
  *   threads, each an independent loadgen_run with connections/nthreads connections
@@ -73,10 +88,13 @@
  *   header line; returns 0, or -1 with errno when writing failed.
  * loadgen_error_name(e): "ok", "connect", "reset", "timeout", "protocol" — lower
  *   case, so usable in kv keys ("errors.timeout").
+ * loadgen_kind_name(k): "ok", "refused", "connect", "reset", "eof", "timeout", "bad".
+ * loadgen_kind_error(k): the coarse class of a kind (LG_OK for LG_K_OK).
  */
 #ifndef FDLAB_LOADGEN_H
 #define FDLAB_LOADGEN_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -95,6 +113,28 @@ enum lg_error {
     LG_ERR_PROTOCOL /* response unparsable, or EOF before any status line */
 };
 
+/* What happened to one request, in more detail than enum lg_error (each kind belongs
+ * to exactly one error class: loadgen_kind_error). errors[] keeps the coarse classes
+ * that labs 06-09 sum; kinds[] tells a refused connection (nobody listening) from a
+ * reset one (a listener closed with connections in its queue, a worker killed) and a
+ * connection closed before the answer (EOF) from a garbled answer. */
+enum lg_kind {
+    LG_K_OK = 0,
+    LG_K_REFUSED, /* connect: ECONNREFUSED (class CONNECT) */
+    LG_K_CONNECT, /* connect: any other failure, socket() included (class CONNECT) */
+    LG_K_RESET,   /* ECONNRESET/EPIPE once connected (class RESET) */
+    LG_K_EOF,     /* EOF before the response was complete (class PROTOCOL) */
+    LG_K_TIMEOUT, /* no complete response within timeout_s (class TIMEOUT) */
+    LG_K_BAD,     /* the response is not parsable HTTP/1.x (class PROTOCOL) */
+    LG_K_COUNT
+};
+
+/* Progress counters another thread may read during a run (opts.live). */
+struct loadgen_live {
+    atomic_long kinds[LG_K_COUNT]; /* finished requests by kind ([LG_K_OK]: ok) */
+    atomic_long retried;           /* requests resent on a fresh connection */
+};
+
 struct loadgen_opts {
     const char *host;    /* NULL: 127.0.0.1 */
     uint16_t port;
@@ -110,6 +150,9 @@ struct loadgen_opts {
     double rate;         /* open loop: requests per second; 0 = closed loop */
     size_t request_len;  /* bytes of request; 0 = strlen(request) */
     int no_samples;      /* 1: keep only the histogram, not one sample per request */
+    int no_retry;        /* 1: never retry a request on a fresh connection */
+    const atomic_int *stop;    /* non-NULL: end the run when *stop != 0 */
+    struct loadgen_live *live; /* non-NULL: progress counters (see above) */
 };
 
 struct loadgen_sample {
@@ -117,6 +160,7 @@ struct loadgen_sample {
     double latency_s; /* connect (or send, when kept alive) to complete response */
     int worker;       /* X-Worker value, -1 when absent */
     enum lg_error error;
+    enum lg_kind kind; /* the same outcome in detail */
 };
 
 struct loadgen_result {
@@ -135,6 +179,8 @@ struct loadgen_result {
     int nthreads;              /* loadgen_run_threads: threads used; else 1 */
     long thread_ok[LOADGEN_MAX_THREADS];
     long thread_requests[LOADGEN_MAX_THREADS]; /* ok + errors per thread */
+    long kinds[LG_K_COUNT];    /* finished requests by kind ([LG_K_OK] == ok) */
+    long retried;              /* requests resent once on a fresh connection */
 };
 
 int loadgen_run(const struct loadgen_opts *opts, struct loadgen_result *result);
@@ -144,5 +190,7 @@ double loadgen_percentile(const struct loadgen_result *result, double q);
 int loadgen_write_csv(const struct loadgen_result *result, FILE *f);
 void loadgen_result_free(struct loadgen_result *result);
 const char *loadgen_error_name(enum lg_error e);
+const char *loadgen_kind_name(enum lg_kind k);
+enum lg_error loadgen_kind_error(enum lg_kind k);
 
 #endif

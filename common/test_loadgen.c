@@ -223,6 +223,9 @@ Test(loadgen, refused_connections_are_connect_errors, .timeout = 120)
     cr_assert_eq(total_errors(&r), 7);
     cr_assert_eq(r.nsamples, 7);
     cr_assert_eq(r.samples[0].error, LG_ERR_CONNECT);
+    cr_assert_eq(r.kinds[LG_K_REFUSED], 7, "ECONNREFUSED is told apart: nobody listens");
+    cr_assert_eq(r.kinds[LG_K_CONNECT], 0);
+    cr_assert_eq(r.samples[0].kind, LG_K_REFUSED);
     cr_assert_eq(r.samples[0].worker, -1);
     cr_assert_eq(loadgen_percentile(&r, 0.5), 0, "no successful request, no latency");
     loadgen_result_free(&r);
@@ -244,6 +247,7 @@ Test(loadgen, silent_server_times_out, .timeout = 120)
     cr_assert_eq(fd_count(), before);
     cr_assert_eq(r.ok, 0);
     cr_assert_eq(r.errors[LG_ERR_TIMEOUT], 4);
+    cr_assert_eq(r.kinds[LG_K_TIMEOUT], 4);
     cr_assert_eq(total_errors(&r), 4);
     for (size_t i = 0; i < r.nsamples; i++)
         cr_assert_geq(r.samples[i].latency_s, 0.2, "a timeout is never declared early");
@@ -265,6 +269,11 @@ Test(loadgen, garbage_and_empty_answers_are_protocol_errors, .timeout = 120)
         srv_stop(&s);
         cr_assert_eq(r.ok, 0);
         cr_assert_eq(r.errors[LG_ERR_PROTOCOL], 6, "mode %zu", m);
+        /* In detail: an answer that is not HTTP is "bad", no answer at all is "eof". */
+        enum lg_kind want = modes[m] == SRV_GARBAGE ? LG_K_BAD : LG_K_EOF;
+        cr_assert_eq(r.kinds[want], 6, "mode %zu: kind %s", m, loadgen_kind_name(want));
+        cr_assert_eq(loadgen_kind_error(want), LG_ERR_PROTOCOL);
+        cr_assert_eq(r.retried, 0, "a new connection is never retried");
         loadgen_result_free(&r);
     }
 }

@@ -3,6 +3,7 @@
  *   fdload -p PORT [-H 127.0.0.1] [-c 50] [-t 2] [-d 10 | -n REQUESTS] [-k]
  *          [--pipeline D] [-m GET|HEAD|POST] [--path /x] [-b FILE | --body-size N]
  *          [--rate R] [--timeout 5] [--csv FILE] [--kv] [--slow MS]
+ *          [--series FILE [--interval S]] [--no-retry]
  *
  * C connections over T threads (each thread one epoll loop over its C/T connections,
  * loadgen_run_threads), for a duration or a request count, closed loop (a connection
@@ -12,18 +13,39 @@
  * key=value lines for tests (latencies in whole microseconds, fds_leaked = descriptors
  * open after the run minus before), --csv FILE writes a header and one summary line.
  * HTTP 4xx/5xx answers are counted apart from transport errors (connect, reset,
- * timeout, protocol). Exits 0 when the run was made (failed requests are results),
- * 1 when it could not be made, 2 on bad usage.
+ * timeout, protocol), and each error also by its kind (refused, connect, reset, eof,
+ * timeout, bad: loadgen.h's enum lg_kind). A request on a reused kept-alive
+ * connection that sees EOF/RST before any byte of its answer is retried once on a
+ * new connection (RFC 9112 9.3.1) and counted as retried; --no-retry turns that off.
+ *
+ * A monitor thread (the only one that takes signals: every thread blocks SIGINT and
+ * SIGTERM, the monitor reads them from a signalfd) turns the first SIGINT/SIGTERM
+ * into a graceful stop — no new request starts, those in flight finish (bounded by
+ * --timeout), the summary is printed as usual; a second one exits at once (status 1,
+ * no summary). With --series FILE it also writes one CSV row per --interval with
+ * what finished in that interval, flushed at once, so a driver can read the file
+ * while the run goes on (run with a long -d and stop it with SIGTERM).
+ * Exits 0 when the run was made (failed requests are results), 1 when it could not
+ * be made, 2 on bad usage.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 #include "err.h"
 #include "fdcount.h"
@@ -59,11 +81,27 @@ static const char help_text[] =
     "      --slow MS          also count successful responses slower than MS ms\n"
     "                         (printed as slow=N; with --rate it shows how many\n"
     "                         requests a server stall delayed)\n"
+    "      --series FILE      write one CSV row per interval, flushed as it goes:\n"
+    "                         t_s,unix_s,ok,errors,refused,connect,reset,eof,timeout,\n"
+    "                         bad,retried (requests finished since the previous row;\n"
+    "                         t_s when the row was written, since the start, unix_s\n"
+    "                         the wall clock then; a row covers more than one interval\n"
+    "                         only when fdload itself was not scheduled in time)\n"
+    "      --interval S       the series interval (default 1; 0.01..3600)\n"
+    "      --no-retry         never retry: by default a GET/HEAD on a reused kept-alive\n"
+    "                         connection that sees EOF or RST before any byte of its\n"
+    "                         answer is sent once more on a new connection (RFC 9112\n"
+    "                         9.3.1), counted as retried=N\n"
     "  -h, --help             this text\n"
     "\n"
     "Errors: connect (refused, failed handshake), reset (ECONNRESET/EPIPE), timeout,\n"
-    "protocol (unparsable answer, EOF too early). HTTP 4xx/5xx answers are complete\n"
-    "responses and are counted separately. Latency is over successful responses.\n"
+    "protocol (unparsable answer, EOF too early). In detail (kind.*): refused\n"
+    "(ECONNREFUSED: nobody listening), connect (other connect failures), reset, eof\n"
+    "(closed before the answer was complete), timeout, bad (not HTTP). HTTP 4xx/5xx\n"
+    "answers are complete responses and are counted separately. Latency is over\n"
+    "successful responses.\n"
+    "SIGINT/SIGTERM: stop gracefully (requests in flight finish, the summary is\n"
+    "printed); a second one exits at once with status 1.\n"
     "Exit status: 0 when the run was made, 1 when it could not be, 2 on bad usage.\n";
 
 struct cfg {
@@ -73,6 +111,8 @@ struct cfg {
     long long body_size; /* -1: none */
     int kv;
     double slow_ms;      /* 0: not asked */
+    const char *series;  /* --series FILE, NULL when not asked */
+    double interval;     /* --interval, seconds */
     char *request;       /* built from the above, malloc'd */
 };
 
@@ -181,7 +221,8 @@ static void build_request(struct cfg *c)
 
 static void parse_args(int argc, char **argv, struct cfg *c)
 {
-    enum { OPT_PIPELINE = 256, OPT_PATH, OPT_BODYSIZE, OPT_RATE, OPT_TIMEOUT, OPT_CSV, OPT_KV, OPT_SLOW };
+    enum { OPT_PIPELINE = 256, OPT_PATH, OPT_BODYSIZE, OPT_RATE, OPT_TIMEOUT, OPT_CSV, OPT_KV, OPT_SLOW,
+           OPT_SERIES, OPT_INTERVAL, OPT_NORETRY };
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
         {"host", required_argument, NULL, 'H'},
@@ -200,6 +241,9 @@ static void parse_args(int argc, char **argv, struct cfg *c)
         {"csv", required_argument, NULL, OPT_CSV},
         {"kv", no_argument, NULL, OPT_KV},
         {"slow", required_argument, NULL, OPT_SLOW},
+        {"series", required_argument, NULL, OPT_SERIES},
+        {"interval", required_argument, NULL, OPT_INTERVAL},
+        {"no-retry", no_argument, NULL, OPT_NORETRY},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0}};
     memset(c, 0, sizeof *c);
@@ -211,6 +255,7 @@ static void parse_args(int argc, char **argv, struct cfg *c)
     c->method = "GET";
     c->path = "/";
     c->body_size = -1;
+    c->interval = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "p:H:c:t:d:n:km:b:h", longopts, NULL)) != -1) {
         switch (opt) {
@@ -233,6 +278,9 @@ static void parse_args(int argc, char **argv, struct cfg *c)
         case OPT_CSV: c->csv = optarg; break;
         case OPT_KV: c->kv = 1; break;
         case OPT_SLOW: c->slow_ms = parse_num(optarg, "slow threshold"); break;
+        case OPT_SERIES: c->series = optarg; break;
+        case OPT_INTERVAL: c->interval = parse_num(optarg, "interval"); break;
+        case OPT_NORETRY: c->o.no_retry = 1; break;
         case 'h': fputs(help_text, stdout); exit(0);
         default: usage_error("bad option");
         }
@@ -253,6 +301,8 @@ static void parse_args(int argc, char **argv, struct cfg *c)
         c->o.duration_s = 10;
     if (c->path[0] != '/' || strpbrk(c->path, " \r\n"))
         usage_error("--path must start with / and hold no blanks");
+    if (!(c->interval >= 0.01 && c->interval <= 3600))
+        usage_error("--interval must be 0.01..3600 seconds");
     if (c->o.pipeline > 1)
         c->o.keepalive = 1; /* pipelining rides on persistent connections */
     if (c->threads > c->o.connections)
@@ -331,10 +381,18 @@ static void print_summary(const struct cfg *c, const struct loadgen_result *r)
     printf("\n  %ld requests in %.2fs, %s read, %s written\n", done, r->elapsed_s,
            human((double)r->bytes_read, a, sizeof a), human((double)r->bytes_written, b, sizeof b));
     printf("  %ld connections opened\n", r->connects);
-    if (transport_errors(r))
+    if (transport_errors(r)) {
         printf("  Transport errors: connect %ld, reset %ld, timeout %ld, protocol %ld\n",
                r->errors[LG_ERR_CONNECT], r->errors[LG_ERR_RESET], r->errors[LG_ERR_TIMEOUT],
                r->errors[LG_ERR_PROTOCOL]);
+        printf("  By kind:");
+        for (int k = LG_K_REFUSED; k < LG_K_COUNT; k++)
+            printf(" %s %ld", loadgen_kind_name((enum lg_kind)k), r->kinds[k]);
+        printf("\n");
+    }
+    if (r->retried)
+        printf("  Retried on a new connection (kept-alive one closed under it): %ld\n",
+               r->retried);
     if (r->status[4] || r->status[5])
         printf("  HTTP errors: 4xx %ld, 5xx %ld\n", r->status[4], r->status[5]);
     int any = 0;
@@ -363,6 +421,13 @@ static void print_kv(const struct cfg *c, const struct loadgen_result *r, int fd
         kv_print(key, "%ld", r->errors[e]);
     }
     kv_print("errors.transport", "%ld", transport_errors(r));
+    for (int k = LG_K_REFUSED; k < LG_K_COUNT; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "kind.%s", loadgen_kind_name((enum lg_kind)k));
+        kv_print(key, "%ld", r->kinds[k]);
+    }
+    kv_print("retried", "%ld", r->retried);
+    kv_print("retry", "%d", !c->o.no_retry);
     for (int s = 1; s <= 5; s++) {
         char key[32];
         snprintf(key, sizeof key, "status.%dxx", s);
@@ -414,7 +479,7 @@ static void write_csv(const struct cfg *c, const struct loadgen_result *r)
     double el = r->elapsed_s > 0 ? r->elapsed_s : 1e-9;
     fprintf(f, "threads,connections,pipeline,keepalive,rate,requests,ok,errors_connect,"
                "errors_reset,errors_timeout,errors_protocol,status_4xx,status_5xx,rps,"
-               "bytes_per_s,p50_ms,p90_ms,p99_ms,p999_ms,max_ms,elapsed_s\n");
+               "bytes_per_s,p50_ms,p90_ms,p99_ms,p999_ms,max_ms,elapsed_s,refused,eof,retried\n");
     fprintf(f, "%d,%d,%d,%d,%.1f,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%.1f,%.0f", r->nthreads,
             c->o.connections, c->o.pipeline > 1 ? c->o.pipeline : 1, c->o.keepalive, c->o.rate,
             r->ok + transport_errors(r), r->ok, r->errors[LG_ERR_CONNECT],
@@ -422,9 +487,155 @@ static void write_csv(const struct cfg *c, const struct loadgen_result *r)
             r->status[4], r->status[5], (double)r->ok / el, (double)r->bytes_read / el);
     for (int q = 0; q < NQ; q++)
         fprintf(f, ",%.3f", (double)hist_percentile(r->latency, quantiles[q]) / 1e6);
-    fprintf(f, ",%.3f\n", r->elapsed_s);
+    fprintf(f, ",%.3f,%ld,%ld,%ld\n", r->elapsed_s, r->kinds[LG_K_REFUSED], r->kinds[LG_K_EOF],
+            r->retried);
     if (fclose(f) != 0)
         die("write %s", c->csv);
+}
+
+/* ---------------------------------------------------------------- the monitor thread */
+
+/* The monitor: signals (graceful stop) and the --series rows. It owns sfd and efd;
+ * loadgen's threads only add to live and read stop. */
+struct monitor {
+    const struct cfg *c;
+    struct loadgen_live live;
+    atomic_int stop;     /* loadgen_opts.stop */
+    int sfd;             /* signalfd: SIGINT, SIGTERM */
+    int efd;             /* eventfd: main says the run is over */
+    FILE *series;        /* NULL without --series */
+    double t0;           /* mono_s() at the start of the run */
+    long last[LG_K_COUNT], last_retried; /* totals at the previous row */
+    pthread_t tid;
+};
+
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts); /* cannot fail with a valid pointer */
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One series row: what finished since the previous row, stamped now. */
+static void series_row(struct monitor *m)
+{
+    double t = mono_s() - m->t0;
+    long now[LG_K_COUNT], errors = 0;
+    for (int k = 0; k < LG_K_COUNT; k++) {
+        now[k] = atomic_load_explicit(&m->live.kinds[k], memory_order_relaxed);
+        if (k != LG_K_OK)
+            errors += now[k] - m->last[k];
+    }
+    long retried = atomic_load_explicit(&m->live.retried, memory_order_relaxed);
+    fprintf(m->series, "%.3f,%.3f,%ld,%ld", t, wall_s(), now[LG_K_OK] - m->last[LG_K_OK], errors);
+    for (int k = LG_K_REFUSED; k < LG_K_COUNT; k++)
+        fprintf(m->series, ",%ld", now[k] - m->last[k]);
+    fprintf(m->series, ",%ld\n", retried - m->last_retried);
+    if (fflush(m->series) != 0 || ferror(m->series))
+        die("write %s", m->c->series);
+    memcpy(m->last, now, sizeof now);
+    m->last_retried = retried;
+}
+
+static void *monitor_main(void *arg)
+{
+    struct monitor *m = arg;
+    int signals = 0;
+    for (long tick = 1;; ) {
+        double next = m->t0 + (double)tick * m->c->interval;
+        double left = next - mono_s();
+        int timeout = -1;
+        if (m->series)
+            timeout = left > 0 ? (int)(left * 1000) + 1 : 0; /* never early */
+        struct pollfd pf[2] = {{.fd = m->sfd, .events = POLLIN}, {.fd = m->efd, .events = POLLIN}};
+        int n = poll(pf, 2, timeout);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            die("poll");
+        }
+        if (pf[1].revents) { /* the run is over: the last, partial row */
+            if (m->series)
+                series_row(m);
+            return NULL;
+        }
+        if (pf[0].revents) {
+            struct signalfd_siginfo si;
+            ssize_t r = read(m->sfd, &si, sizeof si);
+            if (r < 0 && (errno == EAGAIN || errno == EINTR))
+                continue;
+            if (r != (ssize_t)sizeof si)
+                die("read signalfd");
+            if (++signals > 1) {
+                fprintf(stderr, "fdload: second %s: exiting without a summary\n",
+                        strsignal((int)si.ssi_signo));
+                _exit(1); /* the loadgen threads may be anywhere: no exit handlers */
+            }
+            fprintf(stderr, "fdload: %s: stopping; requests in flight finish\n",
+                    strsignal((int)si.ssi_signo));
+            atomic_store(&m->stop, 1);
+            continue;
+        }
+        double now = mono_s();
+        if (m->series && now >= next) {
+            series_row(m);
+            /* The next tick after now: when this thread was not scheduled for several
+             * intervals (a stalled machine), one row covers them all instead of a
+             * burst of rows with the same time. */
+            tick = (long)((now - m->t0) / m->c->interval) + 1;
+        }
+    }
+}
+
+/* Blocks SIGINT/SIGTERM (before any thread exists, so every thread inherits the mask),
+ * opens the series file and starts the monitor. */
+static void monitor_start(struct monitor *m, const struct cfg *c)
+{
+    memset(m, 0, sizeof *m);
+    m->c = c;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        die("sigprocmask");
+    if ((m->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+        die("signalfd");
+    if ((m->efd = eventfd(0, EFD_CLOEXEC)) < 0)
+        die("eventfd");
+    if (c->series) {
+        if (!(m->series = fopen(c->series, "we")))
+            die("fopen %s", c->series);
+        fprintf(m->series, "t_s,unix_s,ok,errors");
+        for (int k = LG_K_REFUSED; k < LG_K_COUNT; k++)
+            fprintf(m->series, ",%s", loadgen_kind_name((enum lg_kind)k));
+        fprintf(m->series, ",retried\n");
+        if (fflush(m->series) != 0)
+            die("write %s", c->series);
+    }
+    m->t0 = mono_s();
+    int e = pthread_create(&m->tid, NULL, monitor_main, m);
+    if (e) {
+        errno = e;
+        die("pthread_create");
+    }
+}
+
+/* The run is over: the monitor writes its last row and ends; everything is closed. */
+static void monitor_stop(struct monitor *m)
+{
+    uint64_t one = 1;
+    if (write(m->efd, &one, sizeof one) != (ssize_t)sizeof one)
+        die("write eventfd");
+    int e = pthread_join(m->tid, NULL);
+    if (e) {
+        errno = e;
+        die("pthread_join");
+    }
+    if (m->series && fclose(m->series) != 0)
+        die("write %s", m->c->series);
+    close(m->sfd);
+    close(m->efd);
 }
 
 int main(int argc, char **argv)
@@ -434,9 +645,14 @@ int main(int argc, char **argv)
     ensure_fds(c.o.connections);
     /* Descriptors before and after the run: every connection must be closed again. */
     int fds_before = fd_count();
+    static struct monitor mon; /* large-ish and shared with the monitor thread */
+    monitor_start(&mon, &c);
+    c.o.stop = &mon.stop;
+    c.o.live = &mon.live;
     struct loadgen_result r;
     if (loadgen_run_threads(&c.o, c.threads, &r) < 0)
         die("loadgen_run_threads");
+    monitor_stop(&mon);
     int fds_after = fd_count();
     if (fds_before < 0 || fds_after < 0)
         die("fd_count");

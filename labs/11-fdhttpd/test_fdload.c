@@ -39,7 +39,11 @@ enum mode {
     M_STATUS,   /* request i: 404 when i%4==1, 503 when i%4==3, else 200 */
     M_RESET,    /* read a request, close with RST */
     M_GARBAGE,  /* read a request, answer something that is not HTTP */
-    M_STALL     /* like M_LENGTH, but request `arg` waits 500 ms first */
+    M_STALL,    /* like M_LENGTH, but request `arg` waits 500 ms first */
+    M_ONE_PER_CONN, /* answer a connection's first request (kept alive); read its second
+                       and close without a byte: the keep-alive race, every time */
+    M_ONCE      /* connection 0 answers its first request; every other request is
+                   read and its connection closed unanswered */
 };
 
 struct server {
@@ -151,6 +155,13 @@ static void answer(int fd, const struct srvcfg *cfg, int conn, long nreq, int is
     case M_GARBAGE:
         send_all(fd, "hello\r\n\r\n", 9);
         _exit(0);
+    case M_ONE_PER_CONN:
+    case M_ONCE:
+        if (nreq > 0 || (cfg->mode == M_ONCE && conn > 0))
+            _exit(0); /* the request was read whole: close() sends a FIN, no RST */
+        n = snprintf(out, sizeof out,
+                     "HTTP/1.1 200 OK\r\nX-Worker: %d\r\nContent-Length: 2\r\n\r\nok", conn);
+        break;
     }
     send_all(fd, out, (size_t)n);
 }
@@ -292,7 +303,7 @@ Test(fdload, help_documents_every_flag, .timeout = 120)
     const char *flags[] = {"--port", "--host", "--connections", "--threads", "--duration",
                            "--requests", "--keepalive", "--pipeline", "--method", "--path",
                            "--body", "--body-size", "--rate", "--timeout", "--csv", "--kv",
-                           "--slow", "--help"};
+                           "--slow", "--series", "--interval", "--no-retry", "--help"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         cr_assert_not_null(strstr(r.out, flags[i]), "--help lacks %s", flags[i]);
     run_result_free(&r);
@@ -301,6 +312,9 @@ Test(fdload, help_documents_every_flag, .timeout = 120)
     run_result_free(&r);
     cr_assert_eq(run_lab(&r, 30, LAB, "fdload", "-p", "80", "--body-size", "3", NULL), 0);
     cr_assert_eq(run_exit_code(&r), 2, "a body without POST: usage error");
+    run_result_free(&r);
+    cr_assert_eq(run_lab(&r, 30, LAB, "fdload", "-p", "80", "--interval", "0", NULL), 0);
+    cr_assert_eq(run_exit_code(&r), 2, "an interval of 0: usage error");
     run_result_free(&r);
 }
 
@@ -450,6 +464,7 @@ Test(fdload, errors_are_counted_by_kind, .timeout = 120)
     s = srv_start((struct srvcfg){.mode = M_RESET});
     FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "5");
     cr_assert_eq(kv(&r, "errors.reset"), 5);
+    cr_assert_eq(kv(&r, "kind.reset"), 5);
     cr_assert_eq(kv(&r, "errors.transport"), 5);
     run_result_free(&r);
     srv_stop(&s);
@@ -458,6 +473,8 @@ Test(fdload, errors_are_counted_by_kind, .timeout = 120)
     FDLOAD(&r, "-p", port_of(&s), "-c", "2", "-t", "2", "-n", "6");
     cr_assert_eq(kv(&r, "errors.protocol"), 6);
     cr_assert_eq(kv(&r, "errors.transport"), 6);
+    cr_assert_eq(kv(&r, "kind.bad"), 6, "an answer that is not HTTP is bad, not eof");
+    cr_assert_eq(kv(&r, "kind.eof"), 0);
     run_result_free(&r);
     srv_stop(&s);
 
@@ -468,6 +485,7 @@ Test(fdload, errors_are_counted_by_kind, .timeout = 120)
     struct server quiet = {.port = port};
     FDLOAD(&r, "-p", port_of(&quiet), "-c", "2", "-t", "1", "-n", "4", "--timeout", "0.2");
     cr_assert_eq(kv(&r, "errors.timeout"), 4);
+    cr_assert_eq(kv(&r, "kind.timeout"), 4);
     cr_assert_eq(kv(&r, "ok"), 0);
     run_result_free(&r);
     close(l);
@@ -480,6 +498,8 @@ Test(fdload, errors_are_counted_by_kind, .timeout = 120)
     FDLOAD(&r, "-p", port_of(&refused), "-c", "2", "-t", "2", "-n", "6");
     cr_assert_eq(kv(&r, "errors.connect"), 6);
     cr_assert_eq(kv(&r, "errors.transport"), 6);
+    cr_assert_eq(kv(&r, "kind.refused"), 6, "ECONNREFUSED is counted as refused");
+    cr_assert_eq(kv(&r, "kind.connect"), 0);
     run_result_free(&r);
     close(hold);
 }
@@ -551,4 +571,173 @@ Test(fdload, open_loop_counts_the_stall_for_every_delayed_request, .timeout = 12
     cr_assert_geq(kv(&r, "latency.p90_us"), 250000);
     run_result_free(&r);
     srv_stop(&s);
+}
+
+/* ---------------------------------------------------------------- retries, series, stop */
+
+Test(fdload, keepalive_race_is_retried_once_and_counted, .timeout = 120)
+{
+    /* Every connection answers one request, then reads the next and closes without a
+     * byte: the race of HTTP/1.1 keep-alive (the server closes an idle connection as
+     * the client reuses it), made to happen every time. */
+    struct server s = srv_start((struct srvcfg){.mode = M_ONE_PER_CONN});
+    struct run_result r = {0};
+    FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "10", "-k");
+    cr_assert_eq(kv(&r, "ok"), 10, "each request that met a closed connection was resent");
+    cr_assert_eq(kv(&r, "errors.transport"), 0);
+    cr_assert_eq(kv(&r, "retried"), 9, "requests 2..10 each retried once, and counted");
+    cr_assert_eq(kv(&r, "connections_opened"), 10);
+    cr_assert_eq(kv(&r, "retry"), 1);
+    run_result_free(&r);
+
+    /* --no-retry: the same race shows as errors (EOF before any byte of the answer). */
+    FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "10", "-k", "--no-retry");
+    cr_assert_eq(kv(&r, "ok"), 5, "odd requests open a new connection and succeed");
+    cr_assert_eq(kv(&r, "kind.eof"), 5, "even ones reuse a connection the server closes");
+    cr_assert_eq(kv(&r, "errors.protocol"), 5);
+    cr_assert_eq(kv(&r, "retried"), 0);
+    cr_assert_eq(kv(&r, "retry"), 0);
+    run_result_free(&r);
+
+    /* A POST is not idempotent: never retried automatically (RFC 9112 9.3.1). */
+    FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "6", "-k", "-m", "POST",
+           "--body-size", "3");
+    cr_assert_eq(kv(&r, "ok"), 3);
+    cr_assert_eq(kv(&r, "kind.eof"), 3);
+    cr_assert_eq(kv(&r, "retried"), 0);
+    run_result_free(&r);
+    srv_stop(&s);
+
+    /* Only once: the retry meets a server that closes again; its failure is counted
+     * (eof), not retried a second time. Request 1 ok on connection 0; request 2 on the
+     * reused connection -> EOF -> retried on connection 1 -> EOF (error); request 3 on
+     * a new connection -> EOF (a new connection is never retried). */
+    s = srv_start((struct srvcfg){.mode = M_ONCE});
+    FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "3", "-k");
+    cr_assert_eq(kv(&r, "ok"), 1);
+    cr_assert_eq(kv(&r, "retried"), 1);
+    cr_assert_eq(kv(&r, "kind.eof"), 2);
+    cr_assert_eq(kv(&r, "requests"), 3, "a retried request is still one request");
+    cr_assert_eq(kv(&r, "connections_opened"), 3);
+    run_result_free(&r);
+    srv_stop(&s);
+}
+
+/* The rows of a --series file, summed per column (ok, errors, refused, eof, retried);
+ * checks the header, that t_s never goes back, and that every row has 11 fields. */
+struct series_sum {
+    int rows;
+    long ok, errors, refused, eof, retried;
+};
+
+static struct series_sum read_series(const char *path)
+{
+    struct series_sum sum = {0};
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "open %s", path);
+    char line[512];
+    cr_assert_not_null(fgets(line, sizeof line, f));
+    cr_assert_str_eq(line, "t_s,unix_s,ok,errors,refused,connect,reset,eof,timeout,bad,retried\n");
+    double last_t = 0;
+    while (fgets(line, sizeof line, f)) {
+        double t, unix_s;
+        long v[9];
+        int n = sscanf(line, "%lf,%lf,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld", &t, &unix_s, &v[0],
+                       &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]);
+        cr_assert_eq(n, 11, "row %d: %s", sum.rows + 1, line);
+        cr_assert_geq(t, last_t, "t_s never goes back: %s", line);
+        cr_assert_gt(unix_s, 1e9, "a wall-clock time: %s", line);
+        cr_assert_eq(v[1], v[2] + v[3] + v[4] + v[5] + v[6] + v[7], "errors = sum of kinds: %s",
+                     line);
+        last_t = t;
+        sum.rows++;
+        sum.ok += v[0];
+        sum.errors += v[1];
+        sum.refused += v[2];
+        sum.eof += v[5];
+        sum.retried += v[8];
+    }
+    fclose(f);
+    return sum;
+}
+
+static const char *tmp_path(char *buf, const char *tag)
+{
+    snprintf(buf, 64, "/tmp/fdload-%s-%d", tag, (int)getpid());
+    return buf;
+}
+
+Test(fdload, series_rows_add_up_to_the_totals, .timeout = 120)
+{
+    char path[64];
+    tmp_path(path, "series");
+    struct server s = srv_start((struct srvcfg){.mode = M_LENGTH});
+    struct run_result r = {0};
+    FDLOAD(&r, "-p", port_of(&s), "-c", "2", "-t", "2", "-d", "0.5", "-k", "--rate", "400",
+           "--series", path, "--interval", "0.1");
+    struct series_sum sum = read_series(path);
+    /* How many rows depends on scheduling (a late row covers the missed intervals);
+     * the sigterm test below waits for rows before it stops the run. */
+    cr_assert_geq(sum.rows, 1, "at least the last row");
+    cr_assert_eq(sum.ok, kv(&r, "ok"), "every finished request is in exactly one row");
+    cr_assert_eq(sum.errors, 0);
+    run_result_free(&r);
+    srv_stop(&s);
+
+    /* Refused connections and retries land in their columns too. */
+    int hold = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(hold, (struct sockaddr *)&sa, sizeof sa), 0);
+    struct server refused = {.port = (uint16_t)sock_local_port(hold)};
+    FDLOAD(&r, "-p", port_of(&refused), "-c", "1", "-t", "1", "-n", "7", "--series", path);
+    sum = read_series(path);
+    cr_assert_eq(sum.refused, 7);
+    cr_assert_eq(sum.errors, 7);
+    cr_assert_eq(sum.ok, 0);
+    run_result_free(&r);
+    close(hold);
+
+    s = srv_start((struct srvcfg){.mode = M_ONE_PER_CONN});
+    FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "8", "-k", "--series", path);
+    sum = read_series(path);
+    cr_assert_eq(sum.ok, 8);
+    cr_assert_eq(sum.retried, 7);
+    run_result_free(&r);
+    srv_stop(&s);
+    unlink(path);
+}
+
+Test(fdload, sigterm_stops_a_long_run_gracefully, .timeout = 120)
+{
+    /* A run of an hour, stopped by SIGTERM once the series file shows two rows: the
+     * summary is printed, exit 0, no request lost in flight, the last row written. */
+    char path[64], script[1024];
+    tmp_path(path, "stop");
+    unlink(path);
+    const char *build = getenv("FDLAB_BUILD") ? getenv("FDLAB_BUILD") : "build/gcc";
+    struct server s = srv_start((struct srvcfg){.mode = M_LENGTH});
+    snprintf(script, sizeof script,
+             "%s/labs/" LAB "/fdload --kv -p %u -c 2 -t 2 -k --rate 200 -d 3600 "
+             "--series %s --interval 0.1 & p=$!; "
+             "while [ \"$(cat %s 2>/dev/null | wc -l)\" -lt 3 ]; do sleep 0.05; done; "
+             "kill -TERM $p; wait $p",
+             build, (unsigned)s.port, path, path);
+    char *argv[] = {"/bin/sh", "-c", script, NULL};
+    struct run_result r = {0};
+    int fds = fd_count();
+    cr_assert_eq(run_capture(argv, 60, &r), 0);
+    cr_assert_eq(r.timed_out, 0, "stopped long before the hour: %s", r.err);
+    cr_assert_eq(r.leftovers, 0);
+    cr_assert_eq(run_exit_code(&r), 0, "graceful: %s", r.err);
+    cr_assert_eq(fd_count(), fds);
+    cr_assert_not_null(strstr(r.err, "stopping"), "said why it stopped: %s", r.err);
+    cr_assert(kv_is(r.out, "fds_leaked", "0"));
+    cr_assert_gt(kv(&r, "ok"), 0);
+    cr_assert_eq(kv(&r, "errors.transport"), 0, "requests in flight finished normally");
+    struct series_sum sum = read_series(path);
+    cr_assert_geq(sum.rows, 3);
+    cr_assert_eq(sum.ok, kv(&r, "ok"), "the last partial row was written too");
+    run_result_free(&r);
+    srv_stop(&s);
+    unlink(path);
 }
