@@ -2,8 +2,11 @@
 #include "io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -118,4 +121,39 @@ int reap_bounded(pid_t pid, int ms)
         return -1;
     }
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+char *read_file(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    char *buf = NULL;
+    size_t got = 0;
+    if (fstat(fd, &st) < 0)
+        goto fail;
+    if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+        goto fail;
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            goto fail;
+        if (n == 0)
+            break; /* shrank meanwhile: what is there */
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    if (len)
+        *len = got;
+    return buf;
+fail:;
+    int e = errno;
+    free(buf);
+    close(fd);
+    errno = e;
+    return NULL;
 }

@@ -22,6 +22,11 @@
  *   always reaps the child before returning (after SIGKILL the wait is short).
  *   Returns the exit code, 128+signal when a signal ended it, or -1 with errno:
  *   ETIMEDOUT when it had to be killed, ECHILD when pid is not our child.
+ * read_file(path, &len): the whole of a regular file, as it is now, in a malloc'd
+ *   buffer with a '\0' after the last byte (so text can be searched as a string);
+ *   *len (when len is not NULL) is its size. Returns the buffer (the caller frees it),
+ *   or NULL with errno: open's or read's, ENOMEM. A file that grows while it is read
+ *   is read up to the size fstat gave.
  */
 #ifndef FDLAB_IO_H
 #define FDLAB_IO_H
@@ -33,5 +38,6 @@ int wait_readable(int fd, int ms);
 ssize_t read_full(int fd, void *buf, size_t n, int ms);
 ssize_t read_line(int fd, char *buf, size_t cap, int ms);
 int reap_bounded(pid_t pid, int ms);
+char *read_file(const char *path, size_t *len);
 
 #endif

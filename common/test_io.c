@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -138,4 +139,27 @@ Test(io, reap_bounded_kills_after_the_bound, .timeout = 120)
     cr_assert_eq(waitpid(pid, NULL, WNOHANG), -1, "already reaped");
     cr_assert_eq(errno, ECHILD);
     close(p[1]);
+}
+
+Test(io, read_file_whole_terminated_and_errors, .timeout = 120)
+{
+    char path[] = "/tmp/fdlab-readfile-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    static const char text[] = "line one\nline two\n";
+    cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    cr_assert_eq(close(fd), 0);
+    int before = fd_count();
+    size_t len = 0;
+    char *buf = read_file(path, &len);
+    cr_assert_not_null(buf);
+    cr_assert_eq(len, sizeof text - 1);
+    cr_assert_str_eq(buf, text, "the bytes, then a terminating NUL");
+    free(buf);
+    cr_assert_eq(fd_count(), before, "no descriptor left open");
+    unlink(path);
+    errno = 0;
+    cr_assert_null(read_file(path, &len));
+    cr_assert_eq(errno, ENOENT);
+    cr_assert_eq(fd_count(), before);
 }

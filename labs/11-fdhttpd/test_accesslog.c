@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "io.h"
 #include "kv.h"
 #include "lib/harness.h"
 #include "sock.h"
@@ -94,20 +95,11 @@ static long file_size(const char *p)
     return stat(p, &st) == 0 ? (long)st.st_size : -1;
 }
 
+/* The whole log file (common/io.h), asserted readable. */
 static char *slurp(const char *p)
 {
-    int fd = open(p, O_RDONLY | O_CLOEXEC);
-    cr_assert_geq(fd, 0, "%s: %s", p, strerror(errno));
-    struct stat st;
-    cr_assert_eq(fstat(fd, &st), 0);
-    char *buf = malloc((size_t)st.st_size + 1);
-    cr_assert_not_null(buf);
-    size_t got = 0;
-    ssize_t n;
-    while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
-        got += (size_t)n;
-    close(fd);
-    buf[got] = '\0';
+    char *buf = read_file(p, NULL);
+    cr_assert_not_null(buf, "%s: %s", p, strerror(errno));
     return buf;
 }
 

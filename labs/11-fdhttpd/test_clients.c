@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "io.h"
 #include "kv.h"
 #include "lib/harness.h"
 #include "sock.h"
@@ -152,22 +153,11 @@ static char *url(const struct fdh_srv *s, const char *path)
     return url_buf[url_i];
 }
 
-/* The whole of a (small) file; *len its size. */
+/* The whole of a (small) file (common/io.h); *len its size. */
 static char *slurp(const char *p, size_t *len)
 {
-    int fd = open(p, O_RDONLY | O_CLOEXEC);
-    cr_assert_geq(fd, 0, "%s: %s", p, strerror(errno));
-    struct stat st;
-    cr_assert_eq(fstat(fd, &st), 0);
-    char *buf = malloc((size_t)st.st_size + 1);
-    cr_assert_not_null(buf);
-    size_t got = 0;
-    ssize_t n;
-    while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
-        got += (size_t)n;
-    close(fd);
-    buf[got] = '\0';
-    *len = got;
+    char *buf = read_file(p, len);
+    cr_assert_not_null(buf, "%s: %s", p, strerror(errno));
     return buf;
 }
 
