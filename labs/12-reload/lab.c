@@ -1,7 +1,7 @@
 /* lab 12 — fdhttpd changes itself under load: reload (SIGHUP), binary upgrade
  * (SIGUSR2), rollback, crash loops, systemd activation and notification.
  *
- *   lab [-s all|reload|invalid|upgrade|rollback|stubborn|crashloop|systemd|load] [-a MODE]
+ *   lab [-s all|reload|invalid|upgrade|rollback|fds|stubborn|crashloop|systemd|load] [-a MODE]
  *       [-r RELOADS] [-u UPGRADES]
  *
  * reload     a changed --config (another root, a smaller header limit) is served after
@@ -15,6 +15,9 @@
  * rollback   the binary on disk replaced by a script that exits 1, then a config the
  *            handed-over sockets do not match: upgrade=failed reason=..., the old
  *            master serves on; then a good upgrade still works.
+ * fds        20 reloads, 5 upgrades, 3 rollbacks (exit 1, mismatch, a new master that
+ *            never connects): every master keeps the descriptor count and the children
+ *            (its workers, no zombie) it started with.
  * stubborn   an old worker that ignores QUIT is SIGKILLed at --drain-timeout; the
  *            reload completes and /status's active count is still right.
  * crashloop  a worker that dies right after start: crashloop lines and /status.
@@ -443,6 +446,97 @@ static int rollback(struct ctx *x)
     return f1 && why1 && serving1 && f2 && why2 && serving2 && nf == 2 && done && ok;
 }
 
+/* ---------------------------------------------------------------- fds */
+
+/* The master's descriptors and children after a step: the count must equal the first
+ * master's (a new master of the same configuration holds the same set), and the
+ * children must be exactly the workers, none of them a zombie. */
+static int fds_check(const char *step, pid_t m, int want_fds, int workers)
+{
+    int z = -1, fds = fdh_fd_count(m), kids = rl_children(m, &z);
+    char k[64];
+    snprintf(k, sizeof k, "fds.%s", step);
+    kv_print(k, "fds=%d children=%d zombies=%d", fds, kids, z);
+    return fds == want_fds && kids == workers && z == 0;
+}
+
+/* 20 reloads, 5 upgrades and 3 rollbacks (a binary that exits 1, sockets that do not
+ * match, a new master that never connects: bounded by FDH_READY_MAX_MS) leave every
+ * master with the descriptors and children it started with. */
+static int fds(struct ctx *x)
+{
+    char bindir[PATH_MAX], bin[PATH_MAX + 16], keep[PATH_MAX + 16], conf[PATH_MAX];
+    path_in(x, "fdsbin", bindir, sizeof bindir);
+    mkdir_p(bindir);
+    snprintf(bin, sizeof bin, "%s/fdhttpd", bindir);
+    snprintf(keep, sizeof keep, "%s/fdhttpd.good", bindir);
+    copy_file(x->bin, bin, 0755);
+    copy_file(x->bin, keep, 0755);
+    path_in(x, "fds.conf", conf, sizeof conf);
+    put_file(conf, "# nothing yet\n", 0644);
+    struct fdh_srv s;
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", (char *)x->mode, "--config", conf, NULL};
+    if (start(x, &s, bin, argv) < 0)
+        return 0;
+    pid_t m = s.pid;
+    int f0 = fdh_fd_count(m), ok = f0 > 0;
+    kv_print("fds.start", "%d", f0);
+    ok &= fds_check("start_check", m, f0, 2);
+    int nrel = 0;
+    for (int i = 1; i <= 20; i++) {
+        sig(m, SIGHUP);
+        nrel += rl_wait(&s, "reload=done", i, WAIT_S) == 0;
+    }
+    kv_print("fds.reloads_done", "%d", nrel);
+    ok &= nrel == 20 && fds_check("after_20_reloads", m, f0, 2);
+    int nup = 0;
+    for (int i = 1; i <= 5; i++) {
+        sig(m, SIGUSR2);
+        int d = rl_wait(&s, "upgrade=done", i, WAIT_S) == 0;
+        nup += d && rl_reap_wait(&s, m, WAIT_S) == 0;
+        m = rl_master(&s);
+        char step[32];
+        snprintf(step, sizeof step, "after_upgrade_%d", i);
+        ok &= fds_check(step, m, f0, 2);
+    }
+    kv_print("fds.upgrades_done", "%d", nup);
+    ok &= nup == 5;
+    /* Rollbacks, each checked on the master that stays. */
+    static const char *const broken[] = {
+        "#!/bin/sh\nexit 1\n",              /* dies before connecting */
+        NULL,                               /* the good binary, a config it cannot serve */
+        "#!/bin/sh\nexec sleep 60\n",       /* never connects: the old master's deadline */
+    };
+    int nfail = 0;
+    for (int i = 0; i < 3; i++) {
+        if (broken[i])
+            put_file(bin, broken[i], 0755);
+        else {
+            copy_file(keep, bin, 0755);
+            put_file(conf, strcmp(x->mode, "passfd") ? "accept passfd\n" : "accept mutex\n", 0644);
+        }
+        sig(m, SIGUSR2);
+        double t0 = mono_s();
+        nfail += rl_wait(&s, "upgrade=failed", i + 1, WAIT_S) == 0;
+        char step[32];
+        snprintf(step, sizeof step, "after_rollback_%d", i + 1);
+        ok &= fds_check(step, m, f0, 2) && rl_master(&s) == m && rl_get(s.port, "/", NULL) == 200;
+        if (i == 2) { /* bounded: the deadline, not our WAIT_S, ended it */
+            echo_reason(&s, "upgrade", "fds.hang");
+            ok &= has_reason(&s, "upgrade", "not ready within") && mono_s() - t0 < WAIT_S;
+        }
+        if (!broken[i])
+            put_file(conf, "# nothing\n", 0644);
+    }
+    kv_print("fds.rollbacks_failed_as_expected", "%d", nfail);
+    ok &= nfail == 3;
+    copy_file(keep, bin, 0755);
+    kv_print("fds.flat", "%d", ok);
+    ok = stop(&s, "fds") && ok;
+    fdh_srv_free(&s);
+    return ok;
+}
+
 /* ---------------------------------------------------------------- stubborn */
 
 /* An old worker that ignores QUIT is SIGKILLed at --drain-timeout, the reload still
@@ -757,7 +851,7 @@ int main(int argc, char **argv)
         case 'r': x.reloads = atoi(optarg); break;
         case 'u': x.upgrades = atoi(optarg); break;
         default:
-            fprintf(stderr, "usage: lab [-s all|reload|invalid|upgrade|rollback|stubborn|crashloop|systemd|load] [-a MODE] "
+            fprintf(stderr, "usage: lab [-s all|reload|invalid|upgrade|rollback|fds|stubborn|crashloop|systemd|load] [-a MODE] "
                             "[-r RELOADS] [-u UPGRADES]\n");
             return 2;
         }
@@ -792,6 +886,7 @@ int main(int argc, char **argv)
         {"invalid", "# invalid: a config that is wrong, or needs other sockets, changes nothing", invalid},
         {"upgrade", "# upgrade: SIGUSR2 hands the sockets and the statistics to a new master", upgrade},
         {"rollback", "# rollback: a new binary that fails leaves the old master serving", rollback},
+        {"fds", "# fds: 20 reloads, 5 upgrades, 3 rollbacks; every master's descriptors and children", fds},
         {"stubborn", "# stubborn: an old worker that ignores QUIT is killed at --drain-timeout", stubborn},
         {"crashloop", "# crashloop: a worker that dies at once is reported", crashloop},
         {"systemd", "# systemd: socket activation and READY/RELOADING/STOPPING", systemd},

@@ -118,6 +118,22 @@ Test(reload, failing_new_binary_rolls_back, .timeout = 120)
     run_result_free(&r);
 }
 
+/* No descriptor leak, no zombie, in any master: 20 reloads, 5 upgrades, 3 rollbacks. */
+static void fds(const char *mode)
+{
+    struct run_result r = {0};
+    run(&r, "fds", mode, "0", "0");
+    cr_assert_eq(val(&r, "fds.reloads_done"), 20, "%s", r.out);
+    cr_assert_eq(val(&r, "fds.upgrades_done"), 5, "%s", r.out);
+    cr_assert_eq(val(&r, "fds.rollbacks_failed_as_expected"), 3, "%s", r.out);
+    cr_assert_eq(val(&r, "fds.flat"), 1, "a master's fds or children changed:\n%s", r.out);
+    shown(&r, "fds");
+    run_result_free(&r);
+}
+
+Test(reload, no_fd_leak_or_zombie_over_reloads_upgrades_rollbacks_reuseport, .timeout = 120) { fds("reuseport"); }
+Test(reload, no_fd_leak_or_zombie_over_reloads_upgrades_rollbacks_passfd, .timeout = 120) { fds("passfd"); }
+
 Test(reload, stubborn_old_worker_is_killed_at_drain_timeout, .timeout = 120)
 {
     struct run_result r = {0};
