@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/random.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -821,7 +822,19 @@ static void start_upgrade(struct master *m)
     char name[64], listen[64], fromopt[128];
     int handover = !m->cur->cfg->no_handover;
     if (handover) {
-        snprintf(name, sizeof name, "@fdhttpd-upgrade-%d-%d", (int)getpid(), ++m->up_seq);
+        /* An abstract name can be bound by ANY local user first (squatting): with only
+         * pid and a counter in it, another user could bind every name we would pick
+         * and refuse all upgrades for good. 64 random bits make it unguessable; the
+         * peer checks (handover.h) still decide who may talk to us. */
+        uint64_t rnd;
+        if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
+            char r[160];
+            snprintf(r, sizeof r, "getrandom: %s", strerror(errno));
+            upgrade_failed(m, r);
+            return;
+        }
+        snprintf(name, sizeof name, "@fdhttpd-upgrade-%d-%d-%016llx", (int)getpid(), ++m->up_seq,
+                 (unsigned long long)rnd);
         m->up_lfd = unix_listen(name, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 4);
         if (m->up_lfd < 0) {
             char r[160];
