@@ -683,6 +683,7 @@ static void up_close(struct master *m)
  * have started die with it (PR_SET_PDEATHSIG). */
 static void upgrade_failed(struct master *m, const char *reason)
 {
+    int handed = m->up == UP_WAIT_READY; /* it had our sockets and our statistics page */
     up_close(m);
     m->up = UP_NONE;
     if (m->up_pid > 0) {
@@ -691,6 +692,19 @@ static void upgrade_failed(struct master *m, const char *reason)
         while (waitpid(m->up_pid, NULL, 0) < 0 && errno == EINTR)
             ;
         m->up_pid = 0;
+    }
+    if (handed) {
+        /* Its generation (ours + 1) wrote bank (id + 1) % 2 and the per-slot back-off,
+         * and nobody reaps its workers for us: their `active` would stay counted in
+         * /status, and our next reload's workers (same bank) would start from it. Its
+         * workers were SIGKILLed when it died (PR_SET_PDEATHSIG, sent as it exited,
+         * before the wait above returned): the bank has no live writer now. */
+        struct fdh_slot *bank = m->sh->slot[(m->cur->id + 1) % FDH_BANKS];
+        for (int i = 0; i < FDH_MAX_WORKERS; i++) {
+            atomic_store(&bank[i].pid, 0);
+            atomic_store(&bank[i].active, 0);
+            atomic_store(&m->sh->backoff_ms[i], i < m->cur->cfg->workers ? m->cur->w[i].backoff_ms : 0);
+        }
     }
     atomic_fetch_add(&m->sh->upgrades_failed, 1);
     kv_print("upgrade", "failed reason=%s", reason);
