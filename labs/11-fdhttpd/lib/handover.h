@@ -14,8 +14,9 @@
  *   master must not inherit them by accident), and LISTEN_PID, LISTEN_FDS and
  *   LISTEN_FDNAMES are removed from the environment (a child must not take them for
  *   its own). Returns n; 0 when not activated (no variables, or they name another
- *   pid: then nothing is touched); -1 with the reason in err (n > max, not a number,
- *   an fd that is not open).
+ *   pid: then nothing is touched; or LISTEN_FDS=0, as sd_listen_fds(3) reads it: the
+ *   variables are removed); -1 with the reason in err (n > max, negative, not a
+ *   number, an fd that is not open).
  *
  * THE UPGRADE PROTOCOL. The old master listens on an abstract AF_UNIX SOCK_SEQPACKET
  * name "@fdhttpd-upgrade-<pid>-<n>-<64 random bits in hex>" (no file to clean up;
