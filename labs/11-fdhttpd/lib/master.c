@@ -493,10 +493,19 @@ static void read_channel(struct master *m, struct wslot *s)
         struct channel_msg msg;
         int r = channel_recv(s->chan, &msg);
         if (r < 0) {
-            if (errno == EAGAIN || errno == EINTR)
+            if (errno == EAGAIN)
                 return;
-            warn_errno("master: channel of slot %d", (int)(s - s->g->w));
-            continue;
+            if (errno == EINTR)
+                continue;
+            if (errno == EPROTO || errno == EMSGSIZE) { /* one bad message, consumed */
+                warn_errno("master: channel of slot %d", (int)(s - s->g->w));
+                continue;
+            }
+            /* ECONNRESET (the worker died with our messages unread) or another socket
+             * error: the channel is finished. Retrying could spin on a lasting error. */
+            if (errno != ECONNRESET)
+                warn_errno("master: channel of slot %d", (int)(s - s->g->w));
+            r = 0;
         }
         if (r == 0) { /* the worker is gone; SIGCHLD tells why */
             evloop_io_del(m->el, s->chan);
