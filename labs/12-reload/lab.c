@@ -579,9 +579,31 @@ static int stubborn(struct ctx *x)
     kv_print("stubborn.reload_done", "%d", done);
     kv_print("stubborn.sigkilled", "%d", killed);
     kv_print("stubborn.active_after", "%ld", active_after);
+    /* The same after an upgrade: the old master's stubborn worker is SIGKILLed at
+     * --drain-timeout too (0.5 s; a SIGQUIT's drain bound is 30 s), so the old master
+     * is gone well within 20 s. */
+    int held2 = 0;
+    for (int i = 0; i < 8; i++) {
+        char resp[4096];
+        fds[i] = tcp_connect("127.0.0.1", s.port, SOCK_CLOEXEC);
+        held2 += fds[i] >= 0 && write(fds[i], req, strlen(req)) == (ssize_t)strlen(req) &&
+                 read(fds[i], resp, sizeof resp) > 0;
+    }
+    pid_t old = s.pid;
+    sig(old, SIGUSR2);
+    int handed = rl_wait(&s, "upgrade=handed_over", 1, WAIT_S) == 0;
+    int old_exit = handed ? rl_reap_wait(&s, old, 20) : -1;
+    int up_done = rl_wait(&s, "upgrade=done", 1, WAIT_S) == 0;
+    for (int i = 0; i < 8; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    kv_print("stubborn.upgrade_held", "%d", held2);
+    kv_print("stubborn.upgrade_old_exit", "%d", old_exit);
+    kv_print("stubborn.upgrade_done", "%d", up_done);
     int ok = stop(&s, "stubborn");
     fdh_srv_free(&s);
-    return held == 8 && on_stubborn > 0 && active_before == 9 && done && killed && active_after == 1 && ok;
+    return held == 8 && on_stubborn > 0 && active_before == 9 && done && killed && active_after == 1 &&
+           held2 == 8 && old_exit == 0 && up_done && ok;
 }
 
 /* ---------------------------------------------------------------- crashloop */

@@ -144,6 +144,10 @@ Test(reload, stubborn_old_worker_is_killed_at_drain_timeout, .timeout = 120)
     cr_assert_eq(val(&r, "stubborn.sigkilled"), 1, "the master logs the SIGKILL:\n%s", r.err);
     cr_assert_eq(val(&r, "stubborn.active_before"), 9);
     cr_assert_eq(val(&r, "stubborn.active_after"), 1, "the killed worker's connections left /status's active");
+    cr_assert_eq(val(&r, "stubborn.upgrade_held"), 8);
+    cr_assert_eq(val(&r, "stubborn.upgrade_old_exit"), 0,
+                 "after a hand-over the old master's stubborn worker is killed at --drain-timeout:\n%s", r.err);
+    cr_assert_eq(val(&r, "stubborn.upgrade_done"), 1);
     shown(&r, "stubborn");
     run_result_free(&r);
 }

@@ -665,7 +665,12 @@ static void shut_down(struct master *m, enum mode mode)
             tell_gen(m, gens[k], cmd);
         }
     evloop_timer_stop(m->el, &m->next_deadline);
-    if (evloop_timer_start(m->el, &m->deadline, mode == QUITTING ? FDH_DRAIN_MAX_MS : FDH_TERM_GRACE_MS, 0) < 0)
+    /* After a hand-over our workers are an old generation like a reload's: they get
+     * --drain-timeout (as --help says), not a SIGQUIT's FDH_DRAIN_MAX_MS. */
+    long ms = mode != QUITTING ? FDH_TERM_GRACE_MS
+              : m->up == UP_HANDED_OVER && !m->cur->cfg->no_handover ? m->cur->cfg->drain_timeout_ms
+                                                                     : FDH_DRAIN_MAX_MS;
+    if (evloop_timer_start(m->el, &m->deadline, ms, 0) < 0)
         die("evloop_timer_start");
 }
 
