@@ -263,11 +263,16 @@ static int reload(struct ctx *x)
     int fds2 = fdh_fd_count(s.pid);
     kv_print("reload.master_fds_before", "%d", fds1);
     kv_print("reload.master_fds_after", "%d", fds2);
-    /* Keep the old generation busy draining (an idle connection stays up to 300 ms),
-     * so that the second SIGHUP surely arrives during the reload. */
+    /* Keep the old generation busy draining, so that the second SIGHUP surely arrives
+     * during the reload: a connection with HALF a request is not idle, its worker
+     * waits for the rest (bounded by the header timeout and --drain-timeout, 10 s).
+     * (An idle one would only hold it 300 ms + up to 2 s of lingering: too little on
+     * a loaded machine, where the lab may not run for that long.) */
     idle = tcp_connect("127.0.0.1", s.port, SOCK_CLOEXEC);
-    if (idle < 0 || write(idle, req, strlen(req)) != (ssize_t)strlen(req) || read(idle, resp, sizeof resp) <= 0)
-        die("idle connection");
+    const char *half = "GET /a.txt HTTP/1.1\r\n";
+    if (idle < 0 || write(idle, req, strlen(req)) != (ssize_t)strlen(req) || read(idle, resp, sizeof resp) <= 0 ||
+        write(idle, half, strlen(half)) != (ssize_t)strlen(half))
+        die("busy connection");
     sig(s.pid, SIGHUP);
     rl_wait(&s, "reload=switched", 5, WAIT_S);
     sig(s.pid, SIGHUP);
