@@ -1,7 +1,7 @@
 /* lab 12 — fdhttpd changes itself under load: reload (SIGHUP), binary upgrade
  * (SIGUSR2), rollback, crash loops, systemd activation and notification.
  *
- *   lab [-s all|reload|invalid|upgrade|rollback|fds|stubborn|crashloop|systemd|load] [-a MODE]
+ *   lab [-s all|reload|invalid|upgrade|rollback|fds|nofile|stubborn|crashloop|systemd|load] [-a MODE]
  *       [-r RELOADS] [-u UPGRADES]
  *
  * reload     a changed --config (another root, a smaller header limit) is served after
@@ -18,6 +18,9 @@
  * fds        20 reloads, 5 upgrades, 3 rollbacks (exit 1, mismatch, a new master that
  *            never connects): every master keeps the descriptor count and the children
  *            (its workers, no zombie) it started with.
+ * nofile     the master's RLIMIT_NOFILE lowered to what it holds: a SIGHUP and a
+ *            SIGUSR2 fail with the reason, the master serves on; limit restored, a
+ *            reload works.
  * stubborn   an old worker that ignores QUIT is SIGKILLed at --drain-timeout; the
  *            reload completes and /status's active count is still right.
  * crashloop  a worker that dies right after start: crashloop lines and /status.
@@ -30,6 +33,7 @@
  * The lab is a child subreaper (prctl): a new master, orphaned when the old one
  * exits, becomes OUR child, so it can be waited for and nothing is left behind.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -41,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -542,6 +547,75 @@ static int fds(struct ctx *x)
     return ok;
 }
 
+/* ---------------------------------------------------------------- nofile */
+
+/* The lowest descriptor number process pid does NOT have open (the one its next
+ * open would get), or -1. */
+static int lowest_free_fd(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return -1;
+    static unsigned char used[4096];
+    memset(used, 0, sizeof used);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int n = atoi(e->d_name);
+        if (e->d_name[0] != '.' && n >= 0 && n < (int)sizeof used)
+            used[n] = 1;
+    }
+    closedir(d);
+    int f = 0;
+    while (f < (int)sizeof used && used[f])
+        f++;
+    return f;
+}
+
+/* A master that runs out of descriptors (its RLIMIT_NOFILE lowered from outside, with
+ * prlimit(2), to what it holds) must refuse a reload and an upgrade with the reason
+ * and serve on — not die and take its workers with it. */
+static int nofile(struct ctx *x)
+{
+    struct fdh_srv s;
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", (char *)x->mode, "--access-log", "off", NULL};
+    if (start(x, &s, x->bin, argv) < 0)
+        return 0;
+    pid_t m = s.pid;
+    struct rlimit old, tight;
+    int lf = lowest_free_fd(m);
+    if (lf < 0 || prlimit(m, RLIMIT_NOFILE, NULL, &old) < 0)
+        die("prlimit(%d) get", (int)m);
+    tight = old;
+    /* One more descriptor than it holds: a reload's docroot (site_open) still opens,
+     * the worker channel (socketpair: two) does not. */
+    tight.rlim_cur = (rlim_t)lf + 1;
+    if (prlimit(m, RLIMIT_NOFILE, &tight, NULL) < 0)
+        die("prlimit(%d) set", (int)m);
+    kv_print("nofile.limit", "%d", lf + 1);
+    sig(m, SIGHUP);
+    int rf = rl_wait(&s, "reload=failed", 1, WAIT_S) == 0;
+    echo_reason(&s, "reload", "nofile.reload");
+    sig(m, SIGUSR2);
+    int uf = rl_wait(&s, "upgrade=failed", 1, WAIT_S) == 0;
+    echo_reason(&s, "upgrade", "nofile.upgrade");
+    int alive = kill(m, 0) == 0 && rl_master(&s) == m;
+    if (prlimit(m, RLIMIT_NOFILE, &old, NULL) < 0)
+        die("prlimit(%d) restore", (int)m);
+    int serving = rl_get(s.port, "/", NULL) == 200;
+    sig(m, SIGHUP);
+    int rd = rl_wait(&s, "reload=done", 1, WAIT_S) == 0;
+    kv_print("nofile.reload_failed", "%d", rf);
+    kv_print("nofile.upgrade_failed", "%d", uf);
+    kv_print("nofile.master_alive", "%d", alive);
+    kv_print("nofile.serving", "%d", serving);
+    kv_print("nofile.reload_done_after", "%d", rd);
+    int ok = stop(&s, "nofile");
+    fdh_srv_free(&s);
+    return rf && uf && alive && serving && rd && ok;
+}
+
 /* ---------------------------------------------------------------- stubborn */
 
 /* An old worker that ignores QUIT is SIGKILLed at --drain-timeout, the reload still
@@ -878,7 +952,7 @@ int main(int argc, char **argv)
         case 'r': x.reloads = atoi(optarg); break;
         case 'u': x.upgrades = atoi(optarg); break;
         default:
-            fprintf(stderr, "usage: lab [-s all|reload|invalid|upgrade|rollback|fds|stubborn|crashloop|systemd|load] [-a MODE] "
+            fprintf(stderr, "usage: lab [-s all|reload|invalid|upgrade|rollback|fds|nofile|stubborn|crashloop|systemd|load] [-a MODE] "
                             "[-r RELOADS] [-u UPGRADES]\n");
             return 2;
         }
@@ -914,6 +988,7 @@ int main(int argc, char **argv)
         {"upgrade", "# upgrade: SIGUSR2 hands the sockets and the statistics to a new master", upgrade},
         {"rollback", "# rollback: a new binary that fails leaves the old master serving", rollback},
         {"fds", "# fds: 20 reloads, 5 upgrades, 3 rollbacks; every master's descriptors and children", fds},
+        {"nofile", "# nofile: out of descriptors, a reload and an upgrade fail and the master serves on", nofile},
         {"stubborn", "# stubborn: an old worker that ignores QUIT is killed at --drain-timeout", stubborn},
         {"crashloop", "# crashloop: a worker that dies at once is reported", crashloop},
         {"systemd", "# systemd: socket activation and READY/RELOADING/STOPPING", systemd},

@@ -134,6 +134,19 @@ static void fds(const char *mode)
 Test(reload, no_fd_leak_or_zombie_over_reloads_upgrades_rollbacks_reuseport, .timeout = 120) { fds("reuseport"); }
 Test(reload, no_fd_leak_or_zombie_over_reloads_upgrades_rollbacks_passfd, .timeout = 120) { fds("passfd"); }
 
+Test(reload, out_of_fds_reload_and_upgrade_fail_master_serves_on, .timeout = 120)
+{
+    struct run_result r = {0};
+    run(&r, "nofile", "reuseport", "0", "0");
+    cr_assert_eq(val(&r, "nofile.reload_failed"), 1, "%s", r.out);
+    cr_assert_eq(val(&r, "nofile.upgrade_failed"), 1, "%s", r.out);
+    cr_assert_eq(val(&r, "nofile.master_alive"), 1, "the master did not die of EMFILE:\n%s", r.err);
+    cr_assert_eq(val(&r, "nofile.serving"), 1);
+    cr_assert_eq(val(&r, "nofile.reload_done_after"), 1);
+    shown(&r, "nofile");
+    run_result_free(&r);
+}
+
 Test(reload, stubborn_old_worker_is_killed_at_drain_timeout, .timeout = 120)
 {
     struct run_result r = {0};

@@ -211,16 +211,25 @@ static void child_close(struct master *m, struct gen *mine, int slot)
     (void)slot;
 }
 
-static void spawn(struct master *m, struct gen *g, int slot)
+/* Starts the worker of slot `slot` of g. Returns 0, or -1 with errno when the
+ * channel or the process could not be made (EMFILE, EAGAIN, ENOMEM): nothing is left
+ * open, and the caller decides (spawn_failed) — a serving master must not die
+ * because it could not add a worker. */
+static int spawn(struct master *m, struct gen *g, int slot)
 {
     struct wslot *s = &g->w[slot];
     int sv[2];
     if (channel_pair(sv) < 0)
-        die("socketpair");
+        return -1;
     fflush(NULL); /* a child's exit() must not flush the master's buffers again */
     pid_t pid = fork();
-    if (pid < 0)
-        die("fork");
+    if (pid < 0) {
+        int e = errno;
+        close(sv[0]);
+        close(sv[1]);
+        errno = e;
+        return -1;
+    }
     if (pid == 0) {
         /* The child keeps only what its worker needs: its channel end and its listener. */
         close(sv[0]);
@@ -251,6 +260,7 @@ static void spawn(struct master *m, struct gen *g, int slot)
     atomic_store(&m->sh->slot[g->id % FDH_BANKS][slot].pid, pid);
     atomic_fetch_add(&m->sh->slot[g->id % FDH_BANKS][slot].starts, 1);
     g->nalive++;
+    return 0;
 }
 
 static int gen_all_ready(const struct gen *g)
@@ -389,16 +399,11 @@ static void reload_failed(struct master *m, const char *reason)
     notify("READY");
 }
 
-static void on_next_deadline(struct evloop *el, struct ev_timer *t, void *ud)
+/* The next generation will not come up: terminate what of it started, keep cur. */
+static void abort_next(struct master *m, const char *why)
 {
-    (void)el, (void)t;
-    struct master *m = ud;
-    if (m->next == NULL)
-        return;
-    char why[160];
-    snprintf(why, sizeof why, "the new workers were not all ready within %d ms; generation %ld kept",
-             FDH_READY_MAX_MS, m->cur->id);
     struct gen *g = m->next;
+    evloop_timer_stop(m->el, &m->next_deadline);
     m->next = NULL;
     g->stopping = 1;
     g->aborted = 1;
@@ -409,6 +414,18 @@ static void on_next_deadline(struct evloop *el, struct ev_timer *t, void *ud)
         finish_old(m);
     else if (evloop_timer_start(m->el, &m->old_deadline, FDH_TERM_GRACE_MS, 0) < 0)
         die("evloop_timer_start");
+}
+
+static void on_next_deadline(struct evloop *el, struct ev_timer *t, void *ud)
+{
+    (void)el, (void)t;
+    struct master *m = ud;
+    if (m->next == NULL)
+        return;
+    char why[160];
+    snprintf(why, sizeof why, "the new workers were not all ready within %d ms; generation %ld kept",
+             FDH_READY_MAX_MS, m->cur->id);
+    abort_next(m, why);
 }
 
 static void on_old_deadline(struct evloop *el, struct ev_timer *t, void *ud)
@@ -632,6 +649,29 @@ static void reap(struct master *m)
         else if (evloop_timer_start(m->el, &s->respawn, s->backoff_ms, 0) < 0)
             die("evloop_timer_start");
     }
+}
+
+/* spawn() failed for slot `slot` of g (errno says why). A reload's next generation
+ * is abandoned (reload=failed, cur untouched); a slot of cur is retried with the
+ * crash back-off, as if its worker had died at once. */
+static void spawn_failed(struct master *m, struct gen *g, int slot)
+{
+    int e = errno;
+    warn_errno("master: cannot start worker %d of generation %ld", slot, g->id);
+    if (g == m->next) {
+        char why[160];
+        snprintf(why, sizeof why, "cannot start worker %d: %s; generation %ld kept", slot, strerror(e), m->cur->id);
+        abort_next(m, why);
+        return;
+    }
+    struct wslot *s = &g->w[slot];
+    s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : FDH_BACKOFF_MIN_MS;
+    if (s->backoff_ms > FDH_BACKOFF_MAX_MS)
+        s->backoff_ms = FDH_BACKOFF_MAX_MS;
+    atomic_store(&m->sh->backoff_ms[slot], s->backoff_ms);
+    kv_print("crashloop", "slot=%d backoff_ms=%ld generation=%ld", slot, s->backoff_ms, g->id);
+    if (evloop_timer_start(m->el, &s->respawn, s->backoff_ms, 0) < 0)
+        die("evloop_timer_start");
 }
 
 /* ---------------------------------------------------------------- shutdown */
@@ -1144,13 +1184,17 @@ int fdh_master_run(struct fdh_config *cfg)
         if (m.mode != RUNNING && alive == 0)
             break;
         struct gen *gens[2] = {m.cur, m.next};
-        for (int k = 0; k < 2 && m.mode == RUNNING; k++)
-            for (int i = 0; gens[k] && i < gens[k]->cfg->workers; i++)
+        int failed = 0;
+        for (int k = 0; k < 2 && m.mode == RUNNING && !failed; k++)
+            for (int i = 0; gens[k] && i < gens[k]->cfg->workers && !failed; i++)
                 if (gens[k]->w[i].due && !gens[k]->stopping) {
                     gens[k]->w[i].due = 0;
-                    spawn(&m, gens[k], i);
+                    /* After a failure gens[] may be stale (an abandoned next generation
+                     * can be freed at once): leave the loop, poll, come back. */
+                    if (spawn(&m, gens[k], i) < 0)
+                        spawn_failed(&m, gens[k], i), failed = 1;
                 }
-        if (evloop_run_once(m.el, -1) < 0)
+        if (evloop_run_once(m.el, failed ? 0 : -1) < 0)
             die("evloop_run_once");
     }
     evloop_timer_stop(m.el, &m.deadline);
