@@ -918,12 +918,16 @@ static void start_upgrade(struct master *m)
         shut_down(m, QUITTING);
     }
     char **av = new_argv(m, name, listen, sizeof listen, fromopt, sizeof fromopt);
-    if (av == NULL)
-        die("upgrade: argv");
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork");
+    if (av)
+        fflush(NULL);
+    pid_t pid = av ? fork() : -1;
+    if (pid < 0) { /* rollback, not death: we are still the server */
+        char r[160];
+        snprintf(r, sizeof r, "%s: %s", av ? "fork" : "argv", strerror(errno));
+        free(av);
+        upgrade_failed(m, r);
+        return;
+    }
     if (pid == 0) {
         /* Every descriptor of ours is close-on-exec; the signal mask is inherited and
          * the new master sets its own. */
