@@ -1074,8 +1074,8 @@ static int take_handover(struct master *m, const struct fdh_config *cfg, char *e
     int want = cfg->accept == FDH_REUSEPORT ? cfg->workers : 1, rc = 0, port = cfg->port;
     size_t i = 0;
     if (msg.accept != (int)cfg->accept || nfds != (size_t)want + 1) {
-        snprintf(err, errlen, "the old master serves accept=%s with %u sockets; this configuration wants "
-                 "accept=%s with %d", fdh_accept_name((enum fdh_accept)msg.accept), msg.nfds - 1,
+        snprintf(err, errlen, "the old master serves accept=%s with %zu sockets; this configuration wants "
+                 "accept=%s with %d", fdh_accept_name((enum fdh_accept)msg.accept), nfds ? nfds - 1 : 0,
                  fdh_accept_name(cfg->accept), want);
         rc = -1;
     }
