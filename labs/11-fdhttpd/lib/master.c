@@ -819,8 +819,13 @@ static void on_up_listen(struct evloop *el, int fd, unsigned events, void *ud)
     struct master *m = ud;
     int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c < 0) {
-        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-            warn_errno("master: upgrade: accept");
+        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+            return;
+        /* EMFILE/ENFILE/ENOMEM: the connection stays queued and the (level-triggered)
+         * listener fires again at once: a busy loop until the deadline. Give up now. */
+        char r[96];
+        snprintf(r, sizeof r, "accepting the new master: %s", strerror(errno));
+        upgrade_failed(m, r);
         return;
     }
     char err[160];
