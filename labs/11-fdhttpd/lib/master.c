@@ -1195,7 +1195,7 @@ int fdh_master_run(struct fdh_config *cfg)
         struct gen *gens[2] = {m.cur, m.next};
         int failed = 0;
         for (int k = 0; k < 2 && m.mode == RUNNING && !failed; k++)
-            for (int i = 0; gens[k] && i < gens[k]->cfg->workers && !failed; i++)
+            for (int i = 0; !failed && gens[k] && i < gens[k]->cfg->workers; i++) /* !failed first */
                 if (gens[k]->w[i].due && !gens[k]->stopping) {
                     gens[k]->w[i].due = 0;
                     /* After a failure gens[] may be stale (an abandoned next generation
