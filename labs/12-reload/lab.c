@@ -1,7 +1,7 @@
 /* lab 12 — fdhttpd changes itself under load: reload (SIGHUP), binary upgrade
  * (SIGUSR2), rollback, crash loops, systemd activation and notification.
  *
- *   lab [-s all|reload|invalid|upgrade|rollback|stubborn|crashloop|systemd|load] [-a MODE]
+ *   lab [-s all|reload|invalid|upgrade|rollback|fds|nofile|stubborn|crashloop|systemd|load] [-a MODE]
  *       [-r RELOADS] [-u UPGRADES]
  *
  * reload     a changed --config (another root, a smaller header limit) is served after
@@ -15,6 +15,12 @@
  * rollback   the binary on disk replaced by a script that exits 1, then a config the
  *            handed-over sockets do not match: upgrade=failed reason=..., the old
  *            master serves on; then a good upgrade still works.
+ * fds        20 reloads, 5 upgrades, 3 rollbacks (exit 1, mismatch, a new master that
+ *            never connects): every master keeps the descriptor count and the children
+ *            (its workers, no zombie) it started with.
+ * nofile     the master's RLIMIT_NOFILE lowered to what it holds: a SIGHUP and a
+ *            SIGUSR2 fail with the reason, the master serves on; limit restored, a
+ *            reload works.
  * stubborn   an old worker that ignores QUIT is SIGKILLed at --drain-timeout; the
  *            reload completes and /status's active count is still right.
  * crashloop  a worker that dies right after start: crashloop lines and /status.
@@ -27,6 +33,7 @@
  * The lab is a child subreaper (prctl): a new master, orphaned when the old one
  * exits, becomes OUR child, so it can be waited for and nothing is left behind.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -38,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -260,11 +268,16 @@ static int reload(struct ctx *x)
     int fds2 = fdh_fd_count(s.pid);
     kv_print("reload.master_fds_before", "%d", fds1);
     kv_print("reload.master_fds_after", "%d", fds2);
-    /* Keep the old generation busy draining (an idle connection stays up to 300 ms),
-     * so that the second SIGHUP surely arrives during the reload. */
+    /* Keep the old generation busy draining, so that the second SIGHUP surely arrives
+     * during the reload: a connection with HALF a request is not idle, its worker
+     * waits for the rest (bounded by the header timeout and --drain-timeout, 10 s).
+     * (An idle one would only hold it 300 ms + up to 2 s of lingering: too little on
+     * a loaded machine, where the lab may not run for that long.) */
     idle = tcp_connect("127.0.0.1", s.port, SOCK_CLOEXEC);
-    if (idle < 0 || write(idle, req, strlen(req)) != (ssize_t)strlen(req) || read(idle, resp, sizeof resp) <= 0)
-        die("idle connection");
+    const char *half = "GET /a.txt HTTP/1.1\r\n";
+    if (idle < 0 || write(idle, req, strlen(req)) != (ssize_t)strlen(req) || read(idle, resp, sizeof resp) <= 0 ||
+        write(idle, half, strlen(half)) != (ssize_t)strlen(half))
+        die("busy connection");
     sig(s.pid, SIGHUP);
     rl_wait(&s, "reload=switched", 5, WAIT_S);
     sig(s.pid, SIGHUP);
@@ -443,6 +456,166 @@ static int rollback(struct ctx *x)
     return f1 && why1 && serving1 && f2 && why2 && serving2 && nf == 2 && done && ok;
 }
 
+/* ---------------------------------------------------------------- fds */
+
+/* The master's descriptors and children after a step: the count must equal the first
+ * master's (a new master of the same configuration holds the same set), and the
+ * children must be exactly the workers, none of them a zombie. */
+static int fds_check(const char *step, pid_t m, int want_fds, int workers)
+{
+    int z = -1, fds = fdh_fd_count(m), kids = rl_children(m, &z);
+    char k[64];
+    snprintf(k, sizeof k, "fds.%s", step);
+    kv_print(k, "fds=%d children=%d zombies=%d", fds, kids, z);
+    return fds == want_fds && kids == workers && z == 0;
+}
+
+/* 20 reloads, 5 upgrades and 3 rollbacks (a binary that exits 1, sockets that do not
+ * match, a new master that never connects: bounded by FDH_READY_MAX_MS) leave every
+ * master with the descriptors and children it started with. */
+static int fds(struct ctx *x)
+{
+    char bindir[PATH_MAX], bin[PATH_MAX + 16], keep[PATH_MAX + 16], conf[PATH_MAX];
+    path_in(x, "fdsbin", bindir, sizeof bindir);
+    mkdir_p(bindir);
+    snprintf(bin, sizeof bin, "%s/fdhttpd", bindir);
+    snprintf(keep, sizeof keep, "%s/fdhttpd.good", bindir);
+    copy_file(x->bin, bin, 0755);
+    copy_file(x->bin, keep, 0755);
+    path_in(x, "fds.conf", conf, sizeof conf);
+    put_file(conf, "# nothing yet\n", 0644);
+    struct fdh_srv s;
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", (char *)x->mode, "--config", conf, NULL};
+    if (start(x, &s, bin, argv) < 0)
+        return 0;
+    pid_t m = s.pid;
+    int f0 = fdh_fd_count(m), ok = f0 > 0;
+    kv_print("fds.start", "%d", f0);
+    ok &= fds_check("start_check", m, f0, 2);
+    int nrel = 0;
+    for (int i = 1; i <= 20; i++) {
+        sig(m, SIGHUP);
+        nrel += rl_wait(&s, "reload=done", i, WAIT_S) == 0;
+    }
+    kv_print("fds.reloads_done", "%d", nrel);
+    ok &= nrel == 20 && fds_check("after_20_reloads", m, f0, 2);
+    int nup = 0;
+    for (int i = 1; i <= 5; i++) {
+        sig(m, SIGUSR2);
+        int d = rl_wait(&s, "upgrade=done", i, WAIT_S) == 0;
+        nup += d && rl_reap_wait(&s, m, WAIT_S) == 0;
+        m = rl_master(&s);
+        char step[32];
+        snprintf(step, sizeof step, "after_upgrade_%d", i);
+        ok &= fds_check(step, m, f0, 2);
+    }
+    kv_print("fds.upgrades_done", "%d", nup);
+    ok &= nup == 5;
+    /* Rollbacks, each checked on the master that stays. */
+    static const char *const broken[] = {
+        "#!/bin/sh\nexit 1\n",              /* dies before connecting */
+        NULL,                               /* the good binary, a config it cannot serve */
+        "#!/bin/sh\nexec sleep 60\n",       /* never connects: the old master's deadline */
+    };
+    int nfail = 0;
+    for (int i = 0; i < 3; i++) {
+        if (broken[i])
+            put_file(bin, broken[i], 0755);
+        else {
+            copy_file(keep, bin, 0755);
+            put_file(conf, strcmp(x->mode, "passfd") ? "accept passfd\n" : "accept mutex\n", 0644);
+        }
+        sig(m, SIGUSR2);
+        double t0 = mono_s();
+        nfail += rl_wait(&s, "upgrade=failed", i + 1, WAIT_S) == 0;
+        char step[32];
+        snprintf(step, sizeof step, "after_rollback_%d", i + 1);
+        ok &= fds_check(step, m, f0, 2) && rl_master(&s) == m && rl_get(s.port, "/", NULL) == 200;
+        if (i == 2) { /* bounded: the deadline, not our WAIT_S, ended it */
+            echo_reason(&s, "upgrade", "fds.hang");
+            ok &= has_reason(&s, "upgrade", "not ready within") && mono_s() - t0 < WAIT_S;
+        }
+        if (!broken[i])
+            put_file(conf, "# nothing\n", 0644);
+    }
+    kv_print("fds.rollbacks_failed_as_expected", "%d", nfail);
+    ok &= nfail == 3;
+    copy_file(keep, bin, 0755);
+    kv_print("fds.flat", "%d", ok);
+    ok = stop(&s, "fds") && ok;
+    fdh_srv_free(&s);
+    return ok;
+}
+
+/* ---------------------------------------------------------------- nofile */
+
+/* The lowest descriptor number process pid does NOT have open (the one its next
+ * open would get), or -1. */
+static int lowest_free_fd(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return -1;
+    static unsigned char used[4096];
+    memset(used, 0, sizeof used);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int n = atoi(e->d_name);
+        if (e->d_name[0] != '.' && n >= 0 && n < (int)sizeof used)
+            used[n] = 1;
+    }
+    closedir(d);
+    int f = 0;
+    while (f < (int)sizeof used && used[f])
+        f++;
+    return f;
+}
+
+/* A master that runs out of descriptors (its RLIMIT_NOFILE lowered from outside, with
+ * prlimit(2), to what it holds) must refuse a reload and an upgrade with the reason
+ * and serve on — not die and take its workers with it. */
+static int nofile(struct ctx *x)
+{
+    struct fdh_srv s;
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", (char *)x->mode, "--access-log", "off", NULL};
+    if (start(x, &s, x->bin, argv) < 0)
+        return 0;
+    pid_t m = s.pid;
+    struct rlimit old, tight;
+    int lf = lowest_free_fd(m);
+    if (lf < 0 || prlimit(m, RLIMIT_NOFILE, NULL, &old) < 0)
+        die("prlimit(%d) get", (int)m);
+    tight = old;
+    /* One more descriptor than it holds: a reload's docroot (site_open) still opens,
+     * the worker channel (socketpair: two) does not. */
+    tight.rlim_cur = (rlim_t)lf + 1;
+    if (prlimit(m, RLIMIT_NOFILE, &tight, NULL) < 0)
+        die("prlimit(%d) set", (int)m);
+    kv_print("nofile.limit", "%d", lf + 1);
+    sig(m, SIGHUP);
+    int rf = rl_wait(&s, "reload=failed", 1, WAIT_S) == 0;
+    echo_reason(&s, "reload", "nofile.reload");
+    sig(m, SIGUSR2);
+    int uf = rl_wait(&s, "upgrade=failed", 1, WAIT_S) == 0;
+    echo_reason(&s, "upgrade", "nofile.upgrade");
+    int alive = kill(m, 0) == 0 && rl_master(&s) == m;
+    if (prlimit(m, RLIMIT_NOFILE, &old, NULL) < 0)
+        die("prlimit(%d) restore", (int)m);
+    int serving = rl_get(s.port, "/", NULL) == 200;
+    sig(m, SIGHUP);
+    int rd = rl_wait(&s, "reload=done", 1, WAIT_S) == 0;
+    kv_print("nofile.reload_failed", "%d", rf);
+    kv_print("nofile.upgrade_failed", "%d", uf);
+    kv_print("nofile.master_alive", "%d", alive);
+    kv_print("nofile.serving", "%d", serving);
+    kv_print("nofile.reload_done_after", "%d", rd);
+    int ok = stop(&s, "nofile");
+    fdh_srv_free(&s);
+    return rf && uf && alive && serving && rd && ok;
+}
+
 /* ---------------------------------------------------------------- stubborn */
 
 /* An old worker that ignores QUIT is SIGKILLed at --drain-timeout, the reload still
@@ -485,9 +658,31 @@ static int stubborn(struct ctx *x)
     kv_print("stubborn.reload_done", "%d", done);
     kv_print("stubborn.sigkilled", "%d", killed);
     kv_print("stubborn.active_after", "%ld", active_after);
+    /* The same after an upgrade: the old master's stubborn worker is SIGKILLed at
+     * --drain-timeout too (0.5 s; a SIGQUIT's drain bound is 30 s), so the old master
+     * is gone well within 20 s. */
+    int held2 = 0;
+    for (int i = 0; i < 8; i++) {
+        char resp[4096];
+        fds[i] = tcp_connect("127.0.0.1", s.port, SOCK_CLOEXEC);
+        held2 += fds[i] >= 0 && write(fds[i], req, strlen(req)) == (ssize_t)strlen(req) &&
+                 read(fds[i], resp, sizeof resp) > 0;
+    }
+    pid_t old = s.pid;
+    sig(old, SIGUSR2);
+    int handed = rl_wait(&s, "upgrade=handed_over", 1, WAIT_S) == 0;
+    int old_exit = handed ? rl_reap_wait(&s, old, 20) : -1;
+    int up_done = rl_wait(&s, "upgrade=done", 1, WAIT_S) == 0;
+    for (int i = 0; i < 8; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    kv_print("stubborn.upgrade_held", "%d", held2);
+    kv_print("stubborn.upgrade_old_exit", "%d", old_exit);
+    kv_print("stubborn.upgrade_done", "%d", up_done);
     int ok = stop(&s, "stubborn");
     fdh_srv_free(&s);
-    return held == 8 && on_stubborn > 0 && active_before == 9 && done && killed && active_after == 1 && ok;
+    return held == 8 && on_stubborn > 0 && active_before == 9 && done && killed && active_after == 1 &&
+           held2 == 8 && old_exit == 0 && up_done && ok;
 }
 
 /* ---------------------------------------------------------------- crashloop */
@@ -757,7 +952,7 @@ int main(int argc, char **argv)
         case 'r': x.reloads = atoi(optarg); break;
         case 'u': x.upgrades = atoi(optarg); break;
         default:
-            fprintf(stderr, "usage: lab [-s all|reload|invalid|upgrade|rollback|stubborn|crashloop|systemd|load] [-a MODE] "
+            fprintf(stderr, "usage: lab [-s all|reload|invalid|upgrade|rollback|fds|nofile|stubborn|crashloop|systemd|load] [-a MODE] "
                             "[-r RELOADS] [-u UPGRADES]\n");
             return 2;
         }
@@ -792,6 +987,8 @@ int main(int argc, char **argv)
         {"invalid", "# invalid: a config that is wrong, or needs other sockets, changes nothing", invalid},
         {"upgrade", "# upgrade: SIGUSR2 hands the sockets and the statistics to a new master", upgrade},
         {"rollback", "# rollback: a new binary that fails leaves the old master serving", rollback},
+        {"fds", "# fds: 20 reloads, 5 upgrades, 3 rollbacks; every master's descriptors and children", fds},
+        {"nofile", "# nofile: out of descriptors, a reload and an upgrade fail and the master serves on", nofile},
         {"stubborn", "# stubborn: an old worker that ignores QUIT is killed at --drain-timeout", stubborn},
         {"crashloop", "# crashloop: a worker that dies at once is reported", crashloop},
         {"systemd", "# systemd: socket activation and READY/RELOADING/STOPPING", systemd},

@@ -118,6 +118,35 @@ Test(reload, failing_new_binary_rolls_back, .timeout = 120)
     run_result_free(&r);
 }
 
+/* No descriptor leak, no zombie, in any master: 20 reloads, 5 upgrades, 3 rollbacks. */
+static void fds(const char *mode)
+{
+    struct run_result r = {0};
+    run(&r, "fds", mode, "0", "0");
+    cr_assert_eq(val(&r, "fds.reloads_done"), 20, "%s", r.out);
+    cr_assert_eq(val(&r, "fds.upgrades_done"), 5, "%s", r.out);
+    cr_assert_eq(val(&r, "fds.rollbacks_failed_as_expected"), 3, "%s", r.out);
+    cr_assert_eq(val(&r, "fds.flat"), 1, "a master's fds or children changed:\n%s", r.out);
+    shown(&r, "fds");
+    run_result_free(&r);
+}
+
+Test(reload, no_fd_leak_or_zombie_over_reloads_upgrades_rollbacks_reuseport, .timeout = 120) { fds("reuseport"); }
+Test(reload, no_fd_leak_or_zombie_over_reloads_upgrades_rollbacks_passfd, .timeout = 120) { fds("passfd"); }
+
+Test(reload, out_of_fds_reload_and_upgrade_fail_master_serves_on, .timeout = 120)
+{
+    struct run_result r = {0};
+    run(&r, "nofile", "reuseport", "0", "0");
+    cr_assert_eq(val(&r, "nofile.reload_failed"), 1, "%s", r.out);
+    cr_assert_eq(val(&r, "nofile.upgrade_failed"), 1, "%s", r.out);
+    cr_assert_eq(val(&r, "nofile.master_alive"), 1, "the master did not die of EMFILE:\n%s", r.err);
+    cr_assert_eq(val(&r, "nofile.serving"), 1);
+    cr_assert_eq(val(&r, "nofile.reload_done_after"), 1);
+    shown(&r, "nofile");
+    run_result_free(&r);
+}
+
 Test(reload, stubborn_old_worker_is_killed_at_drain_timeout, .timeout = 120)
 {
     struct run_result r = {0};
@@ -128,6 +157,10 @@ Test(reload, stubborn_old_worker_is_killed_at_drain_timeout, .timeout = 120)
     cr_assert_eq(val(&r, "stubborn.sigkilled"), 1, "the master logs the SIGKILL:\n%s", r.err);
     cr_assert_eq(val(&r, "stubborn.active_before"), 9);
     cr_assert_eq(val(&r, "stubborn.active_after"), 1, "the killed worker's connections left /status's active");
+    cr_assert_eq(val(&r, "stubborn.upgrade_held"), 8);
+    cr_assert_eq(val(&r, "stubborn.upgrade_old_exit"), 0,
+                 "after a hand-over the old master's stubborn worker is killed at --drain-timeout:\n%s", r.err);
+    cr_assert_eq(val(&r, "stubborn.upgrade_done"), 1);
     shown(&r, "stubborn");
     run_result_free(&r);
 }

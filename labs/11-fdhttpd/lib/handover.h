@@ -14,12 +14,16 @@
  *   master must not inherit them by accident), and LISTEN_PID, LISTEN_FDS and
  *   LISTEN_FDNAMES are removed from the environment (a child must not take them for
  *   its own). Returns n; 0 when not activated (no variables, or they name another
- *   pid: then nothing is touched); -1 with the reason in err (n > max, not a number,
- *   an fd that is not open).
+ *   pid: then nothing is touched; or LISTEN_FDS=0, as sd_listen_fds(3) reads it: the
+ *   variables are removed); -1 with the reason in err (n > max, negative, not a
+ *   number, an fd that is not open).
  *
  * THE UPGRADE PROTOCOL. The old master listens on an abstract AF_UNIX SOCK_SEQPACKET
- * name "@fdhttpd-upgrade-<pid>-<n>" (no file to clean up; anyone in the network
- * namespace may connect, hence the credential checks on BOTH sides) and forks+execs
+ * name "@fdhttpd-upgrade-<pid>-<n>-<64 random bits in hex>" (no file to clean up;
+ * anyone in the network namespace may connect, hence the credential checks on BOTH
+ * sides; anyone may also bind a name first, hence the random part: a squatter cannot
+ * guess the next name, and if it did the bind fails and the upgrade is refused with
+ * the reason, the old master serving on) and forks+execs
  * the new master with --upgrade-from=<name>. Messages are struct fdh_upmsg:
  *   new -> old  connect; each side checks the other with SO_PEERCRED (fdh_peer_check):
  *               same uid, and pid = the child it forked / pid = getppid()

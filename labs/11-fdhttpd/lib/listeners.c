@@ -53,8 +53,14 @@ int fdh_systemd_listeners(int *fds, int max, char *err, size_t errlen)
         return 0; /* meant for another process (e.g. we are its child): leave it */
     errno = 0;
     long n = strtol(sfds, &end, 10);
-    if (errno || *end || n < 1 || n > max)
-        return snprintf(err, errlen, "LISTEN_FDS='%s': want 1..%d", sfds, max), -1;
+    if (errno || *end || n < 0 || n > max)
+        return snprintf(err, errlen, "LISTEN_FDS='%s': want 0..%d", sfds, max), -1;
+    if (n == 0) { /* sd_listen_fds(3): 0 is "none passed", not an error; bind ourselves */
+        unsetenv("LISTEN_PID");
+        unsetenv("LISTEN_FDS");
+        unsetenv("LISTEN_FDNAMES");
+        return 0;
+    }
     for (int i = 0; i < n; i++) {
         int fd = 3 + i; /* SD_LISTEN_FDS_START */
         int fl = fcntl(fd, F_GETFL);

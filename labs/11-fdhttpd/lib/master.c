@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/random.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -210,16 +211,25 @@ static void child_close(struct master *m, struct gen *mine, int slot)
     (void)slot;
 }
 
-static void spawn(struct master *m, struct gen *g, int slot)
+/* Starts the worker of slot `slot` of g. Returns 0, or -1 with errno when the
+ * channel or the process could not be made (EMFILE, EAGAIN, ENOMEM): nothing is left
+ * open, and the caller decides (spawn_failed) — a serving master must not die
+ * because it could not add a worker. */
+static int spawn(struct master *m, struct gen *g, int slot)
 {
     struct wslot *s = &g->w[slot];
     int sv[2];
     if (channel_pair(sv) < 0)
-        die("socketpair");
+        return -1;
     fflush(NULL); /* a child's exit() must not flush the master's buffers again */
     pid_t pid = fork();
-    if (pid < 0)
-        die("fork");
+    if (pid < 0) {
+        int e = errno;
+        close(sv[0]);
+        close(sv[1]);
+        errno = e;
+        return -1;
+    }
     if (pid == 0) {
         /* The child keeps only what its worker needs: its channel end and its listener. */
         close(sv[0]);
@@ -250,6 +260,7 @@ static void spawn(struct master *m, struct gen *g, int slot)
     atomic_store(&m->sh->slot[g->id % FDH_BANKS][slot].pid, pid);
     atomic_fetch_add(&m->sh->slot[g->id % FDH_BANKS][slot].starts, 1);
     g->nalive++;
+    return 0;
 }
 
 static int gen_all_ready(const struct gen *g)
@@ -388,16 +399,11 @@ static void reload_failed(struct master *m, const char *reason)
     notify("READY");
 }
 
-static void on_next_deadline(struct evloop *el, struct ev_timer *t, void *ud)
+/* The next generation will not come up: terminate what of it started, keep cur. */
+static void abort_next(struct master *m, const char *why)
 {
-    (void)el, (void)t;
-    struct master *m = ud;
-    if (m->next == NULL)
-        return;
-    char why[160];
-    snprintf(why, sizeof why, "the new workers were not all ready within %d ms; generation %ld kept",
-             FDH_READY_MAX_MS, m->cur->id);
     struct gen *g = m->next;
+    evloop_timer_stop(m->el, &m->next_deadline);
     m->next = NULL;
     g->stopping = 1;
     g->aborted = 1;
@@ -408,6 +414,18 @@ static void on_next_deadline(struct evloop *el, struct ev_timer *t, void *ud)
         finish_old(m);
     else if (evloop_timer_start(m->el, &m->old_deadline, FDH_TERM_GRACE_MS, 0) < 0)
         die("evloop_timer_start");
+}
+
+static void on_next_deadline(struct evloop *el, struct ev_timer *t, void *ud)
+{
+    (void)el, (void)t;
+    struct master *m = ud;
+    if (m->next == NULL)
+        return;
+    char why[160];
+    snprintf(why, sizeof why, "the new workers were not all ready within %d ms; generation %ld kept",
+             FDH_READY_MAX_MS, m->cur->id);
+    abort_next(m, why);
 }
 
 static void on_old_deadline(struct evloop *el, struct ev_timer *t, void *ud)
@@ -492,10 +510,19 @@ static void read_channel(struct master *m, struct wslot *s)
         struct channel_msg msg;
         int r = channel_recv(s->chan, &msg);
         if (r < 0) {
-            if (errno == EAGAIN || errno == EINTR)
+            if (errno == EAGAIN)
                 return;
-            warn_errno("master: channel of slot %d", (int)(s - s->g->w));
-            continue;
+            if (errno == EINTR)
+                continue;
+            if (errno == EPROTO || errno == EMSGSIZE) { /* one bad message, consumed */
+                warn_errno("master: channel of slot %d", (int)(s - s->g->w));
+                continue;
+            }
+            /* ECONNRESET (the worker died with our messages unread) or another socket
+             * error: the channel is finished. Retrying could spin on a lasting error. */
+            if (errno != ECONNRESET)
+                warn_errno("master: channel of slot %d", (int)(s - s->g->w));
+            r = 0;
         }
         if (r == 0) { /* the worker is gone; SIGCHLD tells why */
             evloop_io_del(m->el, s->chan);
@@ -624,6 +651,29 @@ static void reap(struct master *m)
     }
 }
 
+/* spawn() failed for slot `slot` of g (errno says why). A reload's next generation
+ * is abandoned (reload=failed, cur untouched); a slot of cur is retried with the
+ * crash back-off, as if its worker had died at once. */
+static void spawn_failed(struct master *m, struct gen *g, int slot)
+{
+    int e = errno;
+    warn_errno("master: cannot start worker %d of generation %ld", slot, g->id);
+    if (g == m->next) {
+        char why[160];
+        snprintf(why, sizeof why, "cannot start worker %d: %s; generation %ld kept", slot, strerror(e), m->cur->id);
+        abort_next(m, why);
+        return;
+    }
+    struct wslot *s = &g->w[slot];
+    s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : FDH_BACKOFF_MIN_MS;
+    if (s->backoff_ms > FDH_BACKOFF_MAX_MS)
+        s->backoff_ms = FDH_BACKOFF_MAX_MS;
+    atomic_store(&m->sh->backoff_ms[slot], s->backoff_ms);
+    kv_print("crashloop", "slot=%d backoff_ms=%ld generation=%ld", slot, s->backoff_ms, g->id);
+    if (evloop_timer_start(m->el, &s->respawn, s->backoff_ms, 0) < 0)
+        die("evloop_timer_start");
+}
+
 /* ---------------------------------------------------------------- shutdown */
 
 static void on_deadline(struct evloop *el, struct ev_timer *t, void *ud)
@@ -655,7 +705,12 @@ static void shut_down(struct master *m, enum mode mode)
             tell_gen(m, gens[k], cmd);
         }
     evloop_timer_stop(m->el, &m->next_deadline);
-    if (evloop_timer_start(m->el, &m->deadline, mode == QUITTING ? FDH_DRAIN_MAX_MS : FDH_TERM_GRACE_MS, 0) < 0)
+    /* After a hand-over our workers are an old generation like a reload's: they get
+     * --drain-timeout (as --help says), not a SIGQUIT's FDH_DRAIN_MAX_MS. */
+    long ms = mode != QUITTING ? FDH_TERM_GRACE_MS
+              : m->up == UP_HANDED_OVER && !m->cur->cfg->no_handover ? m->cur->cfg->drain_timeout_ms
+                                                                     : FDH_DRAIN_MAX_MS;
+    if (evloop_timer_start(m->el, &m->deadline, ms, 0) < 0)
         die("evloop_timer_start");
 }
 
@@ -682,6 +737,7 @@ static void up_close(struct master *m)
  * have started die with it (PR_SET_PDEATHSIG). */
 static void upgrade_failed(struct master *m, const char *reason)
 {
+    int handed = m->up == UP_WAIT_READY; /* it had our sockets and our statistics page */
     up_close(m);
     m->up = UP_NONE;
     if (m->up_pid > 0) {
@@ -690,6 +746,19 @@ static void upgrade_failed(struct master *m, const char *reason)
         while (waitpid(m->up_pid, NULL, 0) < 0 && errno == EINTR)
             ;
         m->up_pid = 0;
+    }
+    if (handed) {
+        /* Its generation (ours + 1) wrote bank (id + 1) % 2 and the per-slot back-off,
+         * and nobody reaps its workers for us: their `active` would stay counted in
+         * /status, and our next reload's workers (same bank) would start from it. Its
+         * workers were SIGKILLed when it died (PR_SET_PDEATHSIG, sent as it exited,
+         * before the wait above returned): the bank has no live writer now. */
+        struct fdh_slot *bank = m->sh->slot[(m->cur->id + 1) % FDH_BANKS];
+        for (int i = 0; i < FDH_MAX_WORKERS; i++) {
+            atomic_store(&bank[i].pid, 0);
+            atomic_store(&bank[i].active, 0);
+            atomic_store(&m->sh->backoff_ms[i], i < m->cur->cfg->workers ? m->cur->w[i].backoff_ms : 0);
+        }
     }
     atomic_fetch_add(&m->sh->upgrades_failed, 1);
     kv_print("upgrade", "failed reason=%s", reason);
@@ -750,8 +819,13 @@ static void on_up_listen(struct evloop *el, int fd, unsigned events, void *ud)
     struct master *m = ud;
     int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c < 0) {
-        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-            warn_errno("master: upgrade: accept");
+        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+            return;
+        /* EMFILE/ENFILE/ENOMEM: the connection stays queued and the (level-triggered)
+         * listener fires again at once: a busy loop until the deadline. Give up now. */
+        char r[96];
+        snprintf(r, sizeof r, "accepting the new master: %s", strerror(errno));
+        upgrade_failed(m, r);
         return;
     }
     char err[160];
@@ -821,7 +895,19 @@ static void start_upgrade(struct master *m)
     char name[64], listen[64], fromopt[128];
     int handover = !m->cur->cfg->no_handover;
     if (handover) {
-        snprintf(name, sizeof name, "@fdhttpd-upgrade-%d-%d", (int)getpid(), ++m->up_seq);
+        /* An abstract name can be bound by ANY local user first (squatting): with only
+         * pid and a counter in it, another user could bind every name we would pick
+         * and refuse all upgrades for good. 64 random bits make it unguessable; the
+         * peer checks (handover.h) still decide who may talk to us. */
+        uint64_t rnd;
+        if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
+            char r[160];
+            snprintf(r, sizeof r, "getrandom: %s", strerror(errno));
+            upgrade_failed(m, r);
+            return;
+        }
+        snprintf(name, sizeof name, "@fdhttpd-upgrade-%d-%d-%016llx", (int)getpid(), ++m->up_seq,
+                 (unsigned long long)rnd);
         m->up_lfd = unix_listen(name, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 4);
         if (m->up_lfd < 0) {
             char r[160];
@@ -837,12 +923,16 @@ static void start_upgrade(struct master *m)
         shut_down(m, QUITTING);
     }
     char **av = new_argv(m, name, listen, sizeof listen, fromopt, sizeof fromopt);
-    if (av == NULL)
-        die("upgrade: argv");
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork");
+    if (av)
+        fflush(NULL);
+    pid_t pid = av ? fork() : -1;
+    if (pid < 0) { /* rollback, not death: we are still the server */
+        char r[160];
+        snprintf(r, sizeof r, "%s: %s", av ? "fork" : "argv", strerror(errno));
+        free(av);
+        upgrade_failed(m, r);
+        return;
+    }
     if (pid == 0) {
         /* Every descriptor of ours is close-on-exec; the signal mask is inherited and
          * the new master sets its own. */
@@ -989,8 +1079,8 @@ static int take_handover(struct master *m, const struct fdh_config *cfg, char *e
     int want = cfg->accept == FDH_REUSEPORT ? cfg->workers : 1, rc = 0, port = cfg->port;
     size_t i = 0;
     if (msg.accept != (int)cfg->accept || nfds != (size_t)want + 1) {
-        snprintf(err, errlen, "the old master serves accept=%s with %u sockets; this configuration wants "
-                 "accept=%s with %d", fdh_accept_name((enum fdh_accept)msg.accept), msg.nfds - 1,
+        snprintf(err, errlen, "the old master serves accept=%s with %zu sockets; this configuration wants "
+                 "accept=%s with %d", fdh_accept_name((enum fdh_accept)msg.accept), nfds ? nfds - 1 : 0,
                  fdh_accept_name(cfg->accept), want);
         rc = -1;
     }
@@ -1103,13 +1193,17 @@ int fdh_master_run(struct fdh_config *cfg)
         if (m.mode != RUNNING && alive == 0)
             break;
         struct gen *gens[2] = {m.cur, m.next};
-        for (int k = 0; k < 2 && m.mode == RUNNING; k++)
-            for (int i = 0; gens[k] && i < gens[k]->cfg->workers; i++)
+        int failed = 0;
+        for (int k = 0; k < 2 && m.mode == RUNNING && !failed; k++)
+            for (int i = 0; !failed && gens[k] && i < gens[k]->cfg->workers; i++) /* !failed first */
                 if (gens[k]->w[i].due && !gens[k]->stopping) {
                     gens[k]->w[i].due = 0;
-                    spawn(&m, gens[k], i);
+                    /* After a failure gens[] may be stale (an abandoned next generation
+                     * can be freed at once): leave the loop, poll, come back. */
+                    if (spawn(&m, gens[k], i) < 0)
+                        spawn_failed(&m, gens[k], i), failed = 1;
                 }
-        if (evloop_run_once(m.el, -1) < 0)
+        if (evloop_run_once(m.el, failed ? 0 : -1) < 0)
             die("evloop_run_once");
     }
     evloop_timer_stop(m.el, &m.deadline);

@@ -1,5 +1,6 @@
 /* stats.c — the shared statistics page and the /status text. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -13,10 +14,13 @@
 struct fdh_shared *fdh_shared_new(int *fd)
 {
     size_t size = (sizeof(struct fdh_shared) + 4095) & ~(size_t)4095;
-    int mfd = memfd_create("fdhttpd-stats", MFD_CLOEXEC);
+    int mfd = memfd_create("fdhttpd-stats", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (mfd < 0)
         return NULL;
-    if (ftruncate(mfd, (off_t)size) < 0) { /* zero-filled */
+    /* Sealed at its size: no holder of the descriptor (a new master it is handed to)
+     * can shrink it under a mapping, which would turn every access into SIGBUS. */
+    if (ftruncate(mfd, (off_t)size) < 0 || /* zero-filled */
+        fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
         int e = errno;
         close(mfd);
         errno = e;
@@ -48,7 +52,11 @@ struct fdh_shared *fdh_shared_attach(int fd)
     struct stat st;
     if (fstat(fd, &st) < 0)
         return NULL;
-    if ((size_t)st.st_size != size) {
+    /* Only a memfd sealed against resizing (fdh_shared_new): F_GET_SEALS fails with
+     * EINVAL on anything else, and an unsealed page could shrink under our mapping. */
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW) ||
+        !S_ISREG(st.st_mode) || (size_t)st.st_size != size) {
         errno = EPROTO;
         return NULL;
     }

@@ -26,13 +26,11 @@ int fdh_up_send(int sock, const struct fdh_upmsg *msg, const int *fds, size_t nf
 
 int fdh_up_recv(int sock, struct fdh_upmsg *msg, int *fds, size_t *nfds)
 {
-    size_t cap = *nfds;
     ssize_t n = recv_fds(sock, fds, nfds, msg, sizeof *msg);
     if (n <= 0)
         return (int)n;
     int ok = (size_t)n == sizeof *msg && msg->magic == FDH_UP_MAGIC && msg->type >= FDH_UP_HANDOVER &&
              msg->type <= FDH_UP_FAIL && (msg->type == FDH_UP_HANDOVER ? msg->nfds == *nfds : *nfds == 0);
-    (void)cap;
     if (!ok) {
         for (size_t i = 0; i < *nfds; i++)
             close(fds[i]);

@@ -162,3 +162,31 @@ long rl_status_long(uint16_t port, const char *key)
         return -1;
     return v;
 }
+
+int rl_children(pid_t pid, int *zombies)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    int n = 0, z = 0;
+    long c;
+    while (fscanf(f, "%ld", &c) == 1) {
+        n++;
+        char sp[64], line[512];
+        snprintf(sp, sizeof sp, "/proc/%ld/stat", c);
+        FILE *g = fopen(sp, "re");
+        if (g == NULL)
+            continue; /* reaped between the two reads: not a zombie */
+        /* "pid (comm) S ...": the state follows the LAST ')' (comm may hold one) */
+        if (fgets(line, sizeof line, g)) {
+            char *r = strrchr(line, ')');
+            z += r && r[1] == ' ' && r[2] == 'Z';
+        }
+        fclose(g);
+    }
+    fclose(f);
+    *zombies = z;
+    return n;
+}

@@ -22,6 +22,9 @@
  * rl_get(port, path, status_out): GET path (Connection: close); returns the status
  *   code and copies the body into status_out when not NULL (cap 4096), -1 on error.
  * rl_status_long(port, key): a number from /status, or -1.
+ * rl_children(pid, &zombies): how many children process pid has (its single thread's
+ *   /proc/PID/task/PID/children), and in *zombies how many of them have exited but are
+ *   not reaped (state Z in /proc/CHILD/stat). -1 with errno when pid cannot be read.
  */
 #ifndef LAB12_RL_H
 #define LAB12_RL_H
@@ -41,5 +44,6 @@ int rl_reap_wait(struct fdh_srv *s, pid_t pid, double timeout_s);
 void rl_reap_all(void);
 int rl_get(uint16_t port, const char *path, char *body);
 long rl_status_long(uint16_t port, const char *key);
+int rl_children(pid_t pid, int *zombies);
 
 #endif
