@@ -770,3 +770,58 @@ Test(http, emfile_pauses_accepting_and_recovers, .timeout = TMO)
     cr_assert_leq(logs, N, "logged once per episode, not per wake-up (%d lines)", logs);
     fdh_srv_free(&s);
 }
+
+/* passfd: the MASTER accepts, so it is the one that runs out of descriptors. Its limit
+ * is lowered to what it holds (prlimit on its pid only, the worker keeps its own): the
+ * clients wait in the backlog, the master says so once (no busy loop on the
+ * level-triggered listener), and when the limit is raised again every client is served. */
+Test(http, passfd_master_emfile_pauses_accepting_and_recovers, .timeout = TMO)
+{
+    struct fdh_srv s;
+    char *argv[] = {(char *)bin(), "-l", "127.0.0.1:0", "-w", "1", "-a", "passfd", "--root", root, NULL};
+    cr_assert_eq(fdh_srv_start(&s, bin(), argv, 30), 0, "start: %s", s.err);
+    struct rlimit old, low;
+    cr_assert_eq(prlimit(s.pid, RLIMIT_NOFILE, NULL, &old), 0);
+    /* A new descriptor takes the lowest free number, and EMFILE means "none below the
+     * limit": so the limit is the master's lowest free number (not its count: there
+     * may be holes). */
+    int lowest = -1;
+    for (int fd = 0; fd < 1024 && lowest < 0; fd++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)s.pid, fd);
+        struct stat st;
+        if (lstat(path, &st) != 0) /* the link itself: a socket's target is no path */
+            lowest = fd;
+    }
+    cr_assert_gt(lowest, 2);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest; /* the accepted connection finds no number */
+    cr_assert_eq(prlimit(s.pid, RLIMIT_NOFILE, &low, NULL), 0);
+    enum { N = 5 };
+    static struct cli c[N];
+    for (int i = 0; i < N; i++) {
+        cli_open(&c[i], s.port);
+        SEND(&c[i], "GET /status HTTP/1.1\r\nHost: t\r\n\r\n");
+    }
+    int seen = 0; /* bounded: 20 s */
+    for (int i = 0; i < 200 && !seen; i++) {
+        fdh_srv_pump(&s, 100);
+        seen = s.err && strstr(s.err, "not accepting") != NULL;
+    }
+    cr_assert(seen, "the master logged EMFILE: %s", s.err);
+    cr_assert_eq(prlimit(s.pid, RLIMIT_NOFILE, &old, NULL), 0);
+    struct resp r;
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(cli_resp(&c[i], &r, 1), 0, "connection %d served once descriptors are back", i);
+        cr_assert_eq(r.status, 200);
+        close(c[i].fd);
+    }
+    kill(s.pid, SIGTERM);
+    cr_assert_eq(fdh_srv_wait(&s, 30), 0, "%s", s.err);
+    cr_assert_eq(fdh_srv_leftovers(&s), 0);
+    int logs = 0;
+    for (const char *p = s.err; (p = strstr(p, "not accepting")) != NULL; p++)
+        logs++;
+    cr_assert_eq(logs, 1, "logged once for the episode, not per wake-up (%d lines)", logs);
+    fdh_srv_free(&s);
+}

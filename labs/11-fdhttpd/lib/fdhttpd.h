@@ -47,6 +47,8 @@ enum fdh_accept { FDH_REUSEPORT, FDH_EXCLUSIVE, FDH_MUTEX, FDH_PASSFD, FDH_NACCE
 #define FDH_CRASH_WINDOW_MS 1000   /* a worker dying younger than this "keeps crashing" */
 #define FDH_BACKOFF_MIN_MS 100     /* first delayed respawn */
 #define FDH_BACKOFF_MAX_MS 5000    /* the back-off doubles up to this */
+#define FDH_EMFILE_PAUSE_MS 100    /* accept4 failed with EMFILE/ENFILE: stop accepting this long
+                                      (workers, and the passfd master) */
 #define FDH_IO_TIMEOUT_MS 10000    /* default of the three connection timeouts (config.c) */
 /* Lab 12: reload and upgrade. */
 #define FDH_RELOAD_DRAIN_MS 10000  /* --drain-timeout: old workers, then SIGKILL */
@@ -151,7 +153,8 @@ extern const char fdh_usage[];
  * page over). NULL with errno. */
 struct fdh_shared *fdh_shared_new(int *fd);
 /* Maps a page made by fdh_shared_new in another process (the old master's memfd):
- * checks size and magic; the mutex is NOT initialised again (old workers may hold it).
+ * accepts only a sealed memfd (F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_SEAL) of the right size
+ * with the magic; the mutex is NOT initialised again (old workers may hold it).
  * NULL with errno (EPROTO: not such a page). */
 struct fdh_shared *fdh_shared_attach(int fd);
 void fdh_shared_free(struct fdh_shared *sh);
@@ -173,6 +176,7 @@ struct fdh_worker_env {
     int lfd;  /* this worker's listener (reuseport: its own; exclusive/mutex: the shared
                  one); -1 for passfd */
     int chan; /* the worker's end of its channel */
+    pid_t master; /* the master's pid, read before fork (PR_SET_PDEATHSIG check) */
 };
 __attribute__((noreturn)) void fdh_worker_run(const struct fdh_worker_env *env);
 

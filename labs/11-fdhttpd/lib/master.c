@@ -116,6 +116,8 @@ struct master {
     int up_lfd, up_conn;
     int up_seq;
     struct ev_timer up_deadline;
+    struct ev_timer accept_pause;  /* passfd: out of descriptors, listener rests (on_listener) */
+    int emfile_logged;             /* passfd: warned once for this episode */
     /* upgrade, new side: the connection to the old master until it exits */
     int from_conn;
     int from_ready_sent;
@@ -222,6 +224,7 @@ static int spawn(struct master *m, struct gen *g, int slot)
     if (channel_pair(sv) < 0)
         return -1;
     fflush(NULL); /* a child's exit() must not flush the master's buffers again */
+    pid_t master_pid = getpid(); /* read before fork: the child compares getppid() with it */
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -245,7 +248,7 @@ static int spawn(struct master *m, struct gen *g, int slot)
         evloop_free(m->el); /* closes the master's epoll and signalfd in this process */
         struct fdh_worker_env env = {.cfg = g->cfg, .site = &g->site, .sh = m->sh,
                                      .me = &m->sh->slot[g->id % FDH_BANKS][slot], .slot = slot, .lfd = lfd,
-                                     .chan = sv[1]};
+                                     .chan = sv[1], .master = master_pid};
         fdh_worker_run(&env);
     }
     close(sv[1]);
@@ -971,6 +974,19 @@ static void on_signal(struct evloop *el, int signo, void *ud)
 
 /* passfd: accept, then hand over round-robin to a ready worker of the current
  * generation. */
+/* passfd, out of descriptors (EMFILE: this process; ENFILE: the system; ENOBUFS/
+ * ENOMEM): the connection stays in the backlog and the level-triggered listener would
+ * wake the master again at once — a busy loop. As the workers do (worker.c): take the
+ * listener out of the loop for FDH_EMFILE_PAUSE_MS, warn once per episode, try again. */
+static void on_accept_pause(struct evloop *el, struct ev_timer *t, void *ud)
+{
+    (void)t;
+    struct master *m = ud;
+    if (m->mode == RUNNING && m->lfd[0] >= 0 && !evloop_io_mask(el, m->lfd[0]) &&
+        evloop_io_add(el, m->lfd[0], EV_READ, on_listener, m) < 0)
+        die("evloop_io_add(listener)");
+}
+
 static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
 {
     (void)el, (void)events;
@@ -981,10 +997,19 @@ static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
         if (c < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (errno != EAGAIN)
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                if (!m->emfile_logged)
+                    warn_errno("master: accept4: not accepting for %d ms (logged once until an accept "
+                               "succeeds)", FDH_EMFILE_PAUSE_MS);
+                m->emfile_logged = 1;
+                if (evloop_io_del(el, fd) < 0 || evloop_timer_start(el, &m->accept_pause, FDH_EMFILE_PAUSE_MS, 0) < 0)
+                    die("master: pausing the listener");
+            } else if (errno != EAGAIN) {
                 warn_errno("master: accept4");
+            }
             return;
         }
+        m->emfile_logged = 0;
         int sent = 0;
         for (int tries = 0; tries < g->cfg->workers && !sent; tries++) {
             int slot = m->rr % g->cfg->workers;
@@ -1121,6 +1146,7 @@ int fdh_master_run(struct fdh_config *cfg)
     ev_timer_init(&m.old_deadline, on_old_deadline, &m);
     ev_timer_init(&m.next_deadline, on_next_deadline, &m);
     ev_timer_init(&m.up_deadline, on_up_deadline, &m);
+    ev_timer_init(&m.accept_pause, on_accept_pause, &m);
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) /* belt and braces: every send is MSG_NOSIGNAL */
         die("signal");
     sigset_t sigs;
@@ -1207,6 +1233,7 @@ int fdh_master_run(struct fdh_config *cfg)
             die("evloop_run_once");
     }
     evloop_timer_stop(m.el, &m.deadline);
+    evloop_timer_stop(m.el, &m.accept_pause);
     evloop_timer_stop(m.el, &m.up_deadline);
     close_listeners(&m);
     if (m.up_lfd >= 0)

@@ -255,10 +255,12 @@ void fdh_worker_run(const struct fdh_worker_env *env)
         die("worker %d: headers", w.slot);
     /* If the master dies without telling us (SIGKILL), the channel's end of file stops
      * us; PDEATHSIG is the safety net for a worker that is somehow not in its loop. */
-    pid_t parent = getppid();
+    /* The master's pid was read before fork (env->master): had the master died in
+     * between, getppid() already names another process, and the death signal set now
+     * would never come. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
         die("prctl");
-    if (getppid() != parent)
+    if (getppid() != env->master)
         _exit(1);
     /* The master blocked every signal it handles before fork(): none can be lost
      * between fork and here. Keep only ours blocked (they become signalfd events). */

@@ -35,7 +35,6 @@
 
 #define FDH_OUT_MAX 16384  /* gathered response heads and small bodies */
 #define FDH_BATCH_MAX 8192 /* parse another pipelined request only below this much output */
-#define FDH_EMFILE_PAUSE_MS 100 /* accept4 failed with EMFILE/ENFILE: stop accepting this long */
 
 struct fdh_w;
 
