@@ -3,6 +3,7 @@
  * assert on its key=value lines; the option and HTTP tests run fdhttpd itself.
  * Every test has the same .timeout (see the Criterion 2.4 note in the brief). */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,7 +249,7 @@ Test(fdhttpd, answers_status_head_errors_and_keeps_alive, .timeout = 120)
     cr_assert_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
     cr_assert_eq(shutdown(fd, SHUT_WR), 0);
     struct timeval tv = {10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0, "%s", strerror(errno));
     size_t got = 0;
     ssize_t n;
     while (got < sizeof resp - 1 && (n = read(fd, resp + got, sizeof resp - 1 - got)) > 0)

@@ -149,7 +149,8 @@ static void answer(int fd, const struct srvcfg *cfg, int conn, long nreq, int is
     }
     case M_RESET: {
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0)
+            _exit(1); /* no RST possible: fail loudly (a child: no cr_* here) */
         _exit(0); /* exit closes the socket: with linger 0 that sends a RST */
     }
     case M_GARBAGE:
@@ -173,7 +174,8 @@ static void handle(int fd, const struct srvcfg *cfg, int conn)
     size_t len = 0;
     long nreq = 0;
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+        _exit(1); /* a child: no cr_* here */
     for (;;) {
         ssize_t n = read(fd, buf + len, sizeof buf - len);
         if (n <= 0)
@@ -557,7 +559,11 @@ Test(fdload, open_loop_counts_the_stall_for_every_delayed_request, .timeout = 12
     struct run_result r = {0};
     FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "300", "-k", "--slow", "250");
     cr_assert_eq(kv(&r, "ok"), 300);
-    cr_assert_leq(kv(&r, "slow"), 1, "closed loop: only the stalled request looks slow");
+    /* "Only" up to noise: any other request over 250 ms would be the scheduler (an
+     * ASan build on a loaded 2-core CI machine can stall a process that long), not the
+     * server. 5 keeps the point — the open loop below sees >= 40. */
+    cr_assert_leq(kv(&r, "slow"), 5, "closed loop: only the stalled request looks slow");
+    cr_assert_geq(kv(&r, "slow"), 1, "the stalled request itself is slow");
     cr_assert_geq(kv(&r, "latency.max_us"), 500000);
     run_result_free(&r);
     srv_stop(&s);
