@@ -8,7 +8,7 @@
  *          split from the X-Worker header; /status lists every worker.
  * kill     under load, SIGKILL a worker (mutex: the one holding the accept mutex): the
  *          master respawns it (new pid in the same slot) and only the connections
- *          that worker held fail (errors <= C).
+ *          that worker held fail (errors <= C; passfd <= 2C, see kill_one).
  * quit     SIGQUIT while a request is half sent: new connections are refused, the
  *          request in flight is still answered, then every process exits.
  * term     SIGTERM with connections open: everything stops at once, nothing is left;
@@ -226,7 +226,12 @@ static int kill_one(struct ctx *x, const char *mode)
     snprintf(k, sizeof k, "%s.respawn_delay_ms", p), kv_print(k, "%ld", delay);
     if (strcmp(mode, "mutex") == 0) /* observed, not guaranteed: see the note */
         kv_print("kill.mutex.ownerdead_recovered", "%d", s.err && strstr(s.err, "accept mutex owner") != NULL);
-    int ok = l.rc == 0 && respawned && during && errors <= x->conns && l.r.ok > 0 && logged && stopped &&
+    /* passfd: up to two per connection, the bound test_fdhttpd.c asserts — until the
+     * kernel has closed the dead worker's channel, the master's CHANNEL_NEW_CONN still
+     * succeeds and that connection dies unread (17 for 16 seen under ASan on a loaded
+     * machine; with "<= C" here the lab failed while the test's own bound held). */
+    long max_errors = strcmp(mode, "passfd") == 0 ? 2L * x->conns : x->conns;
+    int ok = l.rc == 0 && respawned && during && errors <= max_errors && l.r.ok > 0 && logged && stopped &&
              delay == 0;
     if (l.rc == 0)
         loadgen_result_free(&l.r);
