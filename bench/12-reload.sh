@@ -93,8 +93,11 @@ trap 'exit 1' INT TERM
 now() { date +%s.%N; }
 # key FILE KEY: the value of the last "KEY=" line of FILE ("" when absent).
 key() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
-# count FILE REGEX: lines of FILE matching REGEX.
-count() { grep -c -- "$2" "$1" 2>/dev/null || true; }
+# count FILE REGEX: lines of FILE matching REGEX; 0 when FILE does not exist yet (a
+# server started with `>>LOG &` creates LOG in the background child: a loaded machine
+# runs wait_lines first, and an empty count made `[ "" -lt N ]` an error that ended
+# the wait at once — the driver then went on with no master pid).
+count() { c=$(grep -c -- "$2" "$1" 2>/dev/null); echo "${c:-0}"; }
 # wait_lines FILE REGEX N SECONDS: until FILE has N lines matching REGEX; fails after
 # SECONDS (the server never said it), showing the file.
 wait_lines() {
