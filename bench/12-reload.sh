@@ -97,7 +97,7 @@ key() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
 # server started with `>>LOG &` creates LOG in the background child: a loaded machine
 # runs wait_lines first, and an empty count made `[ "" -lt N ]` an error that ended
 # the wait at once — the driver then went on with no master pid).
-count() { c=$(grep -c -- "$2" "$1" 2>/dev/null); echo "${c:-0}"; }
+count() { c=$(grep -c -- "$2" "$1" 2>/dev/null || true); echo "${c:-0}"; }
 # wait_lines FILE REGEX N SECONDS: until FILE has N lines matching REGEX; fails after
 # SECONDS (the server never said it), showing the file.
 wait_lines() {
