@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "lib/harness.h"
@@ -72,7 +74,7 @@ static void make_root(void)
 
 static void rm_root(void)
 {
-    const char *rels[] = {"root/a.txt", "root/dir/index.html", "root/out", "root/big", "secret"};
+    const char *rels[] = {"root/a.txt", "root/dir/index.html", "root/out", "root/big", "root/m.bin", "root/s.bin", "root/h.bin", "secret"};
     char p[256];
     for (size_t i = 0; i < sizeof rels / sizeof rels[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", outer, rels[i]);
@@ -824,4 +826,179 @@ Test(http, passfd_master_emfile_pauses_accepting_and_recovers, .timeout = TMO)
         logs++;
     cr_assert_eq(logs, 1, "logged once for the episode, not per wake-up (%d lines)", logs);
     fdh_srv_free(&s);
+}
+
+/* ---------------------------------------------------------------- short writes */
+
+/* The bytes of a test file: a pattern that differs at every offset of a period that is
+ * prime to every size used, so a shifted or repeated chunk never compares equal. */
+static void pattern(char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (char)((i * 7 + i / 251 + seed) & 0xff);
+}
+
+static void put_bytes(const char *rel, const char *data, size_t n)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", root, rel);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    cr_assert_geq(fd, 0, "%s: %s", p, strerror(errno));
+    cr_assert_eq(write(fd, data, n), (ssize_t)n);
+    close(fd);
+}
+
+/* What one pipelined request must get back: status, Content-Length (-1: not checked,
+ * the /status text), and the exact body (NULL: none on the wire). */
+struct want {
+    int status;
+    long long clen;
+    const char *body;
+    size_t blen;
+    const char *needle; /* when body is NULL and blen > 0: a string the body contains */
+};
+
+/* Many pipelined requests mixing every kind of output (cached small files from memory,
+ * a big file by sendfile, ranges of both, HEAD, 304, 404, 416, /status from c->big,
+ * /echo bodies) while the client does NOT read: the server's sendmsg and sendfile run
+ * into a full socket (the client's receive buffer is 4 KiB, megabytes are due) and must
+ * resume in the middle of an iovec, of a memory tail and of a file, over and over.
+ * Then the client reads everything: every response must be there, in order, framed by
+ * its Content-Length, every byte equal. The requests are written by a child process
+ * (no cr_* there) so that the test never deadlocks on its own unread replies. */
+Test(http, pipelined_short_writes_resume_every_byte_in_order, .timeout = TMO)
+{
+    enum { ROUNDS = 120, PER = 12, MSZ = 40000, SSZ = 12000, HSZ = 5000, ESZ = 16200 };
+    static char m[MSZ], sm[SSZ], hm[HSZ], eb[ROUNDS][ESZ];
+    pattern(m, MSZ, 1);
+    pattern(sm, SSZ, 2);
+    pattern(hm, HSZ, 5);
+    put_bytes("m.bin", m, MSZ);
+    put_bytes("h.bin", hm, HSZ);
+    put_bytes("s.bin", sm, SSZ);
+    struct fdh_srv s;
+    start(&s, NULL);
+
+    size_t cap = (size_t)ROUNDS * (PER * 200 + ESZ) + 256, rl = 0;
+    char *req = malloc(cap);
+    static struct want w[ROUNDS * PER + 1];
+    size_t nw = 0;
+    cr_assert_not_null(req);
+#define RQ(...) (rl += (size_t)snprintf(req + rl, cap - rl, __VA_ARGS__))
+    for (int k = 0; k < ROUNDS; k++) {
+        RQ("GET /m.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+        w[nw++] = (struct want){200, MSZ, m, MSZ, NULL};
+        RQ("GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+        w[nw++] = (struct want){200, 21, "0123456789abcdefghij\n", 21, NULL};
+        pattern(eb[k], ESZ, (unsigned)k + 3);
+        RQ("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n", ESZ);
+        memcpy(req + rl, eb[k], ESZ);
+        rl += ESZ;
+        w[nw++] = (struct want){200, ESZ, eb[k], ESZ, NULL};
+        /* 5 KB then 12 KB from memory: the second body no longer fits in out after
+         * the first, so it leaves as the memory tail, the 2nd iovec of one sendmsg */
+        RQ("GET /h.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+        w[nw++] = (struct want){200, HSZ, hm, HSZ, NULL};
+        RQ("GET /s.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+        w[nw++] = (struct want){200, SSZ, sm, SSZ, NULL};
+        RQ("GET /m.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=100-30099\r\n\r\n");
+        w[nw++] = (struct want){206, 30000, m + 100, 30000, NULL};
+        RQ("HEAD /m.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+        w[nw++] = (struct want){200, MSZ, NULL, 0, NULL};
+        RQ("GET /s.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=-500\r\n\r\n");
+        w[nw++] = (struct want){206, 500, sm + SSZ - 500, 500, NULL};
+        RQ("GET /status HTTP/1.1\r\nHost: t\r\n\r\n");
+        w[nw++] = (struct want){200, -1, NULL, 1, "worker.0.pid="};
+        RQ("GET /m.bin HTTP/1.1\r\nHost: t\r\nIf-None-Match: *\r\n\r\n");
+        w[nw++] = (struct want){304, -1, NULL, 0, NULL};
+        RQ("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
+        w[nw++] = (struct want){404, -1, NULL, 1, "404 Not Found"};
+        RQ("GET /m.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=50000-\r\n\r\n");
+        w[nw++] = (struct want){416, -1, NULL, 1, "416 Range Not Satisfiable"};
+    }
+    RQ("GET /a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    w[nw++] = (struct want){200, 21, "0123456789abcdefghij\n", 21, NULL};
+#undef RQ
+    cr_assert_lt(rl, cap);
+
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(fd, 0);
+    int small = 4096; /* before connect: the window the server may fill stays small */
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(s.port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "connect: %s", strerror(errno));
+    struct timeval tv = {30, 0}; /* bounds every read and write: a hang fails */
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), 0);
+
+    pid_t writer = fork();
+    cr_assert_geq(writer, 0);
+    if (writer == 0) { /* no cr_* here */
+        size_t off = 0;
+        while (off < rl) {
+            ssize_t n = send(fd, req + off, rl - off, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                _exit(1);
+            off += (size_t)n;
+        }
+        _exit(0);
+    }
+    usleep(300 * 1000); /* not reading: the server's writes hit EAGAIN meanwhile */
+    size_t rcap = 16u << 20, got = 0;
+    char *in = malloc(rcap + 1);
+    int rerr = 0;
+    while (in != NULL && got < rcap) {
+        /* Then slowly, 16 KiB at a time: the server finds room for a part of what it
+         * has queued at each wake-up, so its writes keep ending short. */
+        ssize_t n = read(fd, in + got, rcap - got < 16384 ? rcap - got : 16384);
+        usleep(200);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rerr = errno;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    int wst = 0;
+    pid_t wr = waitpid(writer, &wst, 0);
+    close(fd);
+    cr_assert_not_null(in);
+    cr_assert_eq(rerr, 0, "read: %s after %zu bytes", strerror(rerr), got);
+    cr_assert_eq(wr, writer);
+    cr_assert(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "the writer sent every request");
+    in[got] = '\0';
+
+    size_t pos = 0;
+    for (size_t i = 0; i < nw; i++) {
+        char *end = memmem(in + pos, got - pos, "\r\n\r\n", 4);
+        cr_assert_not_null(end, "response %zu of %zu: no complete head at byte %zu of %zu", i, nw, pos, got);
+        size_t hl = (size_t)(end - (in + pos)) + 4;
+        char head[4096];
+        cr_assert_lt(hl, sizeof head, "response %zu: head of %zu bytes", i, hl);
+        memcpy(head, in + pos, hl);
+        head[hl] = '\0';
+        int st = 0;
+        cr_assert_eq(sscanf(head, "HTTP/1.1 %d", &st), 1, "response %zu: %.80s", i, head);
+        cr_assert_eq(st, w[i].status, "response %zu (round %zu, kind %zu): %s", i, i / PER, i % PER, head);
+        const char *cl = strstr(head, "\r\nContent-Length: ");
+        long long clen = cl ? atoll(cl + 18) : -1;
+        if (w[i].clen >= 0)
+            cr_assert_eq(clen, w[i].clen, "response %zu: %s", i, head);
+        pos += hl;
+        size_t bl = w[i].body != NULL || w[i].blen > 0 ? (size_t)(clen > 0 ? clen : 0) : 0;
+        cr_assert_leq(bl, got - pos, "response %zu: body cut (%zu of %zu bytes)", i, got - pos, bl);
+        if (w[i].body != NULL)
+            cr_assert(memcmp(in + pos, w[i].body, bl) == 0, "response %zu (kind %zu): body bytes differ", i, i % PER);
+        else if (w[i].needle != NULL)
+            cr_assert_not_null(memmem(in + pos, bl, w[i].needle, strlen(w[i].needle)), "response %zu", i);
+        pos += bl;
+    }
+    cr_assert_eq(pos, got, "nothing after the last response (%zu extra bytes)", got - pos);
+    free(in);
+    free(req);
+    stop(&s);
 }
