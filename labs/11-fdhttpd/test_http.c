@@ -19,12 +19,14 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include "lib/fcache.h"
 #include "lib/harness.h"
 #include "sock.h"
 #include "spawn.h"
 
 #define TMO 120
 #define BIG (1LL << 30) /* the sparse file: 1 GiB */
+#define MANY (FC_MAX_ENTRIES + 76) /* more distinct big files than a worker caches */
 
 static char root[96];   /* <tmp>/root: the docroot */
 static char outer[64];  /* <tmp>: holds root and a file outside it */
@@ -80,6 +82,14 @@ static void rm_root(void)
         snprintf(p, sizeof p, "%s/%s", outer, rels[i]);
         unlink(p);
     }
+    for (int i = 0; i < MANY; i++) { /* cache_descriptors_bounded's files */
+        snprintf(p, sizeof p, "%s/root/many/f%04d", outer, i);
+        unlink(p);
+    }
+    snprintf(p, sizeof p, "%s/root/many/t", outer);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/root/many", outer);
+    rmdir(p);
     snprintf(p, sizeof p, "%s/root/dir", outer);
     rmdir(p);
     rmdir(root);
@@ -1000,5 +1010,85 @@ Test(http, pipelined_short_writes_resume_every_byte_in_order, .timeout = TMO)
     cr_assert_eq(pos, got, "nothing after the last response (%zu extra bytes)", got - pos);
     free(in);
     free(req);
+    stop(&s);
+}
+
+/* A sparse file of `size` bytes (no block written): bigger than FC_SMALL_MAX, so the
+ * cache keeps its descriptor open. */
+static void put_sparse(const char *path, off_t size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+    cr_assert_eq(ftruncate(fd, size), 0);
+    close(fd);
+}
+
+/* HEAD of every many/fNNNN on one kept-alive connection, pipelined 50 at a time. */
+static void head_all(struct cli *c, int want_status)
+{
+    struct resp r;
+    for (int i = 0; i < MANY; i += 50) {
+        char req[50 * 64] = "";
+        int n = MANY - i < 50 ? MANY - i : 50;
+        for (int k = 0; k < n; k++)
+            snprintf(req + strlen(req), sizeof req - strlen(req), "HEAD /many/f%04d HTTP/1.1\r\nHost: t\r\n\r\n", i + k);
+        SEND(c, req);
+        for (int k = 0; k < n; k++) {
+            cr_assert_eq(cli_resp(c, &r, 0), 0, "HEAD %d", i + k);
+            cr_assert_eq(r.status, want_status, "HEAD %d: %s", i + k, r.head);
+        }
+    }
+}
+
+/* The open-file cache holds at most FC_MAX_ENTRIES descriptors per worker: after more
+ * distinct big files than that, the worker has exactly that many more descriptors than
+ * before (the evicted entries' closed), and after every file was replaced on disk and
+ * revalidated, still exactly that many (the replaced entries' closed too). */
+Test(http, cache_descriptors_bounded_evicted_and_replaced_closed, .timeout = TMO)
+{
+    char p[256], q[256];
+    snprintf(p, sizeof p, "%s/many", root);
+    cr_assert_eq(mkdir(p, 0755), 0);
+    for (int i = 0; i < MANY; i++) {
+        snprintf(p, sizeof p, "%s/many/f%04d", root, i);
+        put_sparse(p, FC_SMALL_MAX + 1000);
+    }
+    struct fdh_srv s;
+    start(&s, NULL);
+    char body[8192];
+    cr_assert_eq(fdh_status(s.port, body, sizeof body), 0);
+    long pid = status_val(body, "worker.0.pid");
+    cr_assert_gt(pid, 0);
+    struct cli c;
+    cli_open(&c, s.port);
+    struct resp r;
+    get(&c, "/status", NULL, &r); /* the connection is set up (TCP_NODELAY...) */
+    int base = fdh_fd_count((pid_t)pid);
+    cr_assert_gt(base, 0);
+    head_all(&c, 200);
+    int n1 = fdh_fd_count((pid_t)pid);
+    cr_assert_eq(n1 - base, FC_MAX_ENTRIES, "%d distinct big files: %d descriptors more (want the bound, %d)", MANY,
+                 n1 - base, FC_MAX_ENTRIES);
+    /* Replace every file (a new inode under the name), wait out the trust period. */
+    for (int i = 0; i < MANY; i++) {
+        snprintf(q, sizeof q, "%s/many/t", root);
+        put_sparse(q, FC_SMALL_MAX + 2000);
+        snprintf(p, sizeof p, "%s/many/f%04d", root, i);
+        cr_assert_eq(rename(q, p), 0);
+    }
+    usleep((FC_VALID_MS + 200) * 1000);
+    head_all(&c, 200);
+    int n2 = fdh_fd_count((pid_t)pid);
+    cr_assert_eq(n2 - base, FC_MAX_ENTRIES, "after replacement: %d descriptors more", n2 - base);
+    /* Removed: 404, and their entries (descriptors) go at the revalidation. */
+    for (int i = 0; i < MANY; i++) {
+        snprintf(p, sizeof p, "%s/many/f%04d", root, i);
+        cr_assert_eq(unlink(p), 0);
+    }
+    usleep((FC_VALID_MS + 200) * 1000);
+    head_all(&c, 404);
+    int n3 = fdh_fd_count((pid_t)pid);
+    cr_assert_eq(n3, base, "every file gone: no descriptor kept (%d more)", n3 - base);
+    close(c.fd);
     stop(&s);
 }
