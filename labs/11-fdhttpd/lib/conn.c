@@ -648,8 +648,16 @@ static int advance(struct fdh_conn *c)
         if (!pending(c))
             break;
         int r = flush(c);
-        if (r != 2)
-            return r == 1;
+        if (r == 0) {
+            /* Waiting for the client to take our output: the io timeout from now on.
+             * Whatever timer was armed before (the idle or header timer of the request
+             * just answered: on_head set T_NONE, so it would close without a word)
+             * must not cut the response short. */
+            set_timer(c);
+            return 0;
+        }
+        if (r == 1)
+            return 1;
         if (c->last) {
             linger(c);
             return 1;
