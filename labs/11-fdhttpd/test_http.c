@@ -21,6 +21,7 @@
 
 #include "lib/fcache.h"
 #include "lib/harness.h"
+#include "lib/reply.h"
 #include "sock.h"
 #include "spawn.h"
 
@@ -1106,5 +1107,39 @@ Test(http, cache_descriptors_bounded_evicted_and_replaced_closed, .timeout = TMO
     int n3 = fdh_fd_count((pid_t)pid);
     cr_assert_eq(n3, base, "every file gone: no descriptor kept (%d more)", n3 - base);
     close(c.fd);
+    stop(&s);
+}
+
+/* The worker's clock (Date, the cache's trust period) is the time of the event being
+ * served, not of the loop iteration before an idle wait: on a kept-alive connection,
+ * after the worker slept longer than FC_VALID_MS, a file replaced meanwhile is served
+ * new, and Date is now. Before the fix both were taken from before the wait: the old
+ * bytes and a Date as old as the idle time. */
+Test(http, first_request_after_idle_wait_sees_fresh_clock, .timeout = TMO)
+{
+    struct fdh_srv s;
+    start(&s, NULL);
+    struct cli c;
+    struct resp r;
+    char p[256], q[256];
+    put("k.txt", "old\n");
+    cli_open(&c, s.port);
+    get(&c, "/k.txt", NULL, &r);
+    cr_assert_str_eq(r.body, "old\n");
+    put("k.new", "new!\n");
+    snprintf(p, sizeof p, "%s/k.new", root);
+    snprintf(q, sizeof q, "%s/k.txt", root);
+    cr_assert_eq(rename(p, q), 0);
+    usleep((FC_VALID_MS + 2000) * 1000); /* the worker waits in epoll_wait meanwhile */
+    get(&c, "/k.txt", NULL, &r);
+    time_t now = time(NULL);
+    cr_assert_str_eq(r.body, "new!\n", "replaced more than FC_VALID_MS ago: %s", r.head);
+    const char *d = strstr(r.head, "\r\nDate: ");
+    cr_assert_not_null(d);
+    time_t dt;
+    cr_assert_eq(http_date_parse(d + 8, HTTP_DATE_LEN, &dt), 0);
+    cr_assert(dt >= now - 1 && dt <= now, "Date is now (%ld s off)", (long)(now - dt));
+    close(c.fd);
+    unlink(q);
     stop(&s);
 }
