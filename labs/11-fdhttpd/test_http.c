@@ -87,6 +87,10 @@ static void rm_root(void)
         snprintf(p, sizeof p, "%s/root/many/f%04d", outer, i);
         unlink(p);
     }
+    for (int i = 0; i < 100; i++) { /* cache_within_a_low_nofile_limit's files */
+        snprintf(p, sizeof p, "%s/root/lim%03d", outer, i);
+        unlink(p);
+    }
     snprintf(p, sizeof p, "%s/root/many/t", outer);
     unlink(p);
     snprintf(p, sizeof p, "%s/root/many", outer);
@@ -1141,5 +1145,47 @@ Test(http, first_request_after_idle_wait_sees_fresh_clock, .timeout = TMO)
     cr_assert(dt >= now - 1 && dt <= now, "Date is now (%ld s off)", (long)(now - dt));
     close(c.fd);
     unlink(q);
+    stop(&s);
+}
+
+/* With a low RLIMIT_NOFILE (64) the cache keeps at most a quarter of it open: a hundred
+ * distinct big files on one connection are all served (no 503 for want of a
+ * descriptor), and new connections are still accepted. Before the fix the cache took
+ * descriptors up to FC_MAX_ENTRIES (1024) and the worker ran out at about 50 files. */
+Test(http, cache_within_a_low_nofile_limit, .timeout = TMO)
+{
+    char p[256];
+    for (int i = 0; i < 100; i++) {
+        snprintf(p, sizeof p, "%s/lim%03d", root, i);
+        put_sparse(p, FC_SMALL_MAX + 1000);
+    }
+    struct rlimit old, low;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 64;
+    struct fdh_srv s;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    char *argv[] = {(char *)bin(), "-l", "127.0.0.1:0", "-w", "1", "--root", root, NULL};
+    int st = fdh_srv_start(&s, bin(), argv, 30);
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0); /* only the server keeps the low limit */
+    cr_assert_eq(st, 0, "start: %s", s.err);
+    struct cli c;
+    struct resp r;
+    cli_open(&c, s.port);
+    for (int i = 0; i < 100; i++) {
+        char t[32];
+        snprintf(t, sizeof t, "/lim%03d", i);
+        char req[128];
+        snprintf(req, sizeof req, "HEAD %s HTTP/1.1\r\nHost: t\r\n\r\n", t);
+        SEND(&c, req);
+        cr_assert_eq(cli_resp(&c, &r, 0), 0, "%s", t);
+        cr_assert_eq(r.status, 200, "%s: %s", t, r.head);
+    }
+    struct cli c2;
+    cli_open(&c2, s.port);
+    get(&c2, "/a.txt", NULL, &r);
+    cr_assert_eq(r.status, 200, "a new connection is still served");
+    close(c2.fd);
+    close(c.fd);
     stop(&s);
 }
