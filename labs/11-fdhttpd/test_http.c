@@ -77,7 +77,7 @@ static void make_root(void)
 
 static void rm_root(void)
 {
-    const char *rels[] = {"root/a.txt", "root/dir/index.html", "root/out", "root/big", "root/m.bin", "root/s.bin", "root/h.bin", "secret"};
+    const char *rels[] = {"root/a.txt", "root/dir/index.html", "root/out", "root/big", "root/m.bin", "root/s.bin", "root/h.bin", "root/k.txt", "root/k.new", "secret"};
     char p[256];
     for (size_t i = 0; i < sizeof rels / sizeof rels[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", outer, rels[i]);
