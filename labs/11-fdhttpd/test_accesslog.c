@@ -21,7 +21,10 @@
 #include "clock.h"
 #include "io.h"
 #include "kv.h"
+#include "evloop.h"
+#include "lib/accesslog.h"
 #include "lib/harness.h"
+#include "lib/reply.h"
 #include "sock.h"
 #include "spawn.h"
 
@@ -375,4 +378,51 @@ Test(access_log, bad_path_is_refused_with_a_reason, .timeout = TMO)
     cr_assert_eq(run_capture(argv2, 30, &r), 0);
     cr_assert_not_null(strstr(r.out, "--access-log PATH|off"), "--help documents it");
     run_result_free(&r);
+}
+
+/* The request line goes into the log escaped: CR, LF, '"', '\\', controls and bytes
+ * above 0x7e become \xHH, so a request can never end its line early or forge another
+ * one; a long request line is cut at ALOG_REQ_MAX bytes (never in the middle of an
+ * escape) and marked "...". At the unit level: the parser would refuse most of these
+ * bytes before they reach the log, the log must not rely on it. */
+Test(access_log, request_line_escaped_and_cut_never_forges_a_line, .timeout = TMO)
+{
+    struct evloop *el = evloop_new();
+    cr_assert_not_null(el);
+    struct alog *al = alog_open(logp, el);
+    cr_assert_not_null(al, "%s", strerror(errno));
+    static const char evil[] = "/a\"b\\c\r\nX \x01\xff\" 200 0\n1.2.3.4 - - [x] \"GET / HTTP/1.1";
+    char longt[1000];
+    memset(longt, 0x01, sizeof longt);
+    longt[0] = '/';
+    const char *targets[] = {evil, longt};
+    size_t lens[] = {sizeof evil - 1, sizeof longt};
+    time_t now = time(NULL);
+    for (int i = 0; i < 2; i++) {
+        struct http_request req = {.method = {"GET", 3}, .target = {targets[i], lens[i]}, .minor_version = 1};
+        struct alog_req q = {.len = 0};
+        alog_request(al, &q, -1, &req);
+        struct reply r;
+        reply_simple(&r, 200, "text/plain", "x", 1, NULL, REPLY_KEEP, now);
+        alog_reply(al, &q, -1, now, &r);
+    }
+    alog_close(al);
+    evloop_free(el);
+    cr_assert_eq(count_lines(logp), 2, "two responses, two lines");
+    char *log = slurp(logp);
+    cr_assert_not_null(log);
+    char *nl = strchr(log, '\n');
+    cr_assert_not_null(nl);
+    *nl = '\0';
+    const char *want = "\"GET /a\\x22b\\x5cc\\x0d\\x0aX \\x01\\xff\\x22 200 0\\x0a1.2.3.4 - - [x] \\x22GET / HTTP/1.1"
+                       " HTTP/1.1\" 200 1";
+    cr_assert_not_null(strstr(log, want), "line 1: %s\nwant: %s", log, want);
+    cr_assert_eq(strncmp(log, "- - - [", 7), 0, "no peer (not a socket): \"-\": %s", log);
+    const char *l2 = nl + 1;
+    cr_assert_not_null(strstr(l2, "\"GET /\\x01\\x01"), "%s", l2);
+    cr_assert_not_null(strstr(l2, "...\" 200 1\n"), "cut and marked: %s", l2);
+    const char *q1 = strchr(l2, '"'), *q2 = strstr(l2, "...\"");
+    cr_assert_leq(q2 - (q1 + 1), ALOG_REQ_MAX, "at most ALOG_REQ_MAX bytes of request line");
+    cr_assert_eq((q2 - (q1 + 1) - 5) % 4, 0, "whole escapes only (\"GET /\" then \\x01 each)");
+    free(log);
 }

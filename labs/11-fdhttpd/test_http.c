@@ -15,14 +15,19 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
+#include "lib/fcache.h"
 #include "lib/harness.h"
+#include "lib/reply.h"
 #include "sock.h"
 #include "spawn.h"
 
 #define TMO 120
 #define BIG (1LL << 30) /* the sparse file: 1 GiB */
+#define MANY (FC_MAX_ENTRIES + 76) /* more distinct big files than a worker caches */
 
 static char root[96];   /* <tmp>/root: the docroot */
 static char outer[64];  /* <tmp>: holds root and a file outside it */
@@ -72,12 +77,24 @@ static void make_root(void)
 
 static void rm_root(void)
 {
-    const char *rels[] = {"root/a.txt", "root/dir/index.html", "root/out", "root/big", "secret"};
+    const char *rels[] = {"root/a.txt", "root/dir/index.html", "root/out", "root/big", "root/m.bin", "root/s.bin", "root/h.bin", "root/k.txt", "root/k.new", "secret"};
     char p[256];
     for (size_t i = 0; i < sizeof rels / sizeof rels[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", outer, rels[i]);
         unlink(p);
     }
+    for (int i = 0; i < MANY; i++) { /* cache_descriptors_bounded's files */
+        snprintf(p, sizeof p, "%s/root/many/f%04d", outer, i);
+        unlink(p);
+    }
+    for (int i = 0; i < 100; i++) { /* cache_within_a_low_nofile_limit's files */
+        snprintf(p, sizeof p, "%s/root/lim%03d", outer, i);
+        unlink(p);
+    }
+    snprintf(p, sizeof p, "%s/root/many/t", outer);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/root/many", outer);
+    rmdir(p);
     snprintf(p, sizeof p, "%s/root/dir", outer);
     rmdir(p);
     rmdir(root);
@@ -824,4 +841,356 @@ Test(http, passfd_master_emfile_pauses_accepting_and_recovers, .timeout = TMO)
         logs++;
     cr_assert_eq(logs, 1, "logged once for the episode, not per wake-up (%d lines)", logs);
     fdh_srv_free(&s);
+}
+
+/* ---------------------------------------------------------------- short writes */
+
+/* The bytes of a test file: a pattern that differs at every offset of a period that is
+ * prime to every size used, so a shifted or repeated chunk never compares equal. */
+static void pattern(char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (char)((i * 7 + i / 251 + seed) & 0xff);
+}
+
+static void put_bytes(const char *rel, const char *data, size_t n)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", root, rel);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    cr_assert_geq(fd, 0, "%s: %s", p, strerror(errno));
+    cr_assert_eq(write(fd, data, n), (ssize_t)n);
+    close(fd);
+}
+
+/* What one pipelined request must get back: status, Content-Length (-1: not checked,
+ * the /status text), and the exact body (NULL: none on the wire). */
+struct want {
+    int status;
+    long long clen;
+    const char *body;
+    size_t blen;
+    const char *needle; /* when body is NULL and blen > 0: a string the body contains */
+};
+
+/* Many pipelined requests mixing every kind of output (cached small files from memory,
+ * a big file by sendfile, ranges of both, HEAD, 304, 404, 416, /status from c->big,
+ * /echo bodies) while the client does NOT read: the server's sendmsg and sendfile run
+ * into a full socket (the client's receive buffer is 4 KiB, megabytes are due) and must
+ * resume in the middle of an iovec, of a memory tail and of a file, over and over.
+ * Then the client reads everything: every response must be there, in order, framed by
+ * its Content-Length, every byte equal. The requests are written by a child process
+ * (no cr_* there) so that the test never deadlocks on its own unread replies. */
+static void short_writes(const char *const *opts, int stall_ms, int with_bodies)
+{
+    enum { ROUNDS = 120, PER = 12, MSZ = 40000, SSZ = 12000, HSZ = 5000, ESZ = 16200 };
+    static char m[MSZ], sm[SSZ], hm[HSZ], eb[ROUNDS][ESZ];
+    pattern(m, MSZ, 1);
+    pattern(sm, SSZ, 2);
+    pattern(hm, HSZ, 5);
+    put_bytes("m.bin", m, MSZ);
+    put_bytes("h.bin", hm, HSZ);
+    put_bytes("s.bin", sm, SSZ);
+    struct fdh_srv s;
+    start(&s, opts);
+
+    size_t cap = (size_t)ROUNDS * (PER * 200 + ESZ) + 256, rl = 0;
+    char *req = malloc(cap);
+    static struct want w[ROUNDS * PER + 1];
+    size_t nw = 0;
+    cr_assert_not_null(req);
+#define RQ(...) (rl += (size_t)snprintf(req + rl, cap - rl, __VA_ARGS__))
+    for (int k = 0; k < ROUNDS; k++) {
+        RQ("GET /m.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+        w[nw++] = (struct want){200, MSZ, m, MSZ, NULL};
+        RQ("GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+        w[nw++] = (struct want){200, 21, "0123456789abcdefghij\n", 21, NULL};
+        if (with_bodies) {
+            pattern(eb[k], ESZ, (unsigned)k + 3);
+            RQ("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n", ESZ);
+            memcpy(req + rl, eb[k], ESZ);
+            rl += ESZ;
+            w[nw++] = (struct want){200, ESZ, eb[k], ESZ, NULL};
+        }
+        /* 5 KB then 12 KB from memory: the second body no longer fits in out after
+         * the first, so it leaves as the memory tail, the 2nd iovec of one sendmsg */
+        RQ("GET /h.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+        w[nw++] = (struct want){200, HSZ, hm, HSZ, NULL};
+        RQ("GET /s.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+        w[nw++] = (struct want){200, SSZ, sm, SSZ, NULL};
+        RQ("GET /m.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=100-30099\r\n\r\n");
+        w[nw++] = (struct want){206, 30000, m + 100, 30000, NULL};
+        RQ("HEAD /m.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+        w[nw++] = (struct want){200, MSZ, NULL, 0, NULL};
+        RQ("GET /s.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=-500\r\n\r\n");
+        w[nw++] = (struct want){206, 500, sm + SSZ - 500, 500, NULL};
+        RQ("GET /status HTTP/1.1\r\nHost: t\r\n\r\n");
+        w[nw++] = (struct want){200, -1, NULL, 1, "worker.0.pid="};
+        RQ("GET /m.bin HTTP/1.1\r\nHost: t\r\nIf-None-Match: *\r\n\r\n");
+        w[nw++] = (struct want){304, -1, NULL, 0, NULL};
+        RQ("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
+        w[nw++] = (struct want){404, -1, NULL, 1, "404 Not Found"};
+        RQ("GET /m.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=50000-\r\n\r\n");
+        w[nw++] = (struct want){416, -1, NULL, 1, "416 Range Not Satisfiable"};
+    }
+    RQ("GET /a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    w[nw++] = (struct want){200, 21, "0123456789abcdefghij\n", 21, NULL};
+#undef RQ
+    cr_assert_lt(rl, cap);
+
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(fd, 0);
+    int small = 4096; /* before connect: the window the server may fill stays small */
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(s.port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "connect: %s", strerror(errno));
+    struct timeval tv = {30, 0}; /* bounds every read and write: a hang fails */
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), 0);
+
+    pid_t writer = fork();
+    cr_assert_geq(writer, 0);
+    if (writer == 0) { /* no cr_* here */
+        size_t off = 0;
+        while (off < rl) {
+            ssize_t n = send(fd, req + off, rl - off, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                _exit(1);
+            off += (size_t)n;
+        }
+        _exit(0);
+    }
+    usleep((useconds_t)stall_ms * 1000); /* not reading: the server's writes hit EAGAIN meanwhile */
+    size_t rcap = 16u << 20, got = 0;
+    char *in = malloc(rcap + 1);
+    int rerr = 0;
+    while (in != NULL && got < rcap) {
+        /* Then slowly, 16 KiB at a time: the server finds room for a part of what it
+         * has queued at each wake-up, so its writes keep ending short. */
+        ssize_t n = read(fd, in + got, rcap - got < 16384 ? rcap - got : 16384);
+        usleep(200);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rerr = errno;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    int wst = 0;
+    pid_t wr = waitpid(writer, &wst, 0);
+    close(fd);
+    cr_assert_not_null(in);
+    cr_assert_eq(rerr, 0, "read: %s after %zu bytes", strerror(rerr), got);
+    cr_assert_eq(wr, writer);
+    cr_assert(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "the writer sent every request");
+    in[got] = '\0';
+
+    size_t pos = 0;
+    for (size_t i = 0; i < nw; i++) {
+        char *end = memmem(in + pos, got - pos, "\r\n\r\n", 4);
+        cr_assert_not_null(end, "response %zu of %zu: no complete head at byte %zu of %zu", i, nw, pos, got);
+        size_t hl = (size_t)(end - (in + pos)) + 4;
+        char head[4096];
+        cr_assert_lt(hl, sizeof head, "response %zu: head of %zu bytes", i, hl);
+        memcpy(head, in + pos, hl);
+        head[hl] = '\0';
+        int st = 0;
+        cr_assert_eq(sscanf(head, "HTTP/1.1 %d", &st), 1, "response %zu: %.80s", i, head);
+        cr_assert_eq(st, w[i].status, "response %zu: %s", i, head);
+        const char *cl = strstr(head, "\r\nContent-Length: ");
+        long long clen = cl ? atoll(cl + 18) : -1;
+        if (w[i].clen >= 0)
+            cr_assert_eq(clen, w[i].clen, "response %zu: %s", i, head);
+        pos += hl;
+        size_t bl = w[i].body != NULL || w[i].blen > 0 ? (size_t)(clen > 0 ? clen : 0) : 0;
+        cr_assert_leq(bl, got - pos, "response %zu: body cut (%zu of %zu bytes)", i, got - pos, bl);
+        if (w[i].body != NULL)
+            cr_assert(memcmp(in + pos, w[i].body, bl) == 0, "response %zu: body bytes differ", i);
+        else if (w[i].needle != NULL)
+            cr_assert_not_null(memmem(in + pos, bl, w[i].needle, strlen(w[i].needle)), "response %zu", i);
+        pos += bl;
+    }
+    cr_assert_eq(pos, got, "nothing after the last response (%zu extra bytes)", got - pos);
+    free(in);
+    free(req);
+    stop(&s);
+}
+
+Test(http, pipelined_short_writes_resume_every_byte_in_order, .timeout = TMO) { short_writes(NULL, 300, 1); }
+
+/* The same with the client stalled (not reading) for longer than the idle and header
+ * timeouts, well within --io-timeout: a connection with output queued waits for the
+ * client under the io timeout (worker.h: T_SEND), whatever timer was armed when the
+ * requests came in. Before the fix (conn.c advance) the 1 s header/idle timer armed
+ * while the requests were read was still running when a write ran into EAGAIN, and it
+ * closed the connection (a reset: unread requests) with responses still queued. */
+Test(http, stalled_reader_is_bounded_by_io_timeout_not_idle_timer, .timeout = TMO)
+{
+    static const char *const opts[] = {"--keepalive-timeout", "1", "--header-timeout", "1", "--io-timeout", "20", NULL};
+    short_writes(opts, 2500, 0); /* GETs only: no body timer (io timeout) is armed */
+}
+
+/* A sparse file of `size` bytes (no block written): bigger than FC_SMALL_MAX, so the
+ * cache keeps its descriptor open. */
+static void put_sparse(const char *path, off_t size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+    cr_assert_eq(ftruncate(fd, size), 0);
+    close(fd);
+}
+
+/* HEAD of every many/fNNNN on one kept-alive connection, pipelined 50 at a time. */
+static void head_all(struct cli *c, int want_status)
+{
+    struct resp r;
+    for (int i = 0; i < MANY; i += 50) {
+        char req[50 * 64] = "";
+        int n = MANY - i < 50 ? MANY - i : 50;
+        for (int k = 0; k < n; k++)
+            snprintf(req + strlen(req), sizeof req - strlen(req), "HEAD /many/f%04d HTTP/1.1\r\nHost: t\r\n\r\n", i + k);
+        SEND(c, req);
+        for (int k = 0; k < n; k++) {
+            cr_assert_eq(cli_resp(c, &r, 0), 0, "HEAD %d", i + k);
+            cr_assert_eq(r.status, want_status, "HEAD %d: %s", i + k, r.head);
+        }
+    }
+}
+
+/* The open-file cache holds at most FC_MAX_ENTRIES descriptors per worker: after more
+ * distinct big files than that, the worker has exactly that many more descriptors than
+ * before (the evicted entries' closed), and after every file was replaced on disk and
+ * revalidated, still exactly that many (the replaced entries' closed too). */
+Test(http, cache_descriptors_bounded_evicted_and_replaced_closed, .timeout = TMO)
+{
+    char p[256], q[256];
+    snprintf(p, sizeof p, "%s/many", root);
+    cr_assert_eq(mkdir(p, 0755), 0);
+    for (int i = 0; i < MANY; i++) {
+        snprintf(p, sizeof p, "%s/many/f%04d", root, i);
+        put_sparse(p, FC_SMALL_MAX + 1000);
+    }
+    struct fdh_srv s;
+    start(&s, NULL);
+    char body[8192];
+    cr_assert_eq(fdh_status(s.port, body, sizeof body), 0);
+    long pid = status_val(body, "worker.0.pid");
+    cr_assert_gt(pid, 0);
+    struct cli c;
+    cli_open(&c, s.port);
+    struct resp r;
+    get(&c, "/status", NULL, &r); /* the connection is set up (TCP_NODELAY...) */
+    int base = fdh_fd_count((pid_t)pid);
+    cr_assert_gt(base, 0);
+    /* The worker's bound: FC_MAX_ENTRIES, or a quarter of the descriptor limit it
+     * inherited from us when that is lower (worker.c). */
+    struct rlimit nl;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &nl), 0);
+    int bound = nl.rlim_cur != RLIM_INFINITY && nl.rlim_cur / 4 < FC_MAX_ENTRIES ? (int)(nl.rlim_cur / 4) : FC_MAX_ENTRIES;
+    head_all(&c, 200);
+    int n1 = fdh_fd_count((pid_t)pid);
+    cr_assert_eq(n1 - base, bound, "%d distinct big files: %d descriptors more (want the bound, %d)", MANY, n1 - base,
+                 bound);
+    /* Replace every file (a new inode under the name), wait out the trust period. */
+    for (int i = 0; i < MANY; i++) {
+        snprintf(q, sizeof q, "%s/many/t", root);
+        put_sparse(q, FC_SMALL_MAX + 2000);
+        snprintf(p, sizeof p, "%s/many/f%04d", root, i);
+        cr_assert_eq(rename(q, p), 0);
+    }
+    usleep((FC_VALID_MS + 200) * 1000);
+    head_all(&c, 200);
+    int n2 = fdh_fd_count((pid_t)pid);
+    cr_assert_eq(n2 - base, bound, "after replacement: %d descriptors more", n2 - base);
+    /* Removed: 404, and their entries (descriptors) go at the revalidation. */
+    for (int i = 0; i < MANY; i++) {
+        snprintf(p, sizeof p, "%s/many/f%04d", root, i);
+        cr_assert_eq(unlink(p), 0);
+    }
+    usleep((FC_VALID_MS + 200) * 1000);
+    head_all(&c, 404);
+    int n3 = fdh_fd_count((pid_t)pid);
+    cr_assert_eq(n3, base, "every file gone: no descriptor kept (%d more)", n3 - base);
+    close(c.fd);
+    stop(&s);
+}
+
+/* The worker's clock (Date, the cache's trust period) is the time of the event being
+ * served, not of the loop iteration before an idle wait: on a kept-alive connection,
+ * after the worker slept longer than FC_VALID_MS, a file replaced meanwhile is served
+ * new, and Date is now. Before the fix both were taken from before the wait: the old
+ * bytes and a Date as old as the idle time. */
+Test(http, first_request_after_idle_wait_sees_fresh_clock, .timeout = TMO)
+{
+    struct fdh_srv s;
+    start(&s, NULL);
+    struct cli c;
+    struct resp r;
+    char p[256], q[256];
+    put("k.txt", "old\n");
+    cli_open(&c, s.port);
+    get(&c, "/k.txt", NULL, &r);
+    cr_assert_str_eq(r.body, "old\n");
+    put("k.new", "new!\n");
+    snprintf(p, sizeof p, "%s/k.new", root);
+    snprintf(q, sizeof q, "%s/k.txt", root);
+    cr_assert_eq(rename(p, q), 0);
+    usleep((FC_VALID_MS + 2000) * 1000); /* the worker waits in epoll_wait meanwhile */
+    get(&c, "/k.txt", NULL, &r);
+    time_t now = time(NULL);
+    cr_assert_str_eq(r.body, "new!\n", "replaced more than FC_VALID_MS ago: %s", r.head);
+    const char *d = strstr(r.head, "\r\nDate: ");
+    cr_assert_not_null(d);
+    time_t dt;
+    cr_assert_eq(http_date_parse(d + 8, HTTP_DATE_LEN, &dt), 0);
+    cr_assert(dt >= now - 1 && dt <= now, "Date is now (%ld s off)", (long)(now - dt));
+    close(c.fd);
+    unlink(q);
+    stop(&s);
+}
+
+/* With a low RLIMIT_NOFILE (64) the cache keeps at most a quarter of it open: a hundred
+ * distinct big files on one connection are all served (no 503 for want of a
+ * descriptor), and new connections are still accepted. Before the fix the cache took
+ * descriptors up to FC_MAX_ENTRIES (1024) and the worker ran out at about 50 files. */
+Test(http, cache_within_a_low_nofile_limit, .timeout = TMO)
+{
+    char p[256];
+    for (int i = 0; i < 100; i++) {
+        snprintf(p, sizeof p, "%s/lim%03d", root, i);
+        put_sparse(p, FC_SMALL_MAX + 1000);
+    }
+    struct rlimit old, low;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 64;
+    struct fdh_srv s;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    char *argv[] = {(char *)bin(), "-l", "127.0.0.1:0", "-w", "1", "--root", root, NULL};
+    int st = fdh_srv_start(&s, bin(), argv, 30);
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0); /* only the server keeps the low limit */
+    cr_assert_eq(st, 0, "start: %s", s.err);
+    struct cli c;
+    struct resp r;
+    cli_open(&c, s.port);
+    for (int i = 0; i < 100; i++) {
+        char t[32];
+        snprintf(t, sizeof t, "/lim%03d", i);
+        char req[128];
+        snprintf(req, sizeof req, "HEAD %s HTTP/1.1\r\nHost: t\r\n\r\n", t);
+        SEND(&c, req);
+        cr_assert_eq(cli_resp(&c, &r, 0), 0, "%s", t);
+        cr_assert_eq(r.status, 200, "%s: %s", t, r.head);
+    }
+    struct cli c2;
+    cli_open(&c2, s.port);
+    get(&c2, "/a.txt", NULL, &r);
+    cr_assert_eq(r.status, 200, "a new connection is still served");
+    close(c2.fd);
+    close(c.fd);
+    stop(&s);
 }

@@ -1029,3 +1029,123 @@ Test(fcache, bounded_lru_and_directory_index, .timeout = TMO)
     reply_release(&r);
     fcache_free(fc);
 }
+
+/* Puts a symbolic link to `target` in place of root/<rel> in one step (rename over it). */
+static void swap_in_link(const char *target, const char *rel)
+{
+    char tmp[64], p[256], q[256];
+    snprintf(tmp, sizeof tmp, "%s.lnk", rel);
+    put_link(target, tmp);
+    snprintf(p, sizeof p, "%s/%s", tmpdir, tmp);
+    snprintf(q, sizeof q, "%s/%s", tmpdir, rel);
+    cr_assert_eq(rename(p, q), 0);
+}
+
+/* A cached file (and a cached directory index) replaced by a symbolic link out of the
+ * root: served from the cache only within FC_VALID_MS, then the revalidation opens the
+ * path again with every check of static.h, refuses it (403: RESOLVE_NO_SYMLINKS without
+ * --follow-symlinks, RESOLVE_BENEATH with it) and drops the entry. The secret is never
+ * read. */
+static void symlink_swapped_in(void)
+{
+    struct fcache *fc = fcache_new(8);
+    cr_assert_not_null(fc);
+    int fds = fd_count();
+    struct reply r;
+    char body[64];
+    put_file("root/swap.txt", "public\n", 7);
+    put_dir("root/d2");
+    put_file("root/d2/index.html", "<p>d2</p>\n", 10);
+    cr_assert_eq(ask_cached(fc, 0, GET("/swap.txt"), &r), 200);
+    reply_release(&r);
+    cr_assert_eq(ask_cached(fc, 0, GET("/d2/"), &r), 200);
+    reply_release(&r);
+    swap_in_link("../outside/secret.txt", "root/swap.txt");
+    swap_in_link("../../outside/secret.txt", "root/d2/index.html");
+    cr_assert_eq(ask_cached(fc, FC_VALID_MS - 1, GET("/swap.txt"), &r), 200, "the documented window");
+    body_of(&r, body, sizeof body);
+    cr_assert_str_eq(body, "public\n");
+    reply_release(&r);
+    struct fcache_stats st0, st1;
+    fcache_get_stats(fc, &st0);
+    cr_assert_eq(ask_cached(fc, FC_VALID_MS, GET("/swap.txt"), &r), 403);
+    cr_assert_null(r.pin);
+    cr_assert(r.body == NULL || memmem(r.body, r.body_len, "secret", 6) == NULL);
+    reply_release(&r);
+    cr_assert_eq(ask_cached(fc, FC_VALID_MS, GET("/d2/"), &r), 403, "the directory index too");
+    reply_release(&r);
+    fcache_get_stats(fc, &st1);
+    cr_assert_eq(st1.entries, st0.entries - 2, "both entries dropped");
+    /* And stays refused (nothing was stored for it). */
+    cr_assert_eq(ask_cached(fc, FC_VALID_MS + 1, GET("/swap.txt"), &r), 403);
+    reply_release(&r);
+    fcache_free(fc);
+    cr_assert_eq(fd_count(), fds);
+}
+
+Test(fcache, symlink_swapped_in_refused_at_revalidation, .timeout = TMO) { symlink_swapped_in(); }
+Test(static_follow, cached_then_symlink_out_refused_at_revalidation, .timeout = TMO) { symlink_swapped_in(); }
+
+/* A 404 is never cached: the file is served as soon as it exists, within the same
+ * millisecond of the cache's clock. */
+Test(fcache, missing_file_served_once_present, .timeout = TMO)
+{
+    struct fcache *fc = fcache_new(4);
+    cr_assert_not_null(fc);
+    struct reply r;
+    char body[64];
+    cr_assert_eq(ask_cached(fc, 7, GET("/late.txt"), &r), 404);
+    reply_release(&r);
+    put_file("root/late.txt", "here now\n", 9);
+    cr_assert_eq(ask_cached(fc, 7, GET("/late.txt"), &r), 200);
+    body_of(&r, body, sizeof body);
+    cr_assert_str_eq(body, "here now\n");
+    reply_release(&r);
+    fcache_free(fc);
+}
+
+/* 304, Range and HEAD on a cached small file (memory), and the Content-Length of a
+ * replacement of another size: the framing always matches the bytes. */
+Test(fcache, conditional_range_head_and_length_of_cached_entries, .timeout = TMO)
+{
+    struct fcache *fc = fcache_new(4);
+    cr_assert_not_null(fc);
+    int fds = fd_count();
+    struct reply r;
+    char etag[96], req[256], body[64];
+    cr_assert_eq(ask_cached(fc, 0, GET("/hello.txt"), &r), 200);
+    cr_assert(hdr(&r, "ETag", etag, sizeof etag));
+    cr_assert_eq(hdr_long(&r, "Content-Length"), (long)sizeof HELLO - 1);
+    reply_release(&r);
+    snprintf(req, sizeof req, "GET /hello.txt HTTP/1.1\r\nHost: h\r\nIf-None-Match: %s\r\n\r\n", etag);
+    cr_assert_eq(ask_cached(fc, 1, req, &r), 304);
+    cr_assert_null(r.pin, "a 304 keeps no pin");
+    cr_assert_null(r.body);
+    reply_release(&r);
+    cr_assert_eq(ask_cached(fc, 2, "GET /hello.txt HTTP/1.1\r\nHost: h\r\nRange: bytes=1-3\r\n\r\n", &r), 206);
+    cr_assert_eq(hdr_long(&r, "Content-Length"), 3);
+    cr_assert_eq(r.body_len, 3);
+    cr_assert(memcmp(r.body, "ell", 3) == 0);
+    cr_assert_not_null(r.pin, "the bytes are the entry's: pinned");
+    reply_release(&r);
+    cr_assert_eq(ask_cached(fc, 3, "GET /hello.txt HTTP/1.1\r\nHost: h\r\nRange: bytes=99-\r\n\r\n", &r), 416);
+    cr_assert_null(r.pin);
+    reply_release(&r);
+    cr_assert_eq(ask_cached(fc, 4, "HEAD /hello.txt HTTP/1.1\r\nHost: h\r\n\r\n", &r), 200);
+    cr_assert_eq(hdr_long(&r, "Content-Length"), (long)sizeof HELLO - 1);
+    cr_assert_null(r.body);
+    cr_assert_null(r.pin);
+    reply_release(&r);
+    /* Replaced by a longer file: after the bound, the new length with the new bytes. */
+    replace_file("root/hello.txt", "a longer hello, world\n");
+    cr_assert_eq(ask_cached(fc, FC_VALID_MS + 4, GET("/hello.txt"), &r), 200);
+    cr_assert_eq(hdr_long(&r, "Content-Length"), 22);
+    body_of(&r, body, sizeof body);
+    cr_assert_str_eq(body, "a longer hello, world\n");
+    reply_release(&r);
+    /* The old ETag no longer matches. */
+    cr_assert_eq(ask_cached(fc, FC_VALID_MS + 5, req, &r), 200);
+    reply_release(&r);
+    fcache_free(fc);
+    cr_assert_eq(fd_count(), fds);
+}

@@ -40,6 +40,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -648,8 +649,16 @@ static int advance(struct fdh_conn *c)
         if (!pending(c))
             break;
         int r = flush(c);
-        if (r != 2)
-            return r == 1;
+        if (r == 0) {
+            /* Waiting for the client to take our output: the io timeout from now on.
+             * Whatever timer was armed before (the idle or header timer of the request
+             * just answered: on_head set T_NONE, so it would close without a word)
+             * must not cut the response short. */
+            set_timer(c);
+            return 0;
+        }
+        if (r == 1)
+            return 1;
         if (c->last) {
             linger(c);
             return 1;
@@ -673,11 +682,28 @@ static int advance(struct fdh_conn *c)
     return 0;
 }
 
+/* The worker's clock for what this event answers: Date (w->now, w->date) and the
+ * cache's trust period (fcache_tick). worker.c refreshes them after each loop
+ * iteration, i.e. BEFORE the next epoll_wait: the first event after an idle wait would
+ * otherwise be served with the time of before the wait — a Date as old as the idle
+ * time, and cache entries trusted for that long past FC_VALID_MS. time() is a vDSO
+ * read, the date is still formatted once per second. */
+static void clock_sync(struct fdh_w *w)
+{
+    time_t now = time(NULL);
+    if (now != w->now) {
+        w->now = now;
+        http_date_format(now, w->date);
+    }
+    fcache_tick(w->fc, evloop_now_ms(w->el)); /* the loop's time after this wait */
+}
+
 static void on_io(struct evloop *el, int fd, unsigned events, void *ud)
 {
     (void)el;
     (void)fd;
     struct fdh_conn *c = ud;
+    clock_sync(c->w);
     if (c->lingering) {
         linger_read(c);
         return;
@@ -705,6 +731,7 @@ static void on_timeout(struct evloop *el, struct ev_timer *t, void *ud)
     (void)el;
     (void)t;
     struct fdh_conn *c = ud;
+    clock_sync(c->w);
     if (!c->lingering && (c->tmode == T_HEAD || c->tmode == T_BODY) && !pending(c)) {
         /* A request that did not arrive in time: say so (best effort), then close. */
         struct reply r;

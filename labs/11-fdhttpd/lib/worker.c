@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -278,7 +279,15 @@ void fdh_worker_run(const struct fdh_worker_env *env)
         die("sigprocmask");
     if ((w.el = evloop_new()) == NULL)
         die("evloop_new");
-    if ((w.fc = fcache_new(FC_MAX_ENTRIES)) == NULL)
+    /* Each cached big file holds a descriptor: never let the cache take more than a
+     * quarter of RLIMIT_NOFILE (with the common soft limit of 1024, FC_MAX_ENTRIES
+     * cached files alone would leave no descriptor for accept4 or an open: every new
+     * file a 503, the listener paused for EMFILE). */
+    size_t fc_max = FC_MAX_ENTRIES;
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY && nofile.rlim_cur / 4 < fc_max)
+        fc_max = nofile.rlim_cur / 4 > 0 ? (size_t)(nofile.rlim_cur / 4) : 1;
+    if ((w.fc = fcache_new(fc_max)) == NULL)
         die("worker %d: fcache_new", w.slot);
     fcache_tick(w.fc, evloop_now_ms(w.el));
     if (evloop_signalfd(w.el, &sigs, on_signal, &w) < 0)
