@@ -406,21 +406,37 @@ static int upgrade(struct ctx *x)
 
 /* ---------------------------------------------------------------- rollback */
 
+/* A private copy of fdhttpd (bin, and keep = a good copy to restore) and an empty
+ * config (conf) in the lab's directory `dir`, started from that copy with 2 workers:
+ * the rollback scenarios replace the binary on disk under the running server.
+ * Returns start()'s result. */
+struct copied {
+    char bin[PATH_MAX + 16], keep[PATH_MAX + 16], conf[PATH_MAX];
+};
+
+static int start_copied(struct ctx *x, struct fdh_srv *s, struct copied *c, const char *dir, const char *conf)
+{
+    char bindir[PATH_MAX];
+    path_in(x, dir, bindir, sizeof bindir);
+    mkdir_p(bindir);
+    snprintf(c->bin, sizeof c->bin, "%s/fdhttpd", bindir);
+    snprintf(c->keep, sizeof c->keep, "%s/fdhttpd.good", bindir);
+    copy_file(x->bin, c->bin, 0755);
+    copy_file(x->bin, c->keep, 0755);
+    path_in(x, conf, c->conf, sizeof c->conf);
+    put_file(c->conf, "# nothing yet\n", 0644);
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", (char *)x->mode, "--config", c->conf, NULL};
+    return start(x, s, c->bin, argv);
+}
+
+
 static int rollback(struct ctx *x)
 {
-    char bindir[PATH_MAX], bin[PATH_MAX + 16], keep[PATH_MAX + 16], conf[PATH_MAX];
-    path_in(x, "bin", bindir, sizeof bindir);
-    mkdir_p(bindir);
-    snprintf(bin, sizeof bin, "%s/fdhttpd", bindir);
-    snprintf(keep, sizeof keep, "%s/fdhttpd.good", bindir);
-    copy_file(x->bin, bin, 0755);
-    copy_file(x->bin, keep, 0755);
-    path_in(x, "rollback.conf", conf, sizeof conf);
-    put_file(conf, "# nothing yet\n", 0644);
+    struct copied cp;
     struct fdh_srv s;
-    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", (char *)x->mode, "--config", conf, NULL};
-    if (start(x, &s, bin, argv) < 0)
+    if (start_copied(x, &s, &cp, "bin", "rollback.conf") < 0)
         return 0;
+    const char *bin = cp.bin, *keep = cp.keep, *conf = cp.conf;
     pid_t m = s.pid;
     /* 1. The binary on disk is replaced by one that cannot start. */
     put_file(bin, "#!/bin/sh\necho 'broken fdhttpd: refusing to start' >&2\nexit 1\n", 0755);
@@ -475,19 +491,11 @@ static int fds_check(const char *step, pid_t m, int want_fds, int workers)
  * master with the descriptors and children it started with. */
 static int fds(struct ctx *x)
 {
-    char bindir[PATH_MAX], bin[PATH_MAX + 16], keep[PATH_MAX + 16], conf[PATH_MAX];
-    path_in(x, "fdsbin", bindir, sizeof bindir);
-    mkdir_p(bindir);
-    snprintf(bin, sizeof bin, "%s/fdhttpd", bindir);
-    snprintf(keep, sizeof keep, "%s/fdhttpd.good", bindir);
-    copy_file(x->bin, bin, 0755);
-    copy_file(x->bin, keep, 0755);
-    path_in(x, "fds.conf", conf, sizeof conf);
-    put_file(conf, "# nothing yet\n", 0644);
+    struct copied cp;
     struct fdh_srv s;
-    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", (char *)x->mode, "--config", conf, NULL};
-    if (start(x, &s, bin, argv) < 0)
+    if (start_copied(x, &s, &cp, "fdsbin", "fds.conf") < 0)
         return 0;
+    const char *bin = cp.bin, *keep = cp.keep, *conf = cp.conf;
     pid_t m = s.pid;
     int f0 = fdh_fd_count(m), ok = f0 > 0;
     kv_print("fds.start", "%d", f0);
