@@ -429,7 +429,6 @@ static int start_copied(struct ctx *x, struct fdh_srv *s, struct copied *c, cons
     return start(x, s, c->bin, argv);
 }
 
-
 static int rollback(struct ctx *x)
 {
     struct copied cp;

@@ -682,28 +682,12 @@ static int advance(struct fdh_conn *c)
     return 0;
 }
 
-/* The worker's clock for what this event answers: Date (w->now, w->date) and the
- * cache's trust period (fcache_tick). worker.c refreshes them after each loop
- * iteration, i.e. BEFORE the next epoll_wait: the first event after an idle wait would
- * otherwise be served with the time of before the wait — a Date as old as the idle
- * time, and cache entries trusted for that long past FC_VALID_MS. time() is a vDSO
- * read, the date is still formatted once per second. */
-static void clock_sync(struct fdh_w *w)
-{
-    time_t now = time(NULL);
-    if (now != w->now) {
-        w->now = now;
-        http_date_format(now, w->date);
-    }
-    fcache_tick(w->fc, evloop_now_ms(w->el)); /* the loop's time after this wait */
-}
-
 static void on_io(struct evloop *el, int fd, unsigned events, void *ud)
 {
     (void)el;
     (void)fd;
     struct fdh_conn *c = ud;
-    clock_sync(c->w);
+    fdh_worker_clock(c->w); /* Date and cache time of THIS event */
     if (c->lingering) {
         linger_read(c);
         return;
@@ -731,7 +715,7 @@ static void on_timeout(struct evloop *el, struct ev_timer *t, void *ud)
     (void)el;
     (void)t;
     struct fdh_conn *c = ud;
-    clock_sync(c->w);
+    fdh_worker_clock(c->w); /* Date and cache time of THIS event */
     if (!c->lingering && (c->tmode == T_HEAD || c->tmode == T_BODY) && !pending(c)) {
         /* A request that did not arrive in time: say so (best effort), then close. */
         struct reply r;

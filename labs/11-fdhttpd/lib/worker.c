@@ -66,6 +66,16 @@ static void on_accept_timer(struct evloop *el, struct ev_timer *t, void *ud)
         listen_on(w);
 }
 
+void fdh_worker_clock(struct fdh_w *w)
+{
+    time_t now = time(NULL);
+    if (now != w->now) {
+        w->now = now;
+        http_date_format(now, w->date);
+    }
+    fcache_tick(w->fc, evloop_now_ms(w->el)); /* the loop's time, taken after the wait */
+}
+
 void fdh_worker_conns_changed(struct fdh_w *w)
 {
     int full = w->nconns >= w->cfg->max_conns;
@@ -315,12 +325,6 @@ void fdh_worker_run(const struct fdh_worker_env *env)
         int wait_ms = w.cfg->accept == FDH_MUTEX ? mutex_round(&w) : -1;
         if (evloop_run_once(w.el, wait_ms) < 0)
             die("worker %d: evloop_run_once", w.slot);
-        time_t now = time(NULL); /* Date for the next iteration's responses */
-        if (now != w.now) {
-            w.now = now;
-            http_date_format(now, w.date); /* once per second, not per response */
-        }
-        fcache_tick(w.fc, evloop_now_ms(w.el));
         mutex_release(&w); /* nginx: accept under the mutex, serve after releasing it */
     }
     /* Leaving: TERMINATE, a signal, the master gone, or the drain finished. */

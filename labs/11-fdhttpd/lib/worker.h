@@ -113,6 +113,14 @@ struct fdh_w {
     struct ev_timer accept_timer; /* ends paused_emfile */
 };
 
+/* worker.c: the worker's clock for what an event answers — Date (now, date: formatted
+ * only when the second changes) and the cache's trust period (fcache_tick). conn.c
+ * calls it at the start of every connection event: a refresh once per loop iteration
+ * would run BEFORE the next epoll_wait, and the first answer after an idle wait would
+ * carry a Date as old as the idle time (and trust cache entries that long past
+ * FC_VALID_MS). time() is a vDSO read, not a system call. */
+void fdh_worker_clock(struct fdh_w *w);
+
 /* worker.c: called by conn.c whenever nconns changed; pauses accepting at
  * cfg->max_conns (the listener leaves the epoll set, so new connections wait in the
  * kernel's backlog) and resumes below it. Without effect for passfd (no listener: conn.c answers
