@@ -1,7 +1,9 @@
 # fdlab — top-level Makefile.
 #
 # Everything is discovered, nothing is listed by hand:
-#   common/*.c            -> build/$(V)/libfdlab.a   (common/test_*.c are its tests)
+#   common/runtime/*.c    -> build/$(V)/libfdrt.a    what a server is built from
+#   common/kit/*.c        -> build/$(V)/libfdkit.a   the course's kit for labs, benches, tests
+#                            (common/*/test_*.c are their tests, one binary)
 #   labs/NN-name/*.c      -> one program per file, build/$(V)/labs/NN-name/<file>
 #                            (labs/NN-name/test_*.c are the lab's Criterion tests,
 #                             labs/NN-name/lib/*.c are objects shared by that lab's programs)
@@ -31,7 +33,7 @@ else
   $(error unknown variant V=$(V): use gcc, clang or asan)
 endif
 
-CFLAGS := -std=gnu17 -Wall -Wextra -Werror -D_GNU_SOURCE -Icommon -MMD -MP $(VFLAGS)
+CFLAGS := -std=gnu17 -Wall -Wextra -Werror -D_GNU_SOURCE -Icommon/runtime -Icommon/kit -MMD -MP $(VFLAGS)
 LDFLAGS := $(VLDFLAGS)
 LDLIBS := -lpthread
 # Criterion is only needed by tests; pkg-config is asked lazily so that `make lab-1`
@@ -39,13 +41,21 @@ LDLIBS := -lpthread
 CRITERION_CFLAGS = $(shell pkg-config --cflags criterion 2>/dev/null)
 CRITERION_LIBS = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
-# ---------------------------------------------------------------- common library
-COMMON_SRC := $(filter-out common/test_%.c,$(wildcard common/*.c))
-COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
-COMMON_TEST_SRC := $(wildcard common/test_*.c)
-LIB := $(BUILD)/libfdlab.a
+# ---------------------------------------------------------------- common libraries
+# Two archives: the runtime (no course code in it) and the kit, which may use the
+# runtime. A program names both and the linker takes only the objects it uses.
+RT_SRC := $(filter-out %/test_%.c,$(wildcard common/runtime/*.c))
+KIT_SRC := $(filter-out %/test_%.c,$(wildcard common/kit/*.c))
+COMMON_SRC := $(RT_SRC) $(KIT_SRC)
+COMMON_TEST_SRC := $(wildcard common/runtime/test_*.c common/kit/test_*.c)
+RT_LIB := $(BUILD)/libfdrt.a
+KIT_LIB := $(BUILD)/libfdkit.a
+LIB := $(KIT_LIB) $(RT_LIB)
 
-$(LIB): $(COMMON_OBJ)
+$(RT_LIB): $(RT_SRC:%.c=$(BUILD)/%.o)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+$(KIT_LIB): $(KIT_SRC:%.c=$(BUILD)/%.o)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
@@ -94,18 +104,18 @@ $(BENCH_PROGS): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BENCH_LOCAL) $(LIB)
 -include bench/bench.mk
 
 # ---------------------------------------------------------------- fuzzing
-# Each common/fuzz/fuzz_*.c is a libFuzzer target over the whole common library,
+# Each common/fuzz/fuzz_*.c is a libFuzzer target over the runtime library,
 # built with clang -fsanitize=fuzzer,address,undefined into build/fuzz/.
 # `make fuzz` runs each for FUZZ_SECONDS on a scratch copy of its seed corpus
 # (common/fuzz/corpus/<target>/ when present), so the repository is never written.
 FUZZ_SECONDS ?= 15
 FUZZ_SRC := $(wildcard common/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRC:common/fuzz/%.c=build/fuzz/%)
-FUZZ_FLAGS := -std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Werror -Icommon -g -O1 \
+FUZZ_FLAGS := -std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Werror -Icommon/runtime -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-build/fuzz/%: common/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
+build/fuzz/%: common/fuzz/%.c $(RT_SRC) $(wildcard common/runtime/*.h)
 	@mkdir -p $(@D)
-	clang $(FUZZ_FLAGS) -o $@ $< $(COMMON_SRC) -lpthread
+	clang $(FUZZ_FLAGS) -o $@ $< $(RT_SRC) -lpthread
 
 fuzz: $(FUZZ_BINS)   ## build the libFuzzer targets and run each for FUZZ_SECONDS
 	@set -e; for b in $(FUZZ_BINS); do \
@@ -123,7 +133,7 @@ $(BUILD)/tests/common: $(COMMON_TEST_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
 
 # Test objects need Criterion's include flags (empty on Debian, but be correct).
-$(BUILD)/common/test_%.o $(BUILD)/labs/%.o: CFLAGS += $(CRITERION_CFLAGS)
+$(BUILD)/common/runtime/test_%.o $(BUILD)/common/kit/test_%.o $(BUILD)/labs/%.o: CFLAGS += $(CRITERION_CFLAGS)
 
 .DEFAULT_GOAL := all
 .PHONY: all help test check deps labs clean build-tests plots bench bench-deps fuzz server

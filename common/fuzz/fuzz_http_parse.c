@@ -14,8 +14,8 @@
  *    consumes (decoding in place), and feeding it byte by byte through a tiny output
  *    window yields the same verdict, the same bytes and the same consumption.
  * Build (see the report / Makefile):
- *   clang -std=gnu17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Icommon \
- *     common/fuzz/fuzz_http_parse.c common/http_parse.c common/http_chunked.c -o /tmp/http-fuzz
+ *   clang -std=gnu17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Icommon/runtime \
+ *     common/fuzz/fuzz_http_parse.c common/runtime/http_parse.c common/runtime/http_chunked.c -o /tmp/http-fuzz
  */
 #include <stdint.h>
 #include <stdlib.h>

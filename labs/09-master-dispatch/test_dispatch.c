@@ -1,5 +1,5 @@
 /* Tests for lab 09. The policies are checked directly (no processes, exact; the
- * channel is common/channel.h, tested in common/test_channel.c); the lab's shapes
+ * channel is common/runtime/channel.h, tested in common/runtime/test_channel.c); the lab's shapes
  * by running the lab binary and reading its key=value lines, with margins for a
  * busy 2-core machine — never timing. */
 #include <criterion/criterion.h>

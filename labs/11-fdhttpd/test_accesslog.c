@@ -98,7 +98,7 @@ static long file_size(const char *p)
     return stat(p, &st) == 0 ? (long)st.st_size : -1;
 }
 
-/* The whole log file (common/io.h), asserted readable. */
+/* The whole log file (common/runtime/io.h), asserted readable. */
 static char *slurp(const char *p)
 {
     char *buf = read_file(p, NULL);

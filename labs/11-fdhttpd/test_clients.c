@@ -153,7 +153,7 @@ static char *url(const struct fdh_srv *s, const char *path)
     return url_buf[url_i];
 }
 
-/* The whole of a (small) file (common/io.h); *len its size. */
+/* The whole of a (small) file (common/runtime/io.h); *len its size. */
 static char *slurp(const char *p, size_t *len)
 {
     char *buf = read_file(p, len);

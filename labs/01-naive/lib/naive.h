@@ -11,12 +11,12 @@
  *                              0 unlocked, 1 locked, 2 locked with (possible) waiters.
  *                              glibc-specific; read atomically.
  *
- * Watching another process sleep (proc_sleep() from common/procinfo.h):
+ * Watching another process sleep (proc_sleep() from common/kit/procinfo.h):
  *   proc_asleep_in_futex(pid, addr, &s)
  *                              1 when pid is in state 'S', blocked in SYS_futex, and the
  *                              futex word it waits on is addr; else 0 (s is filled anyway).
  *
- * Time: mono_s() and sleep_ms() come from common/clock.h.
+ * Time: mono_s() and sleep_ms() come from common/runtime/clock.h.
  */
 #ifndef FDLAB_LAB01_NAIVE_H
 #define FDLAB_LAB01_NAIVE_H

@@ -131,7 +131,7 @@ static __attribute__((noreturn)) void worker(const struct herd_opts *o, int lfd,
     _exit(0);
 }
 
-/* The system calls a worker of this mode blocks in (what common/procinfo.h looks for). */
+/* The system calls a worker of this mode blocks in (what common/kit/procinfo.h looks for). */
 static int wait_syscalls(enum herd_mode mode, long nrs[3])
 {
     int k = 0;

@@ -22,7 +22,7 @@
  * EOF), and before EACH it waits, at most sync_ms, until every worker is asleep in
  * its blocking call: /proc/PID/stat state 'S' and /proc/PID/syscall naming
  * epoll_wait/epoll_pwait/epoll_pwait2 (epoll mode) or accept/accept4 (accept mode)
- * (common/procinfo.h). Such a worker is on the wait queue the connection's wake-up walks
+ * (common/kit/procinfo.h). Such a worker is on the wait queue the connection's wake-up walks
  * (its own epoll instance's queue, reached from the listener's; or the listener's
  * queue itself), so the number woken no longer depends on how fast the workers got
  * back to sleep: N per connection with N epoll instances, 1 with blocking accept.

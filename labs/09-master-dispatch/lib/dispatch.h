@@ -2,7 +2,7 @@
  *
  * disp_run(opts, result):
  *   Creates a listener on 127.0.0.1:0 and forks the MASTER process, which forks
- *   opts->workers WORKERS, each linked to it by a channel (common/channel.h).
+ *   opts->workers WORKERS, each linked to it by a channel (common/runtime/channel.h).
  *     policy != POL_SELF: the master alone accepts (non-blocking listener, one
  *       epoll loop over the listener, the channels and its control socket), picks a
  *       worker by the policy (policy.h) and sends it the connection as

@@ -1,6 +1,6 @@
 /* conn.c — one client connection in a worker's event loop (see worker.h for its states).
  *
- * The head is parsed by common/http_parse.h into views of c->in. The answer is
+ * The head is parsed by common/runtime/http_parse.h into views of c->in. The answer is
  * decided as soon as the head is complete (on_head):
  *   GET/HEAD /status    the shared statistics (text/plain)
  *   POST/PUT /echo      200 with the request body (Content-Length response)

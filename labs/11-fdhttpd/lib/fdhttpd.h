@@ -6,7 +6,7 @@
  *            N workers and then only supervises: signals (signalfd), worker channels,
  *            SIGCHLD -> reap -> respawn in the same slot (with back-off). In the
  *            passfd strategy it also accepts and hands each connection to a worker.
- *   worker   one epoll event loop (common/evloop.h) over its connections, its
+ *   worker   one epoll event loop (common/runtime/evloop.h) over its connections, its
  *            channel, its signals and — per strategy — the listener.
  *
  * Files:

@@ -1,4 +1,4 @@
-/* worker.c — a worker's whole life: one event loop (common/evloop.h) over its
+/* worker.c — a worker's whole life: one event loop (common/runtime/evloop.h) over its
  * connections (conn.c), its channel to the master, its signals and, depending on the
  * accept strategy, a listener:
  *   reuseport  its own SO_REUSEPORT listener, level-triggered EV_READ: the kernel
