@@ -136,7 +136,7 @@ $(BUILD)/tests/common: $(COMMON_TEST_SRC:%.c=$(BUILD)/%.o) $(LIB)
 $(BUILD)/common/runtime/test_%.o $(BUILD)/common/kit/test_%.o $(BUILD)/labs/%.o: CFLAGS += $(CRITERION_CFLAGS)
 
 .DEFAULT_GOAL := all
-.PHONY: all help test check deps labs clean build-tests plots bench bench-deps fuzz server
+.PHONY: all help test check deps labs clean build-tests plots bench bench-deps fuzz server conformance
 
 server: build-lab-11   ## build fdhttpd and serve the bundled site on 127.0.0.1:8080 (Ctrl-C stops)
 	$(BUILD)/labs/11-fdhttpd/fdhttpd --listen 127.0.0.1:8080 --root labs/11-fdhttpd/site
@@ -167,6 +167,11 @@ check: build-tests
 	@echo "---- smoke: every design of bench/ch30srv and fdhttpd, 200 connections each"
 	@FDLAB_BUILD=$(BUILD) sh bench/ch30.sh --smoke
 	@FDLAB_BUILD=$(BUILD) sh common/mk/runtests.sh $(BUILD) $(ALL_TESTS)
+	@$(MAKE) --no-print-directory conformance
+
+conformance: build-lab-11   ## fdhttpd against the HTTP/1.1 conformance and smuggling cases (labs/11-fdhttpd/conformance/)
+	@echo "---- conformance: $(BUILD)/labs/11-fdhttpd/fdhttpd"
+	@python3 labs/11-fdhttpd/conformance/run.py --fdhttpd $(BUILD)/labs/11-fdhttpd/fdhttpd
 
 test: deps   ## the test command: gcc build + tests, ASan/UBSan build + tests, clang build
 	$(MAKE) --no-print-directory V=gcc check
