@@ -67,7 +67,9 @@ static const char help_text[] =
     "  -k, --keepalive        reuse connections (HTTP/1.1 keep-alive); without it\n"
     "                         every request carries 'Connection: close'\n"
     "      --pipeline D       write D requests back to back per connection and read\n"
-    "                         the D responses in order (implies -k; default 1)\n"
+    "                         the D responses in order (implies -k; default 1);\n"
+    "                         a request's latency runs from its batch's send to\n"
+    "                         the end of its own response\n"
     "  -m, --method M         GET, HEAD or POST (default GET)\n"
     "      --path P           request target (default /)\n"
     "  -b, --body FILE        POST body: the bytes of FILE (sent with Content-Length)\n"
@@ -102,7 +104,9 @@ static const char help_text[] =
     "successful responses.\n"
     "SIGINT/SIGTERM: stop gracefully (requests in flight finish, the summary is\n"
     "printed); a second one exits at once with status 1.\n"
-    "Exit status: 0 when the run was made, 1 when it could not be, 2 on bad usage.\n";
+    "Exit status: 0 when the run was made and at least one request was answered;\n"
+    "1 when no request was answered (every one failed: the summary says FAILED) or\n"
+    "the run could not be made; 2 on bad usage.\n";
 
 struct cfg {
     struct loadgen_opts o;
@@ -362,6 +366,12 @@ static const char *const qnames[] = {"p50", "p90", "p99", "p99.9", "max"};
 static const char *const qkeys[] = {"p50", "p90", "p99", "p999", "max"};
 #define NQ 5
 
+/* Requests were made and not one was answered (an HTTP error status is an answer). */
+static int all_failed(const struct loadgen_result *r)
+{
+    return r->ok == 0 && transport_errors(r) > 0;
+}
+
 static void print_summary(const struct cfg *c, const struct loadgen_result *r)
 {
     char a[32], b[32];
@@ -374,11 +384,24 @@ static void print_summary(const struct cfg *c, const struct loadgen_result *r)
            c->o.pipeline > 1 ? c->o.pipeline : 1, c->o.rate > 0 ? "open loop" : "closed loop");
     if (c->o.rate > 0)
         printf("  open loop at %.1f requests/s, latency from the intended start\n", c->o.rate);
-    printf("  Latency   mean %s", human_ns(hist_mean(r->latency), a, sizeof a));
-    for (int q = 0; q < NQ; q++)
-        printf("  %s %s", qnames[q],
-               human_ns((double)hist_percentile(r->latency, quantiles[q]), b, sizeof b));
-    printf("\n  %ld requests in %.2fs, %s read, %s written\n", done, r->elapsed_s,
+    if (c->o.pipeline > 1)
+        printf("  pipelined: a request's latency runs from the send of its batch of %d to the\n"
+               "  end of its own response\n", c->o.pipeline);
+    if (r->latency->total == 0) {
+        printf("  Latency   none: no successful response\n");
+    } else {
+        printf("  Latency   mean %s", human_ns(hist_mean(r->latency), a, sizeof a));
+        for (int q = 0; q < NQ; q++)
+            printf("  %s %s", qnames[q],
+                   human_ns((double)hist_percentile(r->latency, quantiles[q]), b, sizeof b));
+        printf("\n");
+    }
+    if (c->slow_ms > 0)
+        printf("  Slower than %g ms: %llu of %llu successful responses\n", c->slow_ms,
+               (unsigned long long)hist_count_at_or_above(r->latency,
+                                                          (uint64_t)(c->slow_ms * 1e6)),
+               (unsigned long long)r->latency->total);
+    printf("  %ld requests in %.2fs, %s read, %s written\n", done, r->elapsed_s,
            human((double)r->bytes_read, a, sizeof a), human((double)r->bytes_written, b, sizeof b));
     printf("  %ld connections opened\n", r->connects);
     if (transport_errors(r)) {
@@ -406,6 +429,8 @@ static void print_summary(const struct cfg *c, const struct loadgen_result *r)
     double el = r->elapsed_s > 0 ? r->elapsed_s : 1e-9;
     printf("Requests/sec: %12.2f\n", (double)r->ok / el);
     printf("Transfer/sec: %12s\n", human((double)r->bytes_read / el, a, sizeof a));
+    if (all_failed(r))
+        printf("FAILED: all %ld requests failed, none was answered (exit status 1)\n", done);
     fflush(stdout);
 }
 
@@ -661,7 +686,8 @@ int main(int argc, char **argv)
         print_kv(&c, &r, fds_after - fds_before);
     if (c.csv)
         write_csv(&c, &r);
+    int status = all_failed(&r) ? 1 : 0;
     loadgen_result_free(&r);
     free(c.request);
-    return 0;
+    return status;
 }

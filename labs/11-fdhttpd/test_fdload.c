@@ -269,16 +269,25 @@ static void srv_stop(struct server *s)
 
 /* ---------------------------------------------------------------- running fdload */
 
-/* Run fdload with --kv and the given arguments; asserts a clean run. */
-#define FDLOAD(r, ...)                                                                     \
+/* Run fdload with --kv and the given arguments; asserts a clean run that ended with
+ * exit status `status` (0: some request answered; 1: every request failed). */
+#define FDLOAD_EXIT(status, r, ...)                                                        \
     do {                                                                                   \
         int fds_ = fd_count();                                                             \
         cr_assert_eq(run_lab(r, 90, LAB, "fdload", "--kv", __VA_ARGS__, NULL), 0);        \
         cr_assert_eq((r)->timed_out, 0);                                                   \
         cr_assert_eq((r)->leftovers, 0);                                                   \
-        cr_assert_eq(run_exit_code(r), 0, "fdload failed: %s", (r)->err);                  \
+        cr_assert_eq(run_exit_code(r), status, "fdload exit status: %s", (r)->err);        \
         cr_assert_eq(fd_count(), fds_, "no descriptor left open here");                    \
         cr_assert(kv_is((r)->out, "fds_leaked", "0"), "fdload closed all its sockets");    \
+    } while (0)
+#define FDLOAD(r, ...) FDLOAD_EXIT(0, r, __VA_ARGS__)
+/* Every request fails: exit status 1 and the summary says so. */
+#define FDLOAD_ALL_FAIL(r, ...)                                                            \
+    do {                                                                                   \
+        FDLOAD_EXIT(1, r, __VA_ARGS__);                                                    \
+        cr_assert_not_null(strstr((r)->out, "FAILED: all "), "summary:\n%s", (r)->out);    \
+        cr_assert_not_null(strstr((r)->out, "Latency   none"), "no latency without answers"); \
     } while (0)
 
 static long kv(const struct run_result *r, const char *key)
@@ -364,7 +373,7 @@ Test(fdload, pipelining_sends_depth_requests_at_once, .timeout = 120)
     run_result_free(&r);
 
     /* Depth 1 against the same server: nothing ever completes, all time out. */
-    FDLOAD(&r, "-p", port_of(&s), "-c", "2", "-t", "1", "-n", "2", "-k", "--timeout", "0.3");
+    FDLOAD_ALL_FAIL(&r, "-p", port_of(&s), "-c", "2", "-t", "1", "-n", "2", "-k", "--timeout", "0.3");
     cr_assert_eq(kv(&r, "ok"), 0);
     cr_assert_eq(kv(&r, "errors.timeout"), 2);
     run_result_free(&r);
@@ -464,7 +473,7 @@ Test(fdload, errors_are_counted_by_kind, .timeout = 120)
     srv_stop(&s);
 
     s = srv_start((struct srvcfg){.mode = M_RESET});
-    FDLOAD(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "5");
+    FDLOAD_ALL_FAIL(&r, "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "5");
     cr_assert_eq(kv(&r, "errors.reset"), 5);
     cr_assert_eq(kv(&r, "kind.reset"), 5);
     cr_assert_eq(kv(&r, "errors.transport"), 5);
@@ -472,7 +481,7 @@ Test(fdload, errors_are_counted_by_kind, .timeout = 120)
     srv_stop(&s);
 
     s = srv_start((struct srvcfg){.mode = M_GARBAGE});
-    FDLOAD(&r, "-p", port_of(&s), "-c", "2", "-t", "2", "-n", "6");
+    FDLOAD_ALL_FAIL(&r, "-p", port_of(&s), "-c", "2", "-t", "2", "-n", "6");
     cr_assert_eq(kv(&r, "errors.protocol"), 6);
     cr_assert_eq(kv(&r, "errors.transport"), 6);
     cr_assert_eq(kv(&r, "kind.bad"), 6, "an answer that is not HTTP is bad, not eof");
@@ -485,7 +494,7 @@ Test(fdload, errors_are_counted_by_kind, .timeout = 120)
     int l = tcp_listen_loopback(16, SOCK_CLOEXEC, &port);
     cr_assert_geq(l, 0);
     struct server quiet = {.port = port};
-    FDLOAD(&r, "-p", port_of(&quiet), "-c", "2", "-t", "1", "-n", "4", "--timeout", "0.2");
+    FDLOAD_ALL_FAIL(&r, "-p", port_of(&quiet), "-c", "2", "-t", "1", "-n", "4", "--timeout", "0.2");
     cr_assert_eq(kv(&r, "errors.timeout"), 4);
     cr_assert_eq(kv(&r, "kind.timeout"), 4);
     cr_assert_eq(kv(&r, "ok"), 0);
@@ -497,7 +506,7 @@ Test(fdload, errors_are_counted_by_kind, .timeout = 120)
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     cr_assert_eq(bind(hold, (struct sockaddr *)&sa, sizeof sa), 0);
     struct server refused = {.port = (uint16_t)sock_local_port(hold)};
-    FDLOAD(&r, "-p", port_of(&refused), "-c", "2", "-t", "2", "-n", "6");
+    FDLOAD_ALL_FAIL(&r, "-p", port_of(&refused), "-c", "2", "-t", "2", "-n", "6");
     cr_assert_eq(kv(&r, "errors.connect"), 6);
     cr_assert_eq(kv(&r, "errors.transport"), 6);
     cr_assert_eq(kv(&r, "kind.refused"), 6, "ECONNREFUSED is counted as refused");
@@ -695,7 +704,7 @@ Test(fdload, series_rows_add_up_to_the_totals, .timeout = 120)
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     cr_assert_eq(bind(hold, (struct sockaddr *)&sa, sizeof sa), 0);
     struct server refused = {.port = (uint16_t)sock_local_port(hold)};
-    FDLOAD(&r, "-p", port_of(&refused), "-c", "1", "-t", "1", "-n", "7", "--series", path);
+    FDLOAD_ALL_FAIL(&r, "-p", port_of(&refused), "-c", "1", "-t", "1", "-n", "7", "--series", path);
     sum = read_series(path);
     cr_assert_eq(sum.refused, 7);
     cr_assert_eq(sum.errors, 7);

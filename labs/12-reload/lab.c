@@ -837,7 +837,8 @@ static void load_child(const struct ctx *x, uint16_t port, int kind, int stop_fd
             av[11] = NULL;
         struct run_result r = {0};
         long v;
-        if (run_capture(av, 60, &r) == 0 && run_exit_code(&r) == 0) {
+        /* exit 1 with a summary: every request of the round failed, counted below */
+        if (run_capture(av, 60, &r) == 0 && run_exit_code(&r) <= 1 && kv_long(r.out, "ok", &v) == 0) {
             if (kv_long(r.out, "ok", &v) == 0)
                 ok += v;
             if (kv_long(r.out, "errors.transport", &v) == 0)
