@@ -136,7 +136,7 @@ $(BUILD)/tests/common: $(COMMON_TEST_SRC:%.c=$(BUILD)/%.o) $(LIB)
 $(BUILD)/common/runtime/test_%.o $(BUILD)/common/kit/test_%.o $(BUILD)/labs/%.o: CFLAGS += $(CRITERION_CFLAGS)
 
 .DEFAULT_GOAL := all
-.PHONY: all help test check deps labs clean build-tests plots bench bench-deps fuzz server conformance
+.PHONY: all help test check deps labs clean build-tests plots bench bench-deps fuzz server conformance docs check-docs
 
 server: build-lab-11   ## build fdhttpd and serve the bundled site on 127.0.0.1:8080 (Ctrl-C stops)
 	$(BUILD)/labs/11-fdhttpd/fdhttpd --listen 127.0.0.1:8080 --root labs/11-fdhttpd/site
@@ -169,12 +169,19 @@ check: build-tests
 	@FDLAB_BUILD=$(BUILD) sh common/mk/runtests.sh $(BUILD) $(ALL_TESTS)
 	@$(MAKE) --no-print-directory conformance
 
+docs: build-tests   ## rewrite the generated blocks of README.md and notes/ (lab output, tables from results/)
+	@FDLAB_BUILD=$(BUILD) python3 common/mk/docs.py update
+
+check-docs: build-tests   ## check that README.md's and the notes' generated blocks match the labs and results/
+	@FDLAB_BUILD=$(BUILD) python3 common/mk/docs.py check
+
 conformance: build-lab-11   ## fdhttpd against the HTTP/1.1 conformance and smuggling cases (labs/11-fdhttpd/conformance/)
 	@echo "---- conformance: $(BUILD)/labs/11-fdhttpd/fdhttpd"
 	@python3 labs/11-fdhttpd/conformance/run.py --fdhttpd $(BUILD)/labs/11-fdhttpd/fdhttpd
 
 test: deps   ## the test command: gcc build + tests, ASan/UBSan build + tests, clang build
 	$(MAKE) --no-print-directory V=gcc check
+	$(MAKE) --no-print-directory V=gcc check-docs
 	$(MAKE) --no-print-directory V=asan check
 	$(MAKE) --no-print-directory V=clang all
 	$(MAKE) --no-print-directory fuzz
