@@ -44,8 +44,8 @@ CRITERION_LIBS = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcrite
 # ---------------------------------------------------------------- common libraries
 # Two archives: the runtime (no course code in it) and the kit, which may use the
 # runtime. A program names both and the linker takes only the objects it uses.
-RT_SRC := $(filter-out %/test_%.c,$(wildcard common/runtime/*.c))
-KIT_SRC := $(filter-out %/test_%.c,$(wildcard common/kit/*.c))
+RT_SRC := $(filter-out common/runtime/test_%.c,$(wildcard common/runtime/*.c))
+KIT_SRC := $(filter-out common/kit/test_%.c,$(wildcard common/kit/*.c))
 COMMON_SRC := $(RT_SRC) $(KIT_SRC)
 COMMON_TEST_SRC := $(wildcard common/runtime/test_*.c common/kit/test_*.c)
 RT_LIB := $(BUILD)/libfdrt.a
@@ -124,7 +124,9 @@ fuzz: $(FUZZ_BINS)   ## build the libFuzzer targets and run each for FUZZ_SECOND
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
 	  $$b -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build/fuzz/ $$work 2>build/fuzz/$$t.log \
 	    || { tail -n 40 build/fuzz/$$t.log; echo "fuzz: $$t FAILED (artifact in build/fuzz/)"; exit 1; }; \
-	  grep -E '^stat::number_of_executed_runs' build/fuzz/$$t.log | sed "s/^/fuzz: $$t /"; \
+	  runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' build/fuzz/$$t.log); \
+	  [ -n "$$runs" ] || { tail -n 20 build/fuzz/$$t.log; echo "fuzz: $$t printed no run count"; exit 1; }; \
+	  echo "fuzz: $$t ran $$runs inputs, no crash"; \
 	done
 
 # ---------------------------------------------------------------- tests
