@@ -265,3 +265,22 @@ Test(fdhttpd, answers_status_head_errors_and_keeps_alive, .timeout = 120)
     cr_assert(kv_is(s.out, "stopped", "1"));
     fdh_srv_free(&s);
 }
+
+/* A --config file mixes options with and without values in any order: an option
+ * without a value ("no-handover") must not take the next option's place. */
+Test(fdhttpd, config_file_mixes_flags_and_valued_options, .timeout = 120)
+{
+    char path[] = "/tmp/fdhttpd-conf-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    const char text[] = "no-handover\nworkers 2\n--accept=passfd\nno-handover\nroot /tmp\n";
+    cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    struct run_result r = {0};
+    int rc = check("--config", path, &r);
+    unlink(path);
+    cr_assert_eq(rc, 0, "config rejected: %s", r.err);
+    cr_assert(strstr(r.out, "configuration ok") != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "workers=2") != NULL || strstr(r.out, "2 workers") != NULL, "%s", r.out);
+    run_result_free(&r);
+}

@@ -335,6 +335,7 @@ static int apply_file(struct fdh_config *cfg, long *crash, long *stubborn, char 
      * outlive the parse, and they stay in cfg_text). */
     enum { NAMEMAX = 32 };
     char names[64][NAMEMAX];
+    int nnames = 0; /* options seen: not (ac - 1) / 2, since a flag takes no value */
     for (char *line = cfg->cfg_text, *next; line && *line; line = next) {
         lineno++;
         next = strchr(line, '\n');
@@ -359,9 +360,9 @@ static int apply_file(struct fdh_config *cfg, long *crash, long *stubborn, char 
         }
         if (name[0] == '-' && name[1] == '-')
             name += 2;
-        if (ac >= (int)(sizeof av / sizeof av[0]) - 3 || (ac - 1) / 2 >= 64 || strlen(name) + 3 > NAMEMAX)
+        if (ac >= (int)(sizeof av / sizeof av[0]) - 3 || nnames >= 64 || strlen(name) + 3 > NAMEMAX)
             return snprintf(err, errlen, "%s:%d: too many or too long options", cfg->config_file, lineno), -1;
-        char *nm = names[(ac - 1) / 2];
+        char *nm = names[nnames++];
         snprintf(nm, NAMEMAX, "--%s", name);
         av[ac++] = nm;
         if (val)
