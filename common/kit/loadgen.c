@@ -33,9 +33,11 @@
  */
 #include "loadgen.h"
 #include "clock.h"
+#include "sockaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,7 +308,7 @@ struct conn {
 
 struct lg {
     const struct loadgen_opts *o;
-    struct sockaddr_in addr;
+    struct sa_any addr; /* the server: IPv4 or IPv6 */
     char *batch;    /* the request repeated `depth` times */
     size_t reqlen;
     int head;       /* the request is HEAD */
@@ -479,10 +481,10 @@ static int open_conn(struct lg *g, int i, double now)
     struct conn *c = &g->c[i];
     enum lg_kind kind = LG_K_CONNECT;
     c->gen++;
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    c->fd = socket(g->addr.u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd >= 0) {
         g->res->connects++;
-        if (connect(c->fd, (struct sockaddr *)&g->addr, sizeof g->addr) < 0 &&
+        if (connect(c->fd, &g->addr.u.sa, g->addr.len) < 0 &&
             errno != EINPROGRESS) {
             if (errno == ECONNREFUSED)
                 kind = LG_K_REFUSED;
@@ -762,16 +764,42 @@ static int idempotent(const char *req, size_t len)
     return 0;
 }
 
+int loadgen_resolve(const char *host, uint16_t port, struct sa_any *a)
+{
+    if (sa_parse_ip(host, port, a) == 0)
+        return 0;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    int rc = -1;
+    for (struct addrinfo *ai = res; ai && rc < 0; ai = ai->ai_next) {
+        if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+            ai->ai_addrlen > sizeof a->u)
+            continue;
+        memset(a, 0, sizeof *a);
+        memcpy(&a->u, ai->ai_addr, ai->ai_addrlen);
+        a->len = ai->ai_addrlen;
+        if (ai->ai_family == AF_INET)
+            a->u.in4.sin_port = htons(port);
+        else
+            a->u.in6.sin6_port = htons(port);
+        rc = 0;
+    }
+    freeaddrinfo(res);
+    if (rc < 0)
+        errno = EINVAL;
+    return rc;
+}
+
 static int setup(struct lg *g, const struct loadgen_opts *o, struct loadgen_result *r)
 {
     const char *host = o->host ? o->host : "127.0.0.1";
-    memset(&g->addr, 0, sizeof g->addr);
-    g->addr.sin_family = AF_INET;
-    g->addr.sin_port = htons(o->port);
     if (o->port == 0 || o->connections < 1 || o->connections > 65535 || o->requests < 0 ||
         o->duration_s < 0 || o->timeout_s < 0 || (o->requests == 0 && !(o->duration_s > 0)) ||
         o->pipeline < 0 || o->pipeline > LOADGEN_MAX_PIPELINE || o->rate < 0 ||
-        inet_pton(AF_INET, host, &g->addr.sin_addr) != 1) {
+        loadgen_resolve(host, o->port, &g->addr) < 0) {
         errno = EINVAL;
         return -1;
     }
@@ -786,8 +814,9 @@ static int setup(struct lg *g, const struct loadgen_opts *o, struct loadgen_resu
     if (req) {
         g->reqlen = o->request_len ? o->request_len : strlen(req);
     } else {
-        int n = asprintf(&dflt, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: %s\r\n\r\n", host,
-                         o->keepalive ? "keep-alive" : "close");
+        int v6 = strchr(host, ':') && host[0] != '[';
+        int n = asprintf(&dflt, "GET / HTTP/1.1\r\nHost: %s%s%s\r\nConnection: %s\r\n\r\n",
+                         v6 ? "[" : "", host, v6 ? "]" : "", o->keepalive ? "keep-alive" : "close");
         if (n < 0) {
             errno = ENOMEM;
             return -1;

@@ -19,7 +19,8 @@
  *   complete normally, each still bounded by timeout_s). Every wait is bounded by
  *   opts->timeout_s per request (default 5 s): a request that exceeds it is closed
  *   and counted as LG_ERR_TIMEOUT. Never blocks forever, never leaks a descriptor.
- *   Accepts: host a dotted quad (NULL = 127.0.0.1), port > 0, 1 <= connections
+ *   Accepts: host an IPv4 or IPv6 address or a host name (loadgen_resolve; NULL =
+ *   127.0.0.1), port > 0, 1 <= connections
  *   <= 65535, and requests > 0 or duration_s > 0.
  *   Any HTTP status counts as ok (the lab servers only send 200). A failing socket()
  *   (EMFILE: raise RLIMIT_NOFILE for many connections) counts as LG_ERR_CONNECT.
@@ -86,6 +87,9 @@
  * loadgen_write_csv(result, f): one line per request
  *   "start_s,latency_s,worker,error" (error is loadgen_error_name()), after a
  *   header line; returns 0, or -1 with errno when writing failed.
+ * loadgen_resolve(host, port, &addr): an IPv4/IPv6 literal (bare or in brackets) or
+ *   a host name (getaddrinfo: its first IPv4 or IPv6 TCP address) with port into
+ *   *addr. Returns 0, or -1 with errno EINVAL when nothing resolves.
  * loadgen_error_name(e): "ok", "connect", "reset", "timeout", "protocol" — lower
  *   case, so usable in kv keys ("errors.timeout").
  * loadgen_kind_name(k): "ok", "refused", "connect", "reset", "eof", "timeout", "bad".
@@ -100,6 +104,7 @@
 #include <stdio.h>
 
 #include "histogram.h"
+#include "sockaddr.h"
 
 #define LOADGEN_MAX_WORKERS 64
 #define LOADGEN_MAX_PIPELINE 1024
@@ -136,7 +141,7 @@ struct loadgen_live {
 };
 
 struct loadgen_opts {
-    const char *host;    /* NULL: 127.0.0.1 */
+    const char *host;    /* address or name (loadgen_resolve); NULL: 127.0.0.1 */
     uint16_t port;
     int connections;     /* requests in flight at once */
     long requests;       /* total; 0 means run for duration_s */
@@ -184,6 +189,7 @@ struct loadgen_result {
 };
 
 int loadgen_run(const struct loadgen_opts *opts, struct loadgen_result *result);
+int loadgen_resolve(const char *host, uint16_t port, struct sa_any *addr);
 int loadgen_run_threads(const struct loadgen_opts *opts, int nthreads,
                         struct loadgen_result *result);
 double loadgen_percentile(const struct loadgen_result *result, double q);

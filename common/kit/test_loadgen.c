@@ -346,7 +346,8 @@ Test(loadgen, bad_options_are_einval, .timeout = 120)
         {.port = 80, .connections = 65536, .requests = 1},
         {.port = 80, .connections = 1},
         {.port = 80, .connections = 1, .requests = -1},
-        {.host = "localhost", .port = 80, .connections = 1, .requests = 1},
+        {.host = "no-such-host.invalid", .port = 80, .connections = 1, .requests = 1},
+        {.host = "::1:", .port = 80, .connections = 1, .requests = 1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         errno = 0;

@@ -1,5 +1,6 @@
 /* sock.c — see sock.h. */
 #include "sock.h"
+#include "sockaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,18 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int make_addr(const char *ip4, uint16_t port, struct sockaddr_in *sa)
-{
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons(port);
-    if (inet_pton(AF_INET, ip4, &sa->sin_addr) != 1) {
-        errno = EINVAL;
-        return -1;
-    }
-    return 0;
-}
-
 static int fail_close(int fd)
 {
     int e = errno;
@@ -29,16 +18,16 @@ static int fail_close(int fd)
     return -1;
 }
 
-int tcp_listen(const char *ip4, uint16_t port, int backlog, int flags, uint16_t *bound_port)
+int tcp_listen(const char *ip, uint16_t port, int backlog, int flags, uint16_t *bound_port)
 {
     if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC | SOCK_REUSEPORT)) {
         errno = EINVAL;
         return -1;
     }
-    struct sockaddr_in sa;
-    if (make_addr(ip4, port, &sa) < 0)
+    struct sa_any a;
+    if (sa_parse_ip(ip, port, &a) < 0)
         return -1;
-    int fd = socket(AF_INET, SOCK_STREAM | (flags & (SOCK_NONBLOCK | SOCK_CLOEXEC)), 0);
+    int fd = socket(a.u.sa.sa_family, SOCK_STREAM | (flags & (SOCK_NONBLOCK | SOCK_CLOEXEC)), 0);
     if (fd < 0)
         return -1;
     int one = 1;
@@ -46,7 +35,12 @@ int tcp_listen(const char *ip4, uint16_t port, int backlog, int flags, uint16_t 
         return fail_close(fd);
     if ((flags & SOCK_REUSEPORT) && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
         return fail_close(fd);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, backlog) < 0)
+    /* An IPv6 socket serves IPv6 only, whatever net.ipv6.bindv6only says: "[::]:80"
+     * and "0.0.0.0:80" are then two listeners that can coexist, the same on every host. */
+    if (a.u.sa.sa_family == AF_INET6 &&
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
+        return fail_close(fd);
+    if (bind(fd, &a.u.sa, a.len) < 0 || listen(fd, backlog) < 0)
         return fail_close(fd);
     if (bound_port) {
         int p = sock_local_port(fd);
@@ -62,21 +56,21 @@ int tcp_listen_loopback(int backlog, int flags, uint16_t *bound_port)
     return tcp_listen("127.0.0.1", 0, backlog, flags, bound_port);
 }
 
-int tcp_connect(const char *ip4, uint16_t port, int flags)
+int tcp_connect(const char *ip, uint16_t port, int flags)
 {
     if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
         errno = EINVAL;
         return -1;
     }
-    struct sockaddr_in sa;
-    if (make_addr(ip4, port, &sa) < 0)
+    struct sa_any a;
+    if (sa_parse_ip(ip, port, &a) < 0)
         return -1;
-    int fd = socket(AF_INET, SOCK_STREAM | (flags & SOCK_CLOEXEC), 0);
+    int fd = socket(a.u.sa.sa_family, SOCK_STREAM | (flags & SOCK_CLOEXEC), 0);
     if (fd < 0)
         return -1;
     int rc;
     do
-        rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+        rc = connect(fd, &a.u.sa, a.len);
     while (rc < 0 && errno == EINTR);
     /* A connect interrupted by a signal continues in the background: EALREADY /
      * EISCONN from the retry are then not errors we can report simply, so treat
@@ -93,13 +87,12 @@ int tcp_connect(const char *ip4, uint16_t port, int flags)
 
 int sock_local_port(int fd)
 {
-    struct sockaddr_in sa;
-    socklen_t len = sizeof sa;
-    if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
         return -1;
-    if (sa.sin_family != AF_INET) {
+    int port = sa_port((struct sockaddr *)&ss);
+    if (port < 0)
         errno = EAFNOSUPPORT;
-        return -1;
-    }
-    return ntohs(sa.sin_port);
+    return port;
 }

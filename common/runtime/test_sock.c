@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -112,4 +114,38 @@ Test(unixsock, refuses_to_replace_a_regular_file, .timeout = 120)
     cr_assert_eq(unix_listen(path, SOCK_STREAM, 4), -1);
     cr_assert_eq(errno, EEXIST);
     unlink(path);
+}
+
+/* IPv6 loopback, where the machine has it: the listener is IPV6_V6ONLY, so an IPv4
+ * listener on the same port can coexist. */
+Test(sock, ipv6_loopback_listener_coexists_with_ipv4, .timeout = 120)
+{
+    int probe = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in6 lo = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    if (probe < 0 || bind(probe, (struct sockaddr *)&lo, sizeof lo) < 0) {
+        if (probe >= 0)
+            close(probe);
+        cr_skip_test("no IPv6 loopback on this machine (::1 cannot be bound)");
+    }
+    close(probe);
+    int before = fd_count();
+    uint16_t port = 0;
+    int l6 = tcp_listen("::1", 0, 8, SOCK_CLOEXEC, &port);
+    cr_assert_geq(l6, 0, "listen [::1]: %s", strerror(errno));
+    cr_assert_eq(sock_local_port(l6), port);
+    int one = 0;
+    socklen_t len = sizeof one;
+    cr_assert_eq(getsockopt(l6, IPPROTO_IPV6, IPV6_V6ONLY, &one, &len), 0);
+    cr_assert_eq(one, 1, "IPv6 listeners are v6-only");
+    int l4 = tcp_listen("127.0.0.1", port, 8, SOCK_CLOEXEC, NULL);
+    cr_assert_geq(l4, 0, "IPv4 on the same port: %s", strerror(errno));
+    int c = tcp_connect("[::1]", port, SOCK_CLOEXEC);
+    cr_assert_geq(c, 0, "connect [::1]: %s", strerror(errno));
+    int a = accept(l6, NULL, NULL);
+    cr_assert_geq(a, 0);
+    close(a);
+    close(c);
+    close(l4);
+    close(l6);
+    cr_assert_eq(fd_count(), before);
 }

@@ -58,7 +58,8 @@ static const char help_text[] =
     "Load an HTTP/1.1 server on host:PORT and report throughput, errors and latency.\n"
     "\n"
     "  -p, --port PORT        server port (required)\n"
-    "  -H, --host IP          server address, a dotted quad (default 127.0.0.1)\n"
+    "  -H, --host HOST        server: an IPv4 or IPv6 address (::1 or [::1]) or a host\n"
+    "                         name, resolved once (default 127.0.0.1)\n"
     "  -c, --connections C    connections open at once (default 50)\n"
     "  -t, --threads T        threads, each with its own epoll loop over C/T\n"
     "                         connections (default 2; at most C)\n"
@@ -194,9 +195,11 @@ static void build_request(struct cfg *c)
         memset(body, 'x', body_len);
     }
     char *head = NULL;
+    int v6 = strchr(c->o.host, ':') && c->o.host[0] != '['; /* an IPv6 literal: [..] */
     int hlen = asprintf(&head,
-                        "%s %s HTTP/1.1\r\nHost: %s:%u\r\nUser-Agent: fdload\r\n%s",
-                        c->method, c->path, c->o.host, (unsigned)c->o.port,
+                        "%s %s HTTP/1.1\r\nHost: %s%s%s:%u\r\nUser-Agent: fdload\r\n%s",
+                        c->method, c->path, v6 ? "[" : "", c->o.host, v6 ? "]" : "",
+                        (unsigned)c->o.port,
                         c->o.keepalive ? "" : "Connection: close\r\n");
     if (hlen < 0)
         die("asprintf");
@@ -293,6 +296,9 @@ static void parse_args(int argc, char **argv, struct cfg *c)
         usage_error("unexpected argument");
     if (c->o.port == 0)
         usage_error("-p PORT is required");
+    struct sa_any addr;
+    if (loadgen_resolve(c->o.host, c->o.port, &addr) < 0)
+        usage_error("-H: not an IPv4/IPv6 address nor a name that resolves");
     if (strcmp(c->method, "GET") && strcmp(c->method, "HEAD") && strcmp(c->method, "POST"))
         usage_error("-m must be GET, HEAD or POST");
     if ((c->body_file || c->body_size >= 0) && strcmp(c->method, "POST"))
@@ -376,9 +382,10 @@ static void print_summary(const struct cfg *c, const struct loadgen_result *r)
 {
     char a[32], b[32];
     long done = r->ok + transport_errors(r);
-    printf("Running %s @ http://%s:%u%s\n",
-           c->o.requests ? "a request-count test" : "a timed test", c->o.host,
-           (unsigned)c->o.port, c->path);
+    int v6 = strchr(c->o.host, ':') && c->o.host[0] != '[';
+    printf("Running %s @ http://%s%s%s:%u%s\n",
+           c->o.requests ? "a request-count test" : "a timed test", v6 ? "[" : "", c->o.host,
+           v6 ? "]" : "", (unsigned)c->o.port, c->path);
     printf("  %d threads and %d connections, %s, pipeline %d, %s\n", r->nthreads,
            c->o.connections, c->o.keepalive ? "keep-alive" : "Connection: close",
            c->o.pipeline > 1 ? c->o.pipeline : 1, c->o.rate > 0 ? "open loop" : "closed loop");

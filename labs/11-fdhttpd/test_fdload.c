@@ -24,6 +24,7 @@
 
 #include "fdcount.h"
 #include "kv.h"
+#include "loadgen.h"
 #include "sock.h"
 #include "spawn.h"
 
@@ -56,6 +57,7 @@ struct srvcfg {
     long arg;
     const char *expect; /* M_POST: the expected body */
     size_t expect_len;
+    const char *ip;     /* the listener's address; NULL: 127.0.0.1 */
 };
 
 /* ---------------------------------------------------------------- the server child */
@@ -250,7 +252,7 @@ static void acceptor(int lfd, const struct srvcfg *cfg, pid_t parent)
 static struct server srv_start(struct srvcfg cfg)
 {
     struct server s = {0};
-    int lfd = tcp_listen_loopback(128, SOCK_CLOEXEC, &s.port);
+    int lfd = tcp_listen(cfg.ip ? cfg.ip : "127.0.0.1", 0, 128, SOCK_CLOEXEC, &s.port);
     cr_assert_geq(lfd, 0, "listen: %s", strerror(errno));
     pid_t parent = getpid();
     s.pid = fork();
@@ -755,4 +757,36 @@ Test(fdload, sigterm_stops_a_long_run_gracefully, .timeout = 120)
     run_result_free(&r);
     srv_stop(&s);
     unlink(path);
+}
+
+/* fdload reaches a server by IPv6 address (bare or bracketed) and by host name; the
+ * Host field carries the brackets an IPv6 literal needs. */
+Test(fdload, ipv6_addresses_and_host_names, .timeout = 120)
+{
+    int probe = tcp_listen("::1", 0, 1, SOCK_CLOEXEC, NULL);
+    if (probe < 0)
+        cr_skip_test("no IPv6 loopback on this machine (::1 cannot be bound)");
+    close(probe);
+    struct run_result r = {0};
+    struct server s = srv_start((struct srvcfg){.mode = M_LENGTH, .ip = "::1"});
+    FDLOAD(&r, "-H", "::1", "-p", port_of(&s), "-c", "2", "-t", "1", "-n", "20", "-k");
+    cr_assert_eq(kv(&r, "ok"), 20);
+    cr_assert_not_null(strstr(r.out, "http://[::1]:"), "%s", r.out);
+    run_result_free(&r);
+    FDLOAD(&r, "-H", "[::1]", "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "5");
+    cr_assert_eq(kv(&r, "ok"), 5);
+    run_result_free(&r);
+    srv_stop(&s);
+    /* localhost: the server listens where the resolver's first answer points. */
+    struct sa_any first;
+    cr_assert_eq(loadgen_resolve("localhost", 80, &first), 0);
+    s = srv_start((struct srvcfg){.mode = M_LENGTH,
+                                  .ip = first.u.sa.sa_family == AF_INET6 ? "::1" : "127.0.0.1"});
+    FDLOAD(&r, "-H", "localhost", "-p", port_of(&s), "-c", "1", "-t", "1", "-n", "5");
+    cr_assert_eq(kv(&r, "ok"), 5);
+    run_result_free(&r);
+    srv_stop(&s);
+    cr_assert_eq(run_lab(&r, 30, LAB, "fdload", "-H", "no-such-host.invalid", "-p", "80", "-n", "1", NULL), 0);
+    cr_assert_eq(run_exit_code(&r), 2, "an unresolvable host is a usage error");
+    run_result_free(&r);
 }
