@@ -7,7 +7,8 @@
 #   wakeups_per_conn  voluntary context switches inside accept/epoll_wait (kernel wake-ups)
 #   returns_per_conn  how often accept/epoll_wait returned to the worker
 #   eagain_per_conn   accept() calls that lost the race
-#   csw_per_conn      all voluntary context switches of all workers
+#   csw_per_conn      all voluntary context switches of all workers but the one sleep
+#                     of each that the final shutdown ends (never below wakeups_per_conn)
 # into results/06-thundering-herd.csv, then draws results/06-thundering-herd.png/.svg.
 # A run that failed (lab exit status != 0: a request failed, a connection was not
 # accepted, or a worker did not report) or printed errors != 0 stops the bench with

@@ -193,6 +193,8 @@ static void throttle(const char *idle, int throttled)
     cr_assert_leq(kvl(&r, "max_active"), atol(idle) + 2, "worker 0: the idle ones + 2 at most");
     cr_assert_geq(kvl(&r, "max_active"), atol(idle), "worker 0 held every idle connection");
     cr_assert_eq(kvl(&r, "max_waiters"), 1);
+    cr_assert_eq(kvl(&r, "serve_errors"), 0, "an idle connection closed is not an error");
+    cr_assert_leq(kvl(&r, "closed_unasked"), atol(idle), "only the idle ones close unasked");
     run_result_free(&r);
 }
 

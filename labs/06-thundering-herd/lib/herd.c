@@ -64,13 +64,12 @@ static __attribute__((noreturn)) void worker(const struct herd_opts *o, int lfd,
         if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0)
             die("epoll_ctl");
     }
-    long base = nvcsw(), before = base;
+    long base = nvcsw();
     if (write(ready, "r", 1) != 1)
         die("write ready");
     close(ready);
     for (;;) {
-        before = nvcsw();
-        long slept = 0;
+        long before = nvcsw(), slept = 0;
         if (mode == HERD_EPOLL) {
             struct epoll_event ev;
             /* Bounded wait; the parent stops us with shutdown() long before. */
@@ -108,6 +107,9 @@ static __attribute__((noreturn)) void worker(const struct herd_opts *o, int lfd,
                  * before it by connections (see the timeout case above). */
                 if (mode == HERD_EPOLL)
                     st->wait_csw += slept > 0 ? slept - 1 : 0;
+                /* Every switch since "ready" but that last sleep, which the shutdown
+                 * (not a connection) ended: the same exclusion as wait_csw's. */
+                st->csw = nvcsw() - base - (slept > 0 ? 1 : 0);
                 break;
             }
             if (errno == EAGAIN) {
@@ -126,7 +128,6 @@ static __attribute__((noreturn)) void worker(const struct herd_opts *o, int lfd,
         if (lab_serve(fd, id) < 0)
             st->serve_errors++;
     }
-    st->csw = before - base;
     st->reported = 1;
     _exit(0);
 }

@@ -45,8 +45,10 @@
  *             inside the same epoll_wait (it re-checked and found nothing). The
  *             wake-ups by epoll_wait's 1 s timeout and by the final shutdown are
  *             not counted.
- *   csw       all its voluntary context switches from "ready" to the last wait
- *             (includes sleeping in lab_serve's poll while a request is on its way).
+ *   csw       all its voluntary context switches from "ready" to its exit, but the
+ *             one sleep the final shutdown ended (as wait_csw): so csw >= wait_csw;
+ *             the rest is sleeping in lab_serve's poll while a request is on its way,
+ *             at the gate, and the sleeps epoll_wait's 1 s timeout ended.
  *   eagain    accept() calls that failed with EAGAIN (epoll mode: lost the race).
  *   gate_timeouts  gate_ms mode: gate waits that timed out (a worker did not come).
  * Sleeps at the gate are not part of wait_csw (they are part of csw).

@@ -95,6 +95,8 @@ struct alock_result {
     long ok, errors;              /* load client: answered / failed requests */
     double elapsed_s, rps;        /* load client: run time, answered requests per second */
     long accepted, served, serve_errors;
+    long closed_unasked;          /* connections the client closed without a request
+                                     (the idle ones): not served, not errors */
     long accept_csw, lock_csw, empty_wakes, eagain;
     long lock_taken, ownerdead;
     long disabled_skips;          /* nginx: loops skipped because accept_disabled > 0 */

@@ -37,6 +37,7 @@ void alock_print(const char *prefix, const struct alock_opts *o, const struct al
     KV("reported", "%d", r->reported);
     KV("forced_kills", "%d", r->forced_kills);
     KV("serve_errors", "%ld", r->serve_errors);
+    KV("closed_unasked", "%ld", r->closed_unasked);
     KV("lock_taken", "%ld", r->lock_taken);
     KV("disabled_skips", "%ld", r->disabled_skips);
     KV("limit_skips", "%ld", r->limit_skips);

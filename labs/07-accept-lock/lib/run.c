@@ -330,6 +330,7 @@ static void collect(struct run *r)
         res->accepted += s->accepted;
         res->served += s->served;
         res->serve_errors += s->serve_errors;
+        res->closed_unasked += s->closed_unasked;
         res->accept_csw += s->accept_csw;
         res->lock_csw += s->lock_csw;
         res->empty_wakes += s->empty_wakes;

@@ -27,7 +27,7 @@ struct alock_slot {
     int id;
     int ready, reported, died_holding;
     atomic_int in_accept; /* inside the blocking accept(), holding the lock (polled) */
-    long accepted, served, serve_errors;
+    long accepted, served, serve_errors, closed_unasked;
     long accept_csw, lock_csw, empty_wakes, eagain;
     long lock_taken, disabled_skips, limit_skips, ownerdead, max_active;
     long saw_dead_holder; /* took the lock and found another pid recorded as holder */
