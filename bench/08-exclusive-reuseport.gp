@@ -50,7 +50,7 @@ ms(m) = (strcol(1) eq m && strcol(5) eq "ok") ? 1000.0 * column(3) : NaN
 LAT = "\
 set title 'Lab 08: request latency with one slow worker (worker 0 sleeps 50 ms per request; 4 workers, 8 in flight)'; \
 set xlabel 'latency (ms, log scale)'; set ylabel 'fraction of requests with latency <= x'; \
-set logscale x; set xrange [0.02:2000]; set yrange [0:1.02]; set grid; set key at graph 0.97, graph 0.55 right box opaque; \
+set logscale x; set xrange [0.01:2000]; set yrange [0:1.02]; set grid; set key at graph 0.97, graph 0.55 right box opaque; \
 set arrow 1 from 50, graph 0 to 50, graph 1 nohead dt 3 lc rgb '#555555'; \
 set label 1 'sleep = 50 ms' at 55, graph 0.25 tc rgb '#555555'; \
 plot lat using (ms('exclusive')):(1) smooth cnormal lw 2 lc rgb '#2471a3' title 'exclusive: one shared accept queue', \
