@@ -202,12 +202,15 @@ int rsteer_open(struct rsteer *s, int n, char *log, size_t loglen)
     a.insns = (uint64_t)(uintptr_t)p.in;
     a.insn_cnt = (uint32_t)p.n;
     a.license = (uint64_t)(uintptr_t)"GPL";
-    if (log && loglen > 1) {
+    s->prog = (int)sys_bpf(BPF_PROG_LOAD, &a);
+    if (s->prog < 0 && errno != EPERM && log && loglen > 1) {
+        /* Again with the verifier's log: asked for on the first try, a log too small
+         * for its statistics would fail a good program with ENOSPC. */
         a.log_buf = (uint64_t)(uintptr_t)log;
         a.log_size = (uint32_t)(loglen > UINT32_MAX ? UINT32_MAX : loglen);
         a.log_level = 1;
+        s->prog = (int)sys_bpf(BPF_PROG_LOAD, &a);
     }
-    s->prog = (int)sys_bpf(BPF_PROG_LOAD, &a);
     if (s->prog < 0)
         goto fail;
     return 0;
