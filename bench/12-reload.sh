@@ -203,6 +203,13 @@ stop_load() {
   loadpids=
 }
 
+# end_scenario: the last SETTLE seconds of load, then stop the clients and the server.
+end_scenario() {
+  sleep "$settle"
+  stop_load
+  stop_server
+}
+
 # event SCENARIO N NAME: record an event's start (call before) ...
 ev_start() { ev_t=$(now); }
 # ... and its completion.
@@ -237,9 +244,7 @@ scenario_handover() {
     sleep "$pause"
     i=$((i + 1))
   done
-  sleep "$settle"
-  stop_load
-  stop_server
+  end_scenario
 }
 
 scenario_naive() {
@@ -257,9 +262,7 @@ scenario_naive() {
     sleep "$pause"
     i=$((i + 1))
   done
-  sleep "$settle"
-  stop_load
-  stop_server
+  end_scenario
 }
 
 scenario_early() {
@@ -283,9 +286,7 @@ scenario_early() {
     sleep "$pause"
     i=$((i + 1))
   done
-  sleep "$settle"
-  stop_load
-  stop_server
+  end_scenario
 }
 
 # overlap NAME SYSCTL: the overlapping-reuseport scenario with tcp_migrate_req=SYSCTL.
@@ -309,9 +310,7 @@ overlap() {
     sleep "$pause"
     i=$((i + 1))
   done
-  sleep "$settle"
-  stop_load
-  stop_server
+  end_scenario
   echo 0 >"$migrate_sysctl"
 }
 scenario_overlap() { overlap overlap 0; }

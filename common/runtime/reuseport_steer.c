@@ -58,6 +58,18 @@ static void emit_map(struct prog *p, uint8_t dst, uint8_t src_kind, int fd, int3
 
 enum { R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, FP };
 
+/* r0 = bpf_map_lookup_elem(map, fp + key_off), then "if (r0 == 0) goto ?": returns the
+ * index of that jump, for the caller to patch. Clobbers r1-r5. */
+static int emit_lookup(struct prog *p, int map, int16_t key_off)
+{
+    emit_map(p, R1, BPF_PSEUDO_MAP_FD, map, 0);
+    emit(p, BPF_ALU64 | BPF_MOV | BPF_X, R2, FP, 0, 0);
+    emit(p, BPF_ALU64 | BPF_ADD | BPF_K, R2, 0, 0, key_off);
+    emit(p, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem);
+    emit(p, BPF_JMP | BPF_JEQ | BPF_K, R0, 0, 0, 0);
+    return p->n - 1;
+}
+
 /* The program, in the pseudo-C of its comments:
  *
  *   start = ctx->hash % n;  best = ~0;
@@ -85,12 +97,7 @@ static void assemble(struct prog *p, int n, int socks, int loadmap)
     emit(p, BPF_ALU64 | BPF_MOV | BPF_K, R8, 0, 0, -1);           /* r8 = best = ~0 */
     for (int i = 0; i < n; i++) {
         emit(p, BPF_ST | BPF_W | BPF_MEM, FP, 0, -8, i);            /* key = i */
-        emit_map(p, R1, BPF_PSEUDO_MAP_FD, loadmap, 0);
-        emit(p, BPF_ALU64 | BPF_MOV | BPF_X, R2, FP, 0, 0);
-        emit(p, BPF_ALU64 | BPF_ADD | BPF_K, R2, 0, 0, -8);
-        emit(p, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem);
-        nulls[nn++] = p->n;
-        emit(p, BPF_JMP | BPF_JEQ | BPF_K, R0, 0, 0, 0);            /* patched: goto out */
+        nulls[nn++] = emit_lookup(p, loadmap, -8);
         emit(p, BPF_LDX | BPF_DW | BPF_MEM, R3, R0, 0, 0);          /* r3 = load[i] */
         emit(p, BPF_ALU64 | BPF_LSH | BPF_K, R3, 0, 0, 8);
         emit(p, BPF_ALU64 | BPF_MOV | BPF_K, R4, 0, 0, n + i);
@@ -112,12 +119,7 @@ static void assemble(struct prog *p, int n, int socks, int loadmap)
     emit(p, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_sk_select_reuseport);
     int failed = p->n;
     emit(p, BPF_JMP | BPF_JNE | BPF_K, R0, 0, 0, 0);                /* patched: goto out */
-    emit_map(p, R1, BPF_PSEUDO_MAP_FD, loadmap, 0);
-    emit(p, BPF_ALU64 | BPF_MOV | BPF_X, R2, FP, 0, 0);
-    emit(p, BPF_ALU64 | BPF_ADD | BPF_K, R2, 0, 0, -4);
-    emit(p, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem);
-    nulls[nn++] = p->n;
-    emit(p, BPF_JMP | BPF_JEQ | BPF_K, R0, 0, 0, 0);                /* patched: goto out */
+    nulls[nn++] = emit_lookup(p, loadmap, -4);
     emit(p, BPF_ALU64 | BPF_MOV | BPF_K, R1, 0, 0, 1);
     emit(p, BPF_STX | BPF_DW | BPF_ATOMIC, R0, R1, 0, BPF_ADD);    /* atomic *r0 += 1 */
     int out = p->n;
