@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <linux/bpf.h>
 #include <linux/filter.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -260,4 +262,19 @@ uint64_t rsteer_load(const struct rsteer *s, int i)
     if (i < 0 || i >= s->n || !s->load)
         return 0;
     return __atomic_load_n(&s->load[i], __ATOMIC_RELAXED);
+}
+
+int rsteer_resync(struct rsteer *s, int i, int lfd)
+{
+    if (i < 0 || i >= s->n || !s->load) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* For a listener, tcpi_unacked is its accept-queue length (tcp_get_info). */
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    if (getsockopt(lfd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+        return -1;
+    __atomic_store_n(&s->load[i], (uint64_t)ti.tcpi_unacked, __ATOMIC_RELAXED);
+    return 0;
 }

@@ -27,8 +27,18 @@
  *    rsteer_done(s, i): worker i finished a connection; load[i] never goes below 0
  *      (a connection the kernel placed by hash, after a failed pick, was not counted).
  *    rsteer_load(s, i): load[i] now.
+ *    rsteer_resync(s, i, lfd): sets load[i] to the number of connections waiting in
+ *      listener lfd's accept queue (TCP_INFO), for a new worker taking over slot i
+ *      from one that died with connections counted. 0, or -1 with errno (EINVAL for
+ *      i out of range).
  *    rsteer_close(s): unmaps and closes everything (the kernel keeps the program for
  *      as long as a listener of the group holds it). Safe on a zeroed or closed s.
+ *
+ * In a pre-forking server: the master opens, adds every slot's listener and attaches
+ * once, before it forks; worker i calls rsteer_done(s, i) when it has finished a
+ * connection (closed it); when slot i gets a new worker, the master calls
+ * rsteer_resync(s, i, lfd). Reusing the listeners across worker generations keeps
+ * the maps valid (a slot refers to a socket, not to a process).
  *
  * The mapping is MAP_SHARED: workers forked after rsteer_open share it, and each
  * process may call rsteer_close on its own copy. The counters are updated with
@@ -57,6 +67,7 @@ int rsteer_add(struct rsteer *s, int i, int lfd);
 int rsteer_attach(struct rsteer *s, int lfd);
 void rsteer_done(struct rsteer *s, int i);
 uint64_t rsteer_load(const struct rsteer *s, int i);
+int rsteer_resync(struct rsteer *s, int i, int lfd);
 void rsteer_close(struct rsteer *s);
 
 #endif

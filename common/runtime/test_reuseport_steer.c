@@ -55,6 +55,10 @@ Test(rsteer, picks_the_least_loaded_listener, .timeout = 120)
     for (int k = 0; k < 6; k++)
         cr_assert_geq(c[k] = tcp_connect("127.0.0.1", port, SOCK_CLOEXEC), 0);
     cr_assert_eq(rsteer_load(&s, 1), 6);
+    /* A worker that died with its count: resync to what waits in the queue (6). */
+    s.load[1] = 99;
+    cr_assert_eq(rsteer_resync(&s, 1, l[1]), 0);
+    cr_assert_eq(rsteer_load(&s, 1), 6);
     cr_assert_eq(drain(l[1]), 6);
     cr_assert_eq(drain(l[0]) + drain(l[2]), 0);
     for (int k = 0; k < 6; k++)
@@ -102,6 +106,8 @@ Test(rsteer, refuses_bad_arguments, .timeout = 120)
     cr_assert_eq(rsteer_add(&s, 2, 0), -1);
     cr_assert_eq(errno, EINVAL);
     cr_assert_eq(rsteer_load(&s, 5), 0);
+    cr_assert_eq(rsteer_resync(&s, -1, 0), -1);
+    cr_assert_eq(errno, EINVAL);
     rsteer_close(&s);
     cr_assert_eq(fd_count(), before);
 }
