@@ -33,7 +33,7 @@
 # Every scenario runs in a network namespace of its own (labs/12-reload/netns: the
 # sysctl is per namespace, so the host's is never changed), on its own loopback. Where
 # the namespace may not be created (not root) the bench runs on the host's loopback
-# and leaves overlap_migrate out, saying so.
+# and leaves both overlap scenarios out (the sysctl decides them), saying so.
 # Output (each data file starts with machine, date and command):
 #   results/12-reload-series.csv   scenario,client,t_s,ok,errors,refused,connect,reset,
 #                                  eof,timeout,bad,retried: one row per INTERVAL per client
