@@ -93,7 +93,7 @@ int main(void)
     slow.pool.mode = POOL_CPU;
     run("slow.cpu.", &slow, &sc);
     slow.pool.mode = POOL_STEERED;
-    have_bpf = have_bpf && run_steered("slow.steered.", &slow, &ss) == 0;
+    have_bpf = run_steered("slow.steered.", &slow, &ss) == 0 && have_bpf;
 
     int all_ok = ex.ok == SEQ_REQUESTS && rp.ok == SEQ_REQUESTS && ng.ok == SEQ_REQUESTS &&
                  sx.ok == SLOW_REQUESTS && sr.ok == SLOW_REQUESTS;
