@@ -1,13 +1,13 @@
 #!/bin/sh
 # bench/08-exclusive-reuseport.sh — lab 08's benchmark (`make bench-8`).
 #
-# 1. Distribution: for each mode (exclusive, reuseport, nginx), REPS runs (default 10)
+# 1. Distribution: for each mode (exclusive, reuseport, nginx, cpu, steered), REPS runs (default 10)
 #    of CONNS sequential connections (default 400, one in flight) to 4 workers:
 #    per-worker counts -> results/08-exclusive-reuseport-distribution.csv.
 # 2. Re-add period: nginx mode with readd_every K = 1, 4, 16, 64, 256 and "never",
 #    CONNS sequential connections, 3 runs each -> results/08-exclusive-reuseport-readd.csv.
 # 3. Slow worker: worker 0 sleeps SLOW_MS (default 50) before every reply; SLOW_REQS
-#    (default 400) requests, 8 in flight, exclusive versus reuseport. Every request's
+#    (default 400) requests, 8 in flight, exclusive, reuseport, cpu and steered. Every request's
 #    latency -> results/08-exclusive-reuseport-latency.csv, and per run p50/p99/max and
 #    counts -> results/08-exclusive-reuseport-latency-summary.csv.
 # 4. Same slow worker, but each mode runs for DURATION seconds (default 3) instead of a
@@ -17,7 +17,10 @@
 # Every run must end with errors=0 (and, counting requests, ok = requests) and exit 0;
 # otherwise the bench stops with the run's output on stderr, so no row ever comes from
 # a run with failed requests. (The duration runs also record errors as a column.)
-# Runs from the repository root with FDLAB_BUILD set; about 30 s on 2 cores.
+# cpu = reuseport + a classic BPF program choosing by receiving CPU; steered = reuseport +
+# an eBPF program choosing the least-loaded worker (needs CAP_BPF: without it the bench
+# stops and says so, as trial does).
+# Runs from the repository root with FDLAB_BUILD set; about 45 s on 2 cores.
 set -eu
 . bench/lib.sh
 build=${FDLAB_BUILD:-build/gcc}
@@ -55,7 +58,7 @@ out=results/$name-distribution.csv
   header "make bench-8 = sh bench/$name.sh with CONNS=$conns REPS=$reps; each row: \$FDLAB_BUILD/labs/$name/trial -m MODE -n 4 -r $conns -c 1"
   echo "mode,rep,w0,w1,w2,w3,busiest,busiest_share_pct,max_min_x100,empty_wakeups,readds"
 } >"$out.tmp"
-for mode in exclusive reuseport nginx; do
+for mode in exclusive reuseport nginx cpu steered; do
   rep=1
   while [ "$rep" -le "$reps" ]; do
     progress "distribution: mode=$mode rep=$rep/$reps ($conns sequential connections)"
@@ -92,7 +95,7 @@ cmd="\$FDLAB_BUILD/labs/$name/trial -m MODE -n 4 -r $slow_reqs -c 8 -s $slow_ms 
   echo "mode,start_s,latency_s,worker,error"; } >"$out.tmp"
 { header "make bench-8 = sh bench/$name.sh with SLOW_MS=$slow_ms SLOW_REQS=$slow_reqs; each row: $cmd"
   echo "mode,rep,ok,served_by_slow,slower_than_sleep,p50_us,p99_us,max_us,elapsed_ms"; } >"$sum.tmp"
-for mode in exclusive reuseport; do
+for mode in exclusive reuseport cpu steered; do
   for rep in 1 2 3; do
     progress "slow worker: mode=$mode rep=$rep/3 (worker 0 sleeps $slow_ms ms, 8 in flight)"
     run -m "$mode" -n 4 -r "$slow_reqs" -c 8 -s "$slow_ms" -w 0 -o "$out.samples.tmp"
@@ -110,7 +113,7 @@ progress "wrote $out and $sum"
 out=results/$name-duration.csv
 { header "make bench-8 = sh bench/$name.sh with SLOW_MS=$slow_ms DURATION=$duration; each row: \$FDLAB_BUILD/labs/$name/trial -m MODE -n 4 -d $duration -c 8 -s $slow_ms -w 0"
   echo "mode,rep,ok,errors,throughput_rps,served_by_slow,slower_than_sleep,p50_us,p99_us,max_us"; } >"$out.tmp"
-for mode in exclusive reuseport; do
+for mode in exclusive reuseport cpu steered; do
   for rep in 1 2; do
     progress "slow worker for ${duration} s: mode=$mode rep=$rep/2"
     run -m "$mode" -n 4 -d "$duration" -c 8 -s "$slow_ms" -w 0

@@ -1,5 +1,6 @@
 # bench/12-reload.gp — lab 12: failed requests over time during reloads and upgrades
-# (hand-over), naive restarts, and upgrades that close the listeners early.
+# (hand-over), naive restarts, upgrades that close the listeners early, and overlapping
+# reuseport generations without and with net.ipv4.tcp_migrate_req.
 # Reads results/12-reload-series.csv and results/12-reload-events.csv
 # (bench/12-reload.sh), writes results/12-reload.png and .svg.
 # One panel per scenario: failed requests per interval for each client (kept-alive
@@ -32,19 +33,23 @@ LINES = "series using (sel(S, 'ka', $3)):(sel(S, 'ka', $5)) with steps lw 2 lc r
   series using (sel(S, 'ka', $3)):(sel(S, 'ka', $12)) with steps lw 1 dt 2 lc rgb '#000000' title 'kept-alive with retry: retried (not failed)'"
 # The key only in the first panel (hand-over, where the lines stay at zero and it hides
 # nothing); the other panels use the same colours.
-DRAW = "set multiplot layout 3,1 title 'Lab 12: failed requests over time (fdhttpd -w 2; three fdload clients, open loop; grey lines = events)'; \
+DRAW = "set multiplot layout 5,1 title 'Lab 12: failed requests over time (fdhttpd -w 2; three fdload clients, open loop; grey lines = events)'; \
   set key top right font ',10' opaque; S = 'handover'; set title 'hand-over: SIGHUP reloads, then SIGUSR2 upgrades (listening sockets passed over SCM_RIGHTS)'; \
   plot @EVT, @LINES; \
   unset key; S = 'naive'; set title 'naive restart: SIGTERM, wait for exit, start a new fdhttpd on the same port'; \
   plot @EVT, @LINES; \
   S = 'early'; set title 'closing listeners early: SIGUSR2 upgrades with --no-handover'; \
   plot @EVT, @LINES; \
+  S = 'overlap'; set title 'overlapping reuseport: a new fdhttpd binds its own sockets, the old one gets SIGQUIT 0.2 s later (tcp_migrate_req=0)'; \
+  plot @EVT, @LINES; \
+  S = 'overlap_migrate'; set title 'overlapping reuseport with net.ipv4.tcp_migrate_req=1: queued connections move to the new listeners'; \
+  plot @EVT, @LINES; \
   unset multiplot"
-set terminal pngcairo size 1100,1200 font ",10" noenhanced
+set terminal pngcairo size 1100,1900 font ",10" noenhanced
 set output "results/12-reload.png"
 @DRAW
 set output
-set terminal svg size 1100,1200 font ",10" dynamic noenhanced
+set terminal svg size 1100,1900 font ",10" dynamic noenhanced
 set output "results/12-reload.svg"
 @DRAW
 set output

@@ -23,6 +23,17 @@
 #   early     EARLY SIGUSR2s of a server started with --no-handover (the old master
 #             closes its listeners and drains before the new one binds fresh sockets);
 #             each waits for the new master's ready=1 and for the old one to exit
+#   overlap   OVERLAPS times the "overlapping reuseport" reload: a new fdhttpd binds its
+#             own SO_REUSEPORT sockets on the same port (both generations serve), and
+#             OVERLAP seconds after its ready=1 the old one gets SIGQUIT (stop accepting,
+#             close its listeners, finish what is in flight); each waits for it to exit.
+#             net.ipv4.tcp_migrate_req=0: what sits in the old listeners' queues is reset
+#   overlap_migrate  the same with net.ipv4.tcp_migrate_req=1 (Linux 5.14): the queued
+#             connections move to the new generation's listeners
+# Every scenario runs in a network namespace of its own (labs/12-reload/netns: the
+# sysctl is per namespace, so the host's is never changed), on its own loopback. Where
+# the namespace may not be created (not root) the bench runs on the host's loopback
+# and leaves both overlap scenarios out (the sysctl decides them), saying so.
 # Output (each data file starts with machine, date and command):
 #   results/12-reload-series.csv   scenario,client,t_s,ok,errors,refused,connect,reset,
 #                                  eof,timeout,bad,retried: one row per INTERVAL per client
@@ -37,7 +48,7 @@
 #
 #   sh bench/12-reload.sh           the benchmark: about 2-3 minutes on 2 cores
 #   sh bench/12-reload.sh --smoke DIR   2 reloads, 1 upgrade, 2 restarts, 2 early
-#                                   upgrades under light load, the data files in DIR, no
+#                                   upgrades, 2 overlaps each under light load, the data files in DIR, no
 #                                   plot (for the tests; about 10-20 s)
 # Runs from the repository root with FDLAB_BUILD set (make bench-12 does both).
 set -eu
@@ -50,6 +61,7 @@ if [ "${1:-}" = "--smoke" ]; then
   smoke=1
   res=${2:?usage: 12-reload.sh --smoke DIR}
   reloads=${RELOADS:-2} upgrades=${UPGRADES:-1} restarts=${RESTARTS:-2} early=${EARLY:-2}
+  overlaps=${OVERLAPS:-2}
   settle=${SETTLE:-0.5}
   # Light load and a long timeout: the tests run it beside others, under ASan too, and
   # what they assert is which requests fail, not how fast the rest are.
@@ -57,10 +69,12 @@ if [ "${1:-}" = "--smoke" ]; then
 else
   res=results
   reloads=${RELOADS:-50} upgrades=${UPGRADES:-20} restarts=${RESTARTS:-70} early=${EARLY:-20}
+  overlaps=${OVERLAPS:-20}
   rate_ka=${RATE_KA:-1000} rate_close=${RATE_CLOSE:-400} timeout=${TIMEOUT:-2}
   settle=${SETTLE:-1}
 fi
 pause=${PAUSE:-0.3}        # seconds between events
+overlap=${OVERLAP:-0.2}    # seconds both generations serve in an overlap
 # settle: seconds of load before the first and after the last event (set above)
 interval=${INTERVAL:-0.1}  # series interval
 workers=2
@@ -72,6 +86,15 @@ done
 if [ -z "${FDLAB_SUBREAPED:-}" ]; then
   FDLAB_SUBREAPED=1 exec "$build/bench/subreaper" sh "$0" "$@"
 fi
+# Then in a network namespace of our own when we may (see the top).
+netns=$build/labs/12-reload/netns
+if [ -z "${FDLAB_NETNS:-}" ]; then
+  if [ -x "$netns" ] && "$netns" true 2>/dev/null; then
+    FDLAB_NETNS=own exec "$netns" sh "$0" "$@"
+  fi
+  FDLAB_NETNS=host
+fi
+migrate_sysctl=/proc/sys/net/ipv4/tcp_migrate_req
 mkdir -p "$res"
 tmp=$(mktemp -d)
 master=      # the master to signal (changes with every upgrade and restart)
@@ -180,6 +203,13 @@ stop_load() {
   loadpids=
 }
 
+# end_scenario: the last SETTLE seconds of load, then stop the clients and the server.
+end_scenario() {
+  sleep "$settle"
+  stop_load
+  stop_server
+}
+
 # event SCENARIO N NAME: record an event's start (call before) ...
 ev_start() { ev_t=$(now); }
 # ... and its completion.
@@ -214,9 +244,7 @@ scenario_handover() {
     sleep "$pause"
     i=$((i + 1))
   done
-  sleep "$settle"
-  stop_load
-  stop_server
+  end_scenario
 }
 
 scenario_naive() {
@@ -234,9 +262,7 @@ scenario_naive() {
     sleep "$pause"
     i=$((i + 1))
   done
-  sleep "$settle"
-  stop_load
-  stop_server
+  end_scenario
 }
 
 scenario_early() {
@@ -260,16 +286,51 @@ scenario_early() {
     sleep "$pause"
     i=$((i + 1))
   done
-  sleep "$settle"
-  stop_load
-  stop_server
+  end_scenario
 }
 
-scenarios=${SCENARIOS:-handover naive early}
+# overlap NAME SYSCTL: the overlapping-reuseport scenario with tcp_migrate_req=SYSCTL.
+overlap() {
+  echo "$2" >"$migrate_sysctl" || { echo "bench: cannot set $migrate_sysctl" >&2; exit 1; }
+  log=$tmp/$1.srv
+  start_server "$log" 0
+  start_load "$1"
+  sleep "$settle"
+  i=1
+  while [ $i -le "$overlaps" ]; do
+    progress "$1: overlap $i/$overlaps (tcp_migrate_req=$2)"
+    old=$master
+    ev_start
+    start_server "$log" "$port" # the new generation: its own sockets, same group
+    [ "$master" != "$old" ] || { echo "bench: overlap $i: no new master_pid" >&2; exit 1; }
+    sleep "$overlap"
+    kill -QUIT "$old"
+    wait_gone "$old" 30
+    ev_done "$1" $i overlap
+    sleep "$pause"
+    i=$((i + 1))
+  done
+  end_scenario
+  echo 0 >"$migrate_sysctl"
+}
+scenario_overlap() { overlap overlap 0; }
+scenario_overlap_migrate() { overlap overlap_migrate 1; }
+
+scenarios=${SCENARIOS:-handover naive early overlap overlap_migrate}
+skipped=
+if [ "$FDLAB_NETNS" != own ] || [ ! -w "$migrate_sysctl" ]; then
+  # Not in a namespace of our own (the host's sysctl is not ours to change), or a
+  # kernel before 5.14: both overlap scenarios need the sysctl, leave them out.
+  why="no network namespace of our own (needs root)"
+  [ "$FDLAB_NETNS" = own ] && why="$migrate_sysctl missing (Linux < 5.14)"
+  skipped=" skipped: overlap overlap_migrate ($why)"
+  scenarios=$(printf '%s\n' $scenarios | grep -v '^overlap' | tr '\n' ' ')
+  progress "$skipped"
+fi
 : >"$tmp/events.raw"
 how=
 [ $smoke = 0 ] || how=" --smoke DIR"
-cmd="make bench-12 = sh bench/12-reload.sh$how (RELOADS=$reloads UPGRADES=$upgrades RESTARTS=$restarts EARLY=$early PAUSE=$pause SETTLE=$settle INTERVAL=$interval RATE_KA=$rate_ka RATE_CLOSE=$rate_close TIMEOUT=$timeout); fdhttpd -w $workers -a reuseport; clients: fdload -t 1 -k -c 8 --rate $rate_ka [--no-retry] and -c 8 --rate $rate_close, --timeout $timeout -d 3600 --series (stopped by SIGTERM)"
+cmd="make bench-12 = sh bench/12-reload.sh$how (RELOADS=$reloads UPGRADES=$upgrades RESTARTS=$restarts EARLY=$early OVERLAPS=$overlaps OVERLAP=$overlap PAUSE=$pause SETTLE=$settle INTERVAL=$interval RATE_KA=$rate_ka RATE_CLOSE=$rate_close TIMEOUT=$timeout); fdhttpd -w $workers -a reuseport; clients: fdload -t 1 -k -c 8 --rate $rate_ka [--no-retry] and -c 8 --rate $rate_close, --timeout $timeout -d 3600 --series (stopped by SIGTERM); network namespace: $FDLAB_NETNS$skipped"
 started=$(date +%s)
 for s in $scenarios; do
   progress "scenario $s"

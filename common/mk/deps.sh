@@ -15,6 +15,8 @@ ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v curl >/dev/null 2>&1 || need="$need curl"
 command -v ab >/dev/null 2>&1 || need="$need apache2-utils"
+# linux/bpf.h: the reuseport steering program is assembled against the UAPI header.
+[ -f /usr/include/linux/bpf.h ] || need="$need linux-libc-dev"
 for p in "$@"; do
   case "$p" in
     gnuplot-nox) command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox" ;;

@@ -39,6 +39,20 @@ static void trial(struct run_result *r, const char *a[12])
     ASSERT_RUN(r, 0);
 }
 
+static int ask(uint16_t port);
+
+/* Whether this process may load the steering program (CAP_BPF), asked by trying. */
+static int can_bpf(void)
+{
+    struct rsteer s;
+    if (rsteer_open(&s, 2, NULL, 0) < 0) {
+        cr_assert_eq(errno, EPERM, "rsteer_open: %s", strerror(errno));
+        return 0;
+    }
+    rsteer_close(&s);
+    return 1;
+}
+
 static long sum_workers(const struct run_result *r, int n)
 {
     long s = 0;
@@ -145,7 +159,85 @@ Test(lab08, lab_shows_all_its_claims, .timeout = 120)
     cr_assert(kv_is(r.out, "claim.reuseport_spreads", "yes"));
     cr_assert(kv_is(r.out, "claim.nginx_readd_evens_out", "yes"));
     cr_assert(kv_is(r.out, "claim.shared_queue_absorbs_slow_worker", "yes"));
+    cr_assert(kv_is(r.out, "claim.cpu_follows_the_receiving_cpu", "yes"));
+    const char *steered = can_bpf() ? "yes" : "skipped";
+    cr_assert(kv_is(r.out, "claim.steered_spreads", steered), "%s", r.out);
+    cr_assert(kv_is(r.out, "claim.steered_skips_slow_worker", steered), "%s", r.out);
     run_result_free(&r);
+}
+
+Test(lab08, cpu_mode_uses_only_workers_a_cpu_maps_to, .timeout = 120)
+{
+    struct run_result r;
+    TRIAL(&r, "-m", "cpu", "-n", "16", "-r", "100", "-c", "1");
+    cr_assert_eq(key(&r, "ok"), 100);
+    /* The program returns cpu % 16: worker i >= the number of CPUs is never chosen
+     * (on a machine with 16 or more CPUs this checks nothing, and says so). */
+    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+    if (ncpu >= 16)
+        cr_log_warn("%ld CPUs: every worker index is reachable, nothing to check", ncpu);
+    for (long i = ncpu; i < 16; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "worker.%ld", i);
+        cr_assert_eq(key(&r, k), 0, "no CPU maps to worker %ld:\n%s", i, r.out);
+    }
+    run_result_free(&r);
+}
+
+Test(lab08, steered_spreads_like_reuseport_when_idle, .timeout = 120)
+{
+    if (!can_bpf())
+        cr_skip_test("no CAP_BPF: the SK_REUSEPORT program cannot be loaded");
+    struct run_result r;
+    TRIAL(&r, "-m", "steered", "-n", "4", "-r", "400", "-c", "1");
+    cr_assert_eq(key(&r, "ok"), 400);
+    /* One connection at a time: the loads are (nearly) all 0, so the pick is the
+     * hash's rotation start — the same binomial bound as plain reuseport. */
+    cr_assert_gt(key(&r, "min"), 0);
+    long x = key(&r, "max_min_x100");
+    cr_assert(x > 0 && x < 300, "max/min = %ld/100:\n%s", x, r.out);
+    run_result_free(&r);
+}
+
+Test(lab08, steered_keeps_connections_off_the_slow_worker, .timeout = 120)
+{
+    if (!can_bpf())
+        cr_skip_test("no CAP_BPF: the SK_REUSEPORT program cannot be loaded");
+    struct run_result r;
+    TRIAL(&r, "-m", "steered", "-n", "4", "-r", "200", "-c", "8", "-s", "50");
+    cr_assert_eq(key(&r, "ok"), 200);
+    cr_assert_eq(key(&r, "errors"), 0);
+    /* The slow worker's counter stays >= 1 for the 50 ms of each request, so it is
+     * picked only when every other worker has as much work queued. The hash gives it
+     * Binomial(200, 1/4) (mean 50, P(< 25) ~ 4e-6); measured here: 1 to 3. Fewer than
+     * 25 separates the two designs by count, whatever the machine's speed. */
+    cr_assert_lt(key(&r, "slower_than_sleep"), 25, "%s", r.out);
+    cr_assert_lt(key(&r, "served_by_slow"), 25, "%s", r.out);
+    run_result_free(&r);
+}
+
+Test(lab08, steered_pool_closes_its_maps_and_program, .timeout = 120)
+{
+    if (!can_bpf())
+        cr_skip_test("no CAP_BPF: the SK_REUSEPORT program cannot be loaded");
+    int before = fd_count();
+    struct pool_opts o = {.mode = POOL_STEERED, .workers = 3, .slow_worker = -1};
+    struct pool p;
+    cr_assert_eq(pool_start(&o, &p), 0);
+    for (int i = 0; i < 6; i++)
+        cr_assert(ask(p.port) >= 0);
+    /* Each request was counted by the program and taken off by its worker, right
+     * after its reply: wait (bounded) for the last worker to get there. */
+    uint64_t left = 1;
+    for (int t = 0; t < 200 && left > 0; t++) {
+        left = rsteer_load(&p.steer, 0) + rsteer_load(&p.steer, 1) + rsteer_load(&p.steer, 2);
+        if (left > 0)
+            usleep(10000);
+    }
+    cr_assert_eq(left, 0, "%lu connections still counted", (unsigned long)left);
+    struct worker_stats st[POOL_MAX];
+    cr_assert_eq(pool_stop(&p, st), 0);
+    cr_assert_eq(fd_count(), before, "pool_stop closed the maps and the program");
 }
 
 Test(lab08, bad_options_exit_2, .timeout = 120)

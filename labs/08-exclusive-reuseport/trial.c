@@ -1,6 +1,6 @@
 /* trial — run ONE scenario of lab 08 and print its key=value results.
  *
- *   trial [-m exclusive|reuseport|nginx] [-n workers] [-r requests] [-c concurrency]
+ *   trial [-m exclusive|reuseport|nginx|cpu|steered] [-n workers] [-r requests] [-c concurrency]
  *         [-d seconds] [-k readd_every] [-s slow_ms] [-w slow_worker] [-o samples.csv]
  *
  * Defaults: -m exclusive -n 4 -r 400 -c 1 -k 16, no slow worker. -d runs for that
@@ -39,7 +39,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'm':
             if (pool_mode_parse(optarg, &o.pool.mode) < 0) {
-                warn_msg("unknown mode '%s' (exclusive, reuseport or nginx)", optarg);
+                warn_msg("unknown mode '%s' (exclusive, reuseport, nginx, cpu or steered)", optarg);
                 return 2;
             }
             break;

@@ -25,6 +25,7 @@
 /* Everything one worker process owns; it lives on the worker's stack. */
 struct worker {
     const struct pool_opts *o;
+    struct rsteer *steer; /* POOL_STEERED, else NULL */
     int id, ep, lfd, stop_r, stats_w;
     struct worker_stats st;
 };
@@ -35,13 +36,15 @@ const char *pool_mode_name(enum pool_mode m)
     case POOL_EXCLUSIVE: return "exclusive";
     case POOL_REUSEPORT: return "reuseport";
     case POOL_NGINX: return "nginx";
+    case POOL_CPU: return "cpu";
+    case POOL_STEERED: return "steered";
     }
     return "?";
 }
 
 int pool_mode_parse(const char *s, enum pool_mode *m)
 {
-    for (int i = POOL_EXCLUSIVE; i <= POOL_NGINX; i++)
+    for (int i = 0; i < POOL_MODES; i++)
         if (strcmp(s, pool_mode_name((enum pool_mode)i)) == 0) {
             *m = (enum pool_mode)i;
             return 0;
@@ -52,7 +55,7 @@ int pool_mode_parse(const char *s, enum pool_mode *m)
 static void listener_add(struct worker *w)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = EV_LISTEN};
-    if (w->o->mode != POOL_REUSEPORT)
+    if (w->o->mode == POOL_EXCLUSIVE || w->o->mode == POOL_NGINX)
         ev.events |= EPOLLEXCLUSIVE; /* only allowed with EPOLL_CTL_ADD */
     if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->lfd, &ev) < 0)
         die("worker %d: epoll_ctl ADD listener", w->id);
@@ -86,6 +89,8 @@ static void accept_one(struct worker *w)
         sleep_ms(w->o->slow_ms);
     if (lab_serve(c, w->id) < 0) /* closes c in every case */
         w->st.serve_errors++;
+    if (w->steer)
+        rsteer_done(w->steer, w->id); /* published before the next epoll_wait */
     /* After the K-th, 2K-th, ... accept (nginx: after the 1st, 17th, ...; see pool.h). */
     if (w->o->mode == POOL_NGINX && w->st.accepted % w->o->readd_every == 0)
         listener_readd(w);
@@ -180,28 +185,55 @@ static int wait_ready(int ready_r)
     return 0;
 }
 
+static int per_worker_listener(enum pool_mode m)
+{
+    return m == POOL_REUSEPORT || m == POOL_CPU || m == POOL_STEERED;
+}
+
+/* Attaches the mode's program to the group (lfd[0..n-1], all listening). */
+static int steer_group(struct pool *p, enum pool_mode m, const int *lfd, int n)
+{
+    if (m == POOL_CPU)
+        return rsteer_attach_cpu(lfd[0], n);
+    if (m != POOL_STEERED)
+        return 0;
+    char log[512];
+    if (rsteer_open(&p->steer, n, log, sizeof log) < 0) {
+        if (errno != EPERM && log[0])
+            warn_msg("the verifier refused the steering program: %s", log);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (rsteer_add(&p->steer, i, lfd[i]) < 0)
+            return -1;
+    return rsteer_attach(&p->steer, lfd[0]);
+}
+
 int pool_start(const struct pool_opts *o, struct pool *p)
 {
     memset(p, 0, sizeof *p);
     p->stop_w = p->stats_r = -1;
+    p->steer.socks = p->steer.loadmap = p->steer.prog = -1;
     if (o->workers < 1 || o->workers > POOL_MAX || o->slow_ms < 0 || o->slow_ms > 10000 ||
         o->slow_worker >= o->workers || (o->mode == POOL_NGINX && o->readd_every < 1)) {
         errno = EINVAL;
         return -1;
     }
-    int nl = o->mode == POOL_REUSEPORT ? o->workers : 1;
+    int nl = per_worker_listener(o->mode) ? o->workers : 1;
     int lfd[POOL_MAX], stop[2] = {-1, -1}, stats[2] = {-1, -1}, ready[2] = {-1, -1};
     for (int i = 0; i < POOL_MAX; i++)
         lfd[i] = -1;
     int e = 0;
     if (pipe2(stop, O_CLOEXEC) < 0 || pipe2(stats, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0)
         goto fail;
-    int flags = SOCK_NONBLOCK | SOCK_CLOEXEC | (o->mode == POOL_REUSEPORT ? SOCK_REUSEPORT : 0);
+    int flags = SOCK_NONBLOCK | SOCK_CLOEXEC | (per_worker_listener(o->mode) ? SOCK_REUSEPORT : 0);
     /* Every reuseport listener joins the same group: same port, same user, all with
      * SO_REUSEPORT set before bind(). */
     for (int i = 0; i < nl; i++)
         if ((lfd[i] = tcp_listen("127.0.0.1", p->port, 128, flags, i == 0 ? &p->port : NULL)) < 0)
             goto fail;
+    if (steer_group(p, o->mode, lfd, nl) < 0)
+        goto fail;
     p->stop_w = stop[1];
     p->stats_r = stats[0];
     fflush(NULL); /* a child must not inherit (and one day flush) our buffered output */
@@ -212,7 +244,9 @@ int pool_start(const struct pool_opts *o, struct pool *p)
         if (pid == 0) {
             struct worker w = {.o = o, .id = i, .stop_r = stop[0], .stats_w = stats[1]};
             close(stop[1]), close(stats[0]), close(ready[0]);
-            w.lfd = lfd[o->mode == POOL_REUSEPORT ? i : 0];
+            if (o->mode == POOL_STEERED)
+                w.steer = &p->steer; /* this process's copy; the counters are shared */
+            w.lfd = lfd[nl > 1 ? i : 0];
             for (int j = 0; j < nl; j++)
                 if (lfd[j] != w.lfd)
                     close(lfd[j]);
@@ -233,6 +267,7 @@ fail:
     int rest[] = {stop[0], stop[1], stats[0], stats[1], ready[0], ready[1]};
     close_all(rest, 6);
     p->stop_w = p->stats_r = -1;
+    rsteer_close(&p->steer);
     reap_all(p, mono_s() + 5.0); /* they see the stop pipe hang up */
     errno = e;
     return -1;
@@ -276,6 +311,7 @@ int pool_stop(struct pool *p, struct worker_stats stats[POOL_MAX])
     }
     close(p->stats_r);
     p->stats_r = -1;
+    rsteer_close(&p->steer);
     if (reap_all(p, deadline) < 0)
         rc = -1;
     return rc;

@@ -9,6 +9,12 @@
  *                   EPOLL_CTL_DEL + EPOLL_CTL_ADD on the listener, as nginx does. The
  *                   phase differs from nginx: here after the K-th, 2K-th, ... accept;
  *                   nginx (c->requests++ % 16) after the 1st, 17th, 33rd, ... one.
+ *   POOL_CPU        as REUSEPORT, plus a classic BPF program on the group that picks
+ *                   listener (receiving CPU % workers) (reuseport_steer.h).
+ *   POOL_STEERED    as REUSEPORT, plus an eBPF SK_REUSEPORT program that picks the
+ *                   listener whose worker has the fewest unfinished connections; each
+ *                   worker takes one off its counter when it has served a connection
+ *                   (reuseport_steer.h). Needs CAP_BPF: pool_start fails with EPERM.
  *
  * Registration order is a contract: worker i adds the listener to its epoll only
  * after worker i-1 has done so (pool_start waits for each worker's "ready" byte), so
@@ -19,7 +25,8 @@
  * which names the worker in "X-Worker: <id>". Then it goes back to epoll_wait.
  *
  * pool_start(opts, pool): returns 0 with pool->port set, or -1 with errno (EINVAL for
- *   bad options); on failure nothing is left running or open.
+ *   bad options, EPERM when POOL_STEERED may not load its program); on failure nothing
+ *   is left running or open.
  * pool_stop(pool, stats): tells the workers to stop by closing the write end of a
  *   pipe each worker polls (they see EPOLLHUP: no signals involved), collects one
  *   struct worker_stats per worker into stats[0..n-1] (indexed by worker id), and
@@ -33,9 +40,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define POOL_MAX 16
+#include "reuseport_steer.h"
 
-enum pool_mode { POOL_EXCLUSIVE, POOL_REUSEPORT, POOL_NGINX };
+#define POOL_MAX RSTEER_MAX
+
+enum pool_mode { POOL_EXCLUSIVE, POOL_REUSEPORT, POOL_NGINX, POOL_CPU, POOL_STEERED };
+#define POOL_MODES 5
 
 struct pool_opts {
     enum pool_mode mode;
@@ -59,6 +69,7 @@ struct pool {
     int stop_w;  /* closing it tells every worker to exit */
     int stats_r; /* each worker writes one struct worker_stats here before exiting */
     uint16_t port;
+    struct rsteer steer; /* POOL_STEERED: the program, its maps and the load counters */
 };
 
 int pool_start(const struct pool_opts *opts, struct pool *pool);
