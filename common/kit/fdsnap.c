@@ -1,0 +1,330 @@
+/* fdsnap.c — see fdsnap.h: reading descriptor tables and grouping them by open file
+ * description. Naming lives in fdsnap_name.c, the picture in fdsnap_dot.c. */
+#include "fdsnap.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fdsnap_int.h"
+#include "kcmp.h"
+
+static void copy(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+struct fdsnap *fdsnap_new(const char *title)
+{
+    struct fdsnap *s = calloc(1, sizeof *s);
+    if (!s) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    copy(s->title, sizeof s->title, title);
+    return s;
+}
+
+void fdsnap_free(struct fdsnap *s)
+{
+    free(s);
+}
+
+int fdsnap_panel(struct fdsnap *s, const char *title)
+{
+    if (s->npanel == FDSNAP_MAX_PANELS) {
+        errno = E2BIG;
+        return -1;
+    }
+    copy(s->panel[s->npanel++].title, sizeof s->panel[0].title, title);
+    return 0;
+}
+
+int fdsnap_alias(struct fdsnap *s, const char *path, const char *label)
+{
+    if (s->nalias == (int)(sizeof s->alias / sizeof s->alias[0])) {
+        errno = E2BIG;
+        return -1;
+    }
+    struct fdsnap_alias *a = &s->alias[s->nalias++];
+    copy(a->path, sizeof a->path, path);
+    copy(a->label, sizeof a->label, label);
+    return 0;
+}
+
+static struct fdsnap_panel *current(const struct fdsnap *s)
+{
+    return s->npanel ? (struct fdsnap_panel *)&s->panel[s->npanel - 1] : NULL;
+}
+
+int fdsnap_proc(struct fdsnap *s, pid_t pid, const char *role)
+{
+    if (!s->npanel && fdsnap_panel(s, "") < 0)
+        return -1;
+    struct fdsnap_panel *p = current(s);
+    if (p->nproc == FDSNAP_MAX_PROCS) {
+        errno = E2BIG;
+        return -1;
+    }
+    struct fdsnap_proc *pr = &p->proc[p->nproc];
+    pr->pid = pid;
+    copy(pr->role, sizeof pr->role, role);
+    return p->nproc++;
+}
+
+static enum fdsnap_kind kind_of(const char *target, mode_t mode)
+{
+    if (strncmp(target, "socket:", 7) == 0)
+        return FDK_SOCKET;
+    if (strncmp(target, "pipe:", 5) == 0)
+        return FDK_PIPE;
+    if (strcmp(target, "anon_inode:[eventpoll]") == 0)
+        return FDK_EPOLL;
+    if (strncmp(target, "anon_inode:", 11) == 0)
+        return FDK_ANON;
+    if (S_ISREG(mode))
+        return FDK_FILE;
+    if (S_ISDIR(mode))
+        return FDK_DIR;
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return FDK_DEV;
+    return FDK_OTHER;
+}
+
+/* Reads /proc/PID/fdinfo/FD: flags, pos and, for epoll, the tfd lines. */
+static int read_fdinfo(pid_t pid, struct fdsnap_ent *e)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)pid, e->fd);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f)) {
+        unsigned flags;
+        long long pos;
+        int tfd;
+        unsigned ev;
+        unsigned long ino;
+        if (sscanf(line, "pos: %lld", &pos) == 1)
+            e->pos = pos;
+        else if (sscanf(line, "flags: %o", &flags) == 1)
+            e->flags = flags & ~(unsigned)O_CLOEXEC; /* per descriptor, not per description */
+        else if (sscanf(line, "tfd: %d events: %x data: %*x pos: %*u ino: %lx", &tfd, &ev, &ino) == 3 &&
+                 e->nwatch < FDSNAP_MAX_WATCH)
+            e->watch[e->nwatch++] = (struct fdsnap_watch){tfd, ev, ino};
+    }
+    fclose(f);
+    return 0;
+}
+
+/* Does e share a description with the first descriptor r (of process rp) that points
+ * at the same object? 1 yes, 0 no, -1 with errno. */
+static int same_desc(struct fdsnap *s, pid_t rp, const struct fdsnap_ent *r, pid_t ep,
+                     const struct fdsnap_ent *e)
+{
+    if (r->dev != e->dev || r->ino != e->ino)
+        return 0; /* one description points at one object */
+    if (!s->fallback) {
+        int k = kcmp_file(rp, ep, r->fd, e->fd);
+        if (k >= 0)
+            return k == 0;
+        if (errno != ENOSYS && errno != EPERM && errno != EACCES)
+            return -1;
+        s->fallback = 1;
+    }
+    return r->flags == e->flags && r->pos == e->pos;
+}
+
+static int find_obj(struct fdsnap_panel *p, unsigned long dev, unsigned long ino)
+{
+    for (int i = 0; i < p->nobj; i++)
+        if (p->obj[i].ino == ino && (p->obj[i].dev == dev || p->obj[i].dev == 0))
+            return i; /* dev 0: added as watched by an epoll instance, inode only */
+    return -1;
+}
+
+static int add_obj(struct fdsnap *s, struct fdsnap_panel *p, pid_t pid, const struct fdsnap_ent *e)
+{
+    int i = find_obj(p, e->dev, e->ino);
+    if (i >= 0 && p->obj[i].dev != 0)
+        return i;
+    if (i < 0 && p->nobj == FDSNAP_MAX_OBJ) {
+        errno = E2BIG;
+        return -1;
+    }
+    struct fdsnap_obj *o = &p->obj[i >= 0 ? i : p->nobj];
+    o->kind = e->kind;
+    o->dev = e->dev;
+    o->ino = e->ino;
+    fdsnap_name(s, pid, e->target, o);
+    return i >= 0 ? i : p->nobj++;
+}
+
+/* An epoll instance's watched objects become objects of the panel too (dev 0: the
+ * fdinfo line gives the inode only), so the picture can point at them. */
+static int add_watched(struct fdsnap *s, struct fdsnap_panel *p, pid_t pid, const struct fdsnap_ent *e)
+{
+    for (int w = 0; w < e->nwatch; w++) {
+        int found = 0;
+        for (int i = 0; i < p->nobj && !found; i++)
+            found = p->obj[i].ino == e->watch[w].ino;
+        if (found)
+            continue;
+        if (p->nobj == FDSNAP_MAX_OBJ) {
+            errno = E2BIG;
+            return -1;
+        }
+        char target[64];
+        snprintf(target, sizeof target, "socket:[%lu]", e->watch[w].ino);
+        struct fdsnap_obj *o = &p->obj[p->nobj++];
+        o->kind = FDK_SOCKET; /* named as a socket when /proc/net knows the inode */
+        o->ino = e->watch[w].ino;
+        fdsnap_name(s, pid, target, o);
+    }
+    return 0;
+}
+
+int fdsnap_fd(struct fdsnap *s, int proc, int fd, const char *note)
+{
+    struct fdsnap_panel *p = current(s);
+    if (!p || proc < 0 || proc >= p->nproc) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct fdsnap_proc *pr = &p->proc[proc];
+    if (pr->n == FDSNAP_MAX_FDS) {
+        errno = E2BIG;
+        return -1;
+    }
+    struct fdsnap_ent *e = &pr->ent[pr->n];
+    memset(e, 0, sizeof *e);
+    e->fd = fd;
+    e->desc = e->obj = -1;
+    copy(e->note, sizeof e->note, note);
+
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pr->pid, fd);
+    ssize_t n = readlink(path, e->target, sizeof e->target - 1);
+    if (n < 0) {
+        if (errno != ENOENT)
+            return -1;
+        snprintf(path, sizeof path, "/proc/%d/fd", (int)pr->pid);
+        if (access(path, F_OK) < 0)
+            return -1; /* the process is gone, not the descriptor */
+        e->kind = FDK_NOTOPEN;
+        pr->n++;
+        return 0;
+    }
+    e->target[n] = '\0';
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pr->pid, fd);
+    struct stat st;
+    if (stat(path, &st) < 0 || read_fdinfo(pr->pid, e) < 0)
+        return -1;
+    e->dev = (unsigned long)st.st_dev;
+    e->ino = (unsigned long)st.st_ino;
+    e->kind = kind_of(e->target, st.st_mode);
+
+    for (int q = 0; q <= proc && e->desc < 0; q++) {
+        const struct fdsnap_proc *qp = &p->proc[q];
+        for (int i = 0; i < qp->n && e->desc < 0; i++) {
+            const struct fdsnap_ent *r = &qp->ent[i];
+            if (r->desc < 0 || p->desc[r->desc].proc != q || p->desc[r->desc].ent != i)
+                continue; /* compare with each description's first descriptor only */
+            int same = same_desc(s, qp->pid, r, pr->pid, e);
+            if (same < 0)
+                return -1;
+            if (same)
+                e->desc = r->desc;
+        }
+    }
+    if (e->desc < 0) {
+        int o = add_obj(s, p, pr->pid, e);
+        if (o < 0)
+            return -1;
+        e->desc = p->ndesc++;
+        p->desc[e->desc] = (struct fdsnap_desc){proc, pr->n, o};
+    }
+    e->obj = p->desc[e->desc].obj;
+    if (e->kind == FDK_EPOLL && add_watched(s, p, pr->pid, e) < 0)
+        return -1;
+    pr->n++;
+    return 0;
+}
+
+static int by_number(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+int fdsnap_all(struct fdsnap *s, int proc, int min_fd)
+{
+    struct fdsnap_panel *p = current(s);
+    if (!p || proc < 0 || proc >= p->nproc) {
+        errno = EINVAL;
+        return -1;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)p->proc[proc].pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int fds[256], n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && n < (int)(sizeof fds / sizeof fds[0])) {
+        char *end;
+        long v = strtol(de->d_name, &end, 10);
+        /* The directory stream's own descriptor is listed when the process is us. */
+        if (*end == '\0' && end != de->d_name && v >= min_fd && !(p->proc[proc].pid == getpid() && v == dirfd(d)))
+            fds[n++] = (int)v;
+    }
+    closedir(d);
+    qsort(fds, (size_t)n, sizeof fds[0], by_number);
+    for (int i = 0; i < n; i++)
+        if (fdsnap_fd(s, proc, fds[i], NULL) < 0)
+            return -1;
+    return 0;
+}
+
+static const struct fdsnap_ent *recorded(const struct fdsnap *s, int proc, int fd)
+{
+    const struct fdsnap_panel *p = current(s);
+    if (!p || proc < 0 || proc >= p->nproc)
+        return NULL;
+    for (int i = 0; i < p->proc[proc].n; i++)
+        if (p->proc[proc].ent[i].fd == fd)
+            return &p->proc[proc].ent[i];
+    return NULL;
+}
+
+int fdsnap_same(const struct fdsnap *s, int p1, int fd1, int p2, int fd2)
+{
+    const struct fdsnap_ent *a = recorded(s, p1, fd1), *b = recorded(s, p2, fd2);
+    if (!a || !b) {
+        errno = EINVAL;
+        return -1;
+    }
+    return a->desc >= 0 && a->desc == b->desc;
+}
+
+int fdsnap_watches(const struct fdsnap *s, int proc, int epfd, int *tfds, int max)
+{
+    const struct fdsnap_ent *e = recorded(s, proc, epfd);
+    if (!e || e->kind != FDK_EPOLL) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (int i = 0; i < e->nwatch && i < max; i++)
+        tfds[i] = e->watch[i].tfd;
+    return e->nwatch;
+}
+
+const char *fdsnap_method(const struct fdsnap *s)
+{
+    return s->fallback ? "inode+flags+offset" : "kcmp";
+}
