@@ -50,18 +50,18 @@ static void events_text(unsigned ev, char *out, size_t size)
             snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? " | " : "", names[i].name);
 }
 
-static void table(FILE *out, int pn, int q, const struct fdsnap_proc *pr)
+static void table(FILE *out, int q, const struct fdsnap_proc *pr)
 {
-    fprintf(out, "    p%d_t%d [shape=plaintext, label=<<table border=\"0\" cellborder=\"1\" "
-                 "cellspacing=\"0\" cellpadding=\"5\">\n      <tr><td bgcolor=\"#d6e2f3\"><b>fd table of the ",
-            pn, q);
+    fputs("    <tr><td><table border=\"0\" cellborder=\"1\" cellspacing=\"0\" cellpadding=\"5\">\n"
+          "      <tr><td bgcolor=\"#d6e2f3\"><b>fd table of the ",
+          out);
     html(out, pr->role);
     fputs("</b></td></tr>\n", out);
     if (pr->n == 0)
         fputs("      <tr><td><i>(no descriptor drawn)</i></td></tr>\n", out);
     for (int i = 0; i < pr->n; i++) {
         const struct fdsnap_ent *e = &pr->ent[i];
-        fprintf(out, "      <tr><td port=\"f%d\" align=\"left\"%s>fd %d", e->fd,
+        fprintf(out, "      <tr><td port=\"q%df%d\" align=\"left\" balign=\"left\"%s><b>fd %d</b>", q, e->fd,
                 e->kind == FDK_NOTOPEN ? " bgcolor=\"#eeeeee\"" : "", e->fd);
         if (e->kind == FDK_NOTOPEN)
             fputs(" <font color=\"#777777\">— not open</font>", out);
@@ -72,7 +72,7 @@ static void table(FILE *out, int pn, int q, const struct fdsnap_proc *pr)
         }
         fputs("</td></tr>\n", out);
     }
-    fputs("    </table>>];\n", out);
+    fputs("    </table></td></tr>\n", out);
 }
 
 static void panel(FILE *out, int pn, const struct fdsnap_panel *p)
@@ -80,8 +80,11 @@ static void panel(FILE *out, int pn, const struct fdsnap_panel *p)
     fprintf(out, "  subgraph cluster_%d {\n    style=rounded; color=\"#888888\"; fontsize=14; label=<<b>", pn);
     html(out, p->title);
     fputs("</b>>;\n", out);
+    /* One node holds every table, so they stand in one column in the lab's order. */
+    fprintf(out, "    p%d_t [shape=plaintext, label=<<table border=\"0\" cellspacing=\"14\">\n", pn);
     for (int q = 0; q < p->nproc; q++)
-        table(out, pn, q, &p->proc[q]);
+        table(out, q, &p->proc[q]);
+    fputs("    </table>>];\n", out);
     for (int d = 0; d < p->ndesc; d++) {
         const struct fdsnap_desc *ds = &p->desc[d];
         const struct fdsnap_ent *e = &p->proc[ds->proc].ent[ds->ent];
@@ -105,7 +108,7 @@ static void panel(FILE *out, int pn, const struct fdsnap_panel *p)
         for (int i = 0; i < p->proc[q].n; i++) {
             const struct fdsnap_ent *e = &p->proc[q].ent[i];
             if (e->desc >= 0)
-                fprintf(out, "    p%d_t%d:f%d:e -> p%d_d%d;\n", pn, q, e->fd, pn, e->desc);
+                fprintf(out, "    p%d_t:q%df%d:e -> p%d_d%d;\n", pn, q, e->fd, pn, e->desc);
         }
     for (int d = 0; d < p->ndesc; d++)
         fprintf(out, "    p%d_d%d -> p%d_o%d;\n", pn, d, pn, p->desc[d].obj);
