@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ void fdsnap_free(struct fdsnap *s)
     free(s);
 }
 
-int fdsnap_panel(struct fdsnap *s, const char *title)
+static int panel_(struct fdsnap *s, const char *title)
 {
     if (s->npanel == FDSNAP_MAX_PANELS) {
         errno = E2BIG;
@@ -45,7 +46,7 @@ int fdsnap_panel(struct fdsnap *s, const char *title)
     return 0;
 }
 
-int fdsnap_alias(struct fdsnap *s, const char *path, const char *label)
+static int alias_(struct fdsnap *s, const char *path, const char *label)
 {
     if (s->nalias == (int)(sizeof s->alias / sizeof s->alias[0])) {
         errno = E2BIG;
@@ -62,9 +63,9 @@ static struct fdsnap_panel *current(const struct fdsnap *s)
     return s->npanel ? (struct fdsnap_panel *)&s->panel[s->npanel - 1] : NULL;
 }
 
-int fdsnap_proc(struct fdsnap *s, pid_t pid, const char *role)
+static int proc_(struct fdsnap *s, pid_t pid, const char *role)
 {
-    if (!s->npanel && fdsnap_panel(s, "") < 0)
+    if (!s->npanel && panel_(s, "") < 0)
         return -1;
     struct fdsnap_panel *p = current(s);
     if (p->nproc == FDSNAP_MAX_PROCS) {
@@ -189,7 +190,7 @@ static int add_watched(struct fdsnap *s, struct fdsnap_panel *p, pid_t pid, cons
     return 0;
 }
 
-int fdsnap_fd(struct fdsnap *s, int proc, int fd, const char *note)
+static int fd_(struct fdsnap *s, int proc, int fd, const char *note)
 {
     struct fdsnap_panel *p = current(s);
     if (!p || proc < 0 || proc >= p->nproc) {
@@ -262,7 +263,7 @@ static int by_number(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int fdsnap_all(struct fdsnap *s, int proc, int min_fd)
+static int all_(struct fdsnap *s, int proc, int min_fd)
 {
     struct fdsnap_panel *p = current(s);
     if (!p || proc < 0 || proc >= p->nproc) {
@@ -286,7 +287,7 @@ int fdsnap_all(struct fdsnap *s, int proc, int min_fd)
     closedir(d);
     qsort(fds, (size_t)n, sizeof fds[0], by_number);
     for (int i = 0; i < n; i++)
-        if (fdsnap_fd(s, proc, fds[i], NULL) < 0)
+        if (fd_(s, proc, fds[i], NULL) < 0)
             return -1;
     return 0;
 }
@@ -327,4 +328,50 @@ int fdsnap_watches(const struct fdsnap *s, int proc, int epfd, int *tfds, int ma
 const char *fdsnap_method(const struct fdsnap *s)
 {
     return s->fallback ? "inode+flags+offset" : "kcmp";
+}
+
+/* The public calls: each failure is remembered in s for fdsnap_draw (see fdsnap.h). */
+static int noted(struct fdsnap *s, int rc)
+{
+    if (rc < 0 && !s->err)
+        s->err = errno ? errno : EIO;
+    return rc;
+}
+
+int fdsnap_panel(struct fdsnap *s, const char *title)
+{
+    return noted(s, panel_(s, title));
+}
+
+int fdsnap_alias(struct fdsnap *s, const char *path, const char *label)
+{
+    return noted(s, alias_(s, path, label));
+}
+
+int fdsnap_proc(struct fdsnap *s, pid_t pid, const char *role)
+{
+    return noted(s, proc_(s, pid, role));
+}
+
+int fdsnap_fd(struct fdsnap *s, int proc, int fd, const char *note)
+{
+    return noted(s, fd_(s, proc, fd, note));
+}
+
+int fdsnap_fds(struct fdsnap *s, int proc, ...)
+{
+    va_list ap;
+    va_start(ap, proc);
+    int rc = 0;
+    for (int fd = va_arg(ap, int); fd >= 0 && rc == 0; fd = va_arg(ap, int)) {
+        const char *note = va_arg(ap, const char *);
+        rc = fdsnap_fd(s, proc, fd, note);
+    }
+    va_end(ap);
+    return rc;
+}
+
+int fdsnap_all(struct fdsnap *s, int proc, int min_fd)
+{
+    return noted(s, all_(s, proc, min_fd));
 }

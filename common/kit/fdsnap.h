@@ -45,6 +45,8 @@
  *   note (may be NULL) is written next to it. A number that is not open is recorded as
  *   "not open" and returns 0. Returns 0, or -1 with errno (ESRCH/ENOENT process gone,
  *   EACCES, E2BIG, EINVAL bad proc index).
+ * fdsnap_fds(s, proc, fd, note, fd, note, ..., -1): fdsnap_fd for each pair, in order;
+ *   the list ends with a negative fd. 0, or -1 with errno at the first failure.
  * fdsnap_all(s, proc, min_fd): fdsnap_fd for every open descriptor >= min_fd, in
  *   ascending order. 0, or -1 with errno.
  * fdsnap_same(s, p1, fd1, p2, fd2): in the current panel, 1 when the two recorded
@@ -58,7 +60,10 @@
  * fdsnap_drawing(): the directory named by FDLAB_DRAW when set and non-empty (a lab
  *   draws its pictures only then), else NULL.
  * fdsnap_draw(s, name): when drawing, writes FDLAB_DRAW/name.dot and prints
- *   "picture=<path>"; does nothing otherwise. 0, or -1 with errno.
+ *   "picture=<path>"; does nothing otherwise (s may then be NULL). 0, or -1 with errno;
+ *   also -1, writing nothing, when an earlier call on s failed (errno: its errno), so
+ *   a lab may add to a snapshot without checking each call and check this one.
+ *   Every function above that fails records its errno in s for this purpose.
  */
 #ifndef FDLAB_FDSNAP_H
 #define FDLAB_FDSNAP_H
@@ -79,6 +84,7 @@ int fdsnap_panel(struct fdsnap *s, const char *title);
 int fdsnap_alias(struct fdsnap *s, const char *path, const char *label);
 int fdsnap_proc(struct fdsnap *s, pid_t pid, const char *role);
 int fdsnap_fd(struct fdsnap *s, int proc, int fd, const char *note);
+int fdsnap_fds(struct fdsnap *s, int proc, ...);
 int fdsnap_all(struct fdsnap *s, int proc, int min_fd);
 int fdsnap_same(const struct fdsnap *s, int p1, int fd1, int p2, int fd2);
 int fdsnap_watches(const struct fdsnap *s, int proc, int epfd, int *tfds, int max);

@@ -160,9 +160,11 @@ int fdsnap_write_dot(const struct fdsnap *s, FILE *out)
     html(out, s->title);
     fputs("</b>>];\n  node [fontname=\"Helvetica\", fontsize=12];\n  edge [fontname=\"Helvetica\", fontsize=10];\n",
           out);
-    for (int pn = 0; pn < s->npanel; pn++)
-        panel(out, pn, &s->panel[pn]);
+    /* dot stacks unconnected clusters bottom-up in the order it reads them: written
+     * last to first, the panels read top-down in the lab's order, the legend below. */
     legend(out, s);
+    for (int pn = s->npanel - 1; pn >= 0; pn--)
+        panel(out, pn, &s->panel[pn]);
     fputs("}\n", out);
     if (fflush(out) == EOF || ferror(out)) {
         if (!errno)
@@ -183,6 +185,14 @@ int fdsnap_draw(const struct fdsnap *s, const char *name)
     const char *dir = fdsnap_drawing();
     if (!dir)
         return 0;
+    if (!s) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (s->err) {
+        errno = s->err;
+        return -1;
+    }
     char path[4096], tmp[4128];
     snprintf(path, sizeof path, "%s/%s.dot", dir, name);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);

@@ -70,6 +70,7 @@ struct fdsnap_alias {
 
 struct fdsnap {
     char title[160];
+    int err;            /* the errno of the first failed call, 0 when none failed */
     int fallback;       /* 1 once kcmp was refused: group by object+flags+offset */
     int npanel, nalias, nport, nanon;
     unsigned port[FDSNAP_MAX_SEEN];
