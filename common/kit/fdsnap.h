@@ -39,8 +39,9 @@
  * fdsnap_panel(s, title): starts a new panel (one moment, e.g. "after fork()"); the
  *   first fdsnap_proc without one opens an untitled panel. 0, or -1 (E2BIG).
  * fdsnap_alias(s, path, label): draw the file at path as label. 0, or -1 (E2BIG).
- * fdsnap_proc(s, pid, role): adds a process to the current panel; returns its index
- *   (>= 0) for fdsnap_fd, or -1 (E2BIG).
+ * fdsnap_proc(s, pid, role): adds a process to the current panel, drawn as "fd table of
+ *   <role>" (e.g. "the parent", "worker 0"); returns its index (>= 0) for fdsnap_fd,
+ *   or -1 (E2BIG).
  * fdsnap_fd(s, proc, fd, note): reads descriptor fd of process proc now and groups it;
  *   note (may be NULL) is written next to it. A number that is not open is recorded as
  *   "not open" and returns 0. Returns 0, or -1 with errno (ESRCH/ENOENT process gone,

@@ -53,7 +53,7 @@ static void events_text(unsigned ev, char *out, size_t size)
 static void table(FILE *out, int q, const struct fdsnap_proc *pr)
 {
     fputs("    <tr><td><table border=\"0\" cellborder=\"1\" cellspacing=\"0\" cellpadding=\"5\">\n"
-          "      <tr><td bgcolor=\"#d6e2f3\"><b>fd table of the ",
+          "      <tr><td bgcolor=\"#d6e2f3\"><b>fd table of ",
           out);
     html(out, pr->role);
     fputs("</b></td></tr>\n", out);

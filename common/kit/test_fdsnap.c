@@ -38,7 +38,7 @@ Test(fdsnap, dup_grouped_independent_open_not, .timeout = 120)
     cr_assert(a >= 0 && b >= 0 && c >= 0);
     struct fdsnap *s = fdsnap_new("dup versus open");
     cr_assert_not_null(s);
-    int me = fdsnap_proc(s, getpid(), "test");
+    int me = fdsnap_proc(s, getpid(), "the test");
     cr_assert_eq(me, 0);
     cr_assert_eq(fdsnap_fd(s, me, a, "open"), 0);
     cr_assert_eq(fdsnap_fd(s, me, b, "dup of it"), 0);
@@ -63,7 +63,7 @@ Test(fdsnap, number_not_open_is_drawn_as_such, .timeout = 120)
     cr_assert_geq(fd, 0);
     close(fd);
     struct fdsnap *s = fdsnap_new("t");
-    int me = fdsnap_proc(s, getpid(), "test");
+    int me = fdsnap_proc(s, getpid(), "the test");
     cr_assert_eq(fdsnap_fd(s, me, fd, NULL), 0);
     cr_assert_eq(fdsnap_same(s, me, fd, me, fd), 0, "a closed number shares nothing");
     cr_assert_eq(fdsnap_same(s, me, fd, me, fd + 1), -1, "an unrecorded number is EINVAL");
@@ -102,7 +102,7 @@ Test(fdsnap, passed_descriptor_found_in_receiver, .timeout = 120)
     cr_assert_eq(read(report[0], &theirs, sizeof theirs), (ssize_t)sizeof theirs);
 
     struct fdsnap *s = fdsnap_new("SCM_RIGHTS");
-    int snd = fdsnap_proc(s, getpid(), "sender"), rcv = fdsnap_proc(s, pid, "receiver");
+    int snd = fdsnap_proc(s, getpid(), "the sender"), rcv = fdsnap_proc(s, pid, "the receiver");
     cr_assert_eq(fdsnap_fd(s, snd, f, "sent"), 0);
     cr_assert_eq(fdsnap_fd(s, rcv, theirs, "received"), 0);
     cr_assert_eq(fdsnap_fd(s, rcv, sv[1], "its end of the channel"), 0);
@@ -131,7 +131,7 @@ Test(fdsnap, epoll_instance_lists_what_it_watches, .timeout = 120)
     struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
     cr_assert_eq(epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev), 0);
     struct fdsnap *s = fdsnap_new("epoll");
-    int me = fdsnap_proc(s, getpid(), "worker");
+    int me = fdsnap_proc(s, getpid(), "the worker");
     cr_assert_eq(fdsnap_fd(s, me, ep, "its epoll instance"), 0);
     int tfds[4];
     cr_assert_eq(fdsnap_watches(s, me, ep, tfds, 4), 1);
@@ -162,7 +162,7 @@ static char *draw_connection(void)
     cr_assert(c >= 0 && a >= 0 && d >= 0);
     struct fdsnap *s = fdsnap_new("one connection");
     cr_assert_eq(fdsnap_panel(s, "accepted"), 0);
-    int me = fdsnap_proc(s, getpid(), "server");
+    int me = fdsnap_proc(s, getpid(), "the server");
     cr_assert_eq(fdsnap_fd(s, me, l, "listener"), 0);
     cr_assert_eq(fdsnap_fd(s, me, a, "accepted"), 0);
     cr_assert_eq(fdsnap_fd(s, me, d, "dup"), 0);

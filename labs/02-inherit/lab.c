@@ -129,7 +129,7 @@ static void scenario_before(struct lab *lab)
     pipe_or_die(rep);
     if (lab->snap) { /* picture: the parent alone, before fork() */
         fdsnap_panel(lab->snap, "1. accept(), before fork(): one table");
-        fdsnap_fds(lab->snap, fdsnap_proc(lab->snap, getpid(), "parent"), conn, "the accepted connection", -1);
+        fdsnap_fds(lab->snap, fdsnap_proc(lab->snap, getpid(), "the parent"), conn, "the accepted connection", -1);
     }
     pid_t pid = fork_or_die();
     if (pid == 0) {
@@ -153,8 +153,8 @@ static void scenario_before(struct lab *lab)
     int k_other = kcmp_file(getpid(), pid, conn, rel[0]); /* control: the child's pipe end */
     if (lab->snap) { /* picture: both tables while the child is alive */
         fdsnap_panel(lab->snap, "2. after fork(): two tables, one description (O_NONBLOCK set by the child)");
-        fdsnap_fds(lab->snap, fdsnap_proc(lab->snap, getpid(), "parent"), conn, "the accepted connection", -1);
-        fdsnap_fds(lab->snap, fdsnap_proc(lab->snap, pid, "child"), conn, "inherited", -1);
+        fdsnap_fds(lab->snap, fdsnap_proc(lab->snap, getpid(), "the parent"), conn, "the accepted connection", -1);
+        fdsnap_fds(lab->snap, fdsnap_proc(lab->snap, pid, "the child"), conn, "inherited", -1);
     }
     int fl = fcntl(conn, F_GETFL), fdfl = fcntl(conn, F_GETFD);
     if (fl < 0 || fdfl < 0)
@@ -353,9 +353,9 @@ static void after_mode(struct lab *lab, int reuse)
     int k_errno = k < 0 ? errno : 0;
     if (lab->snap && !reuse) { /* picture: a connection accepted after fork() */
         fdsnap_panel(lab->snap, "3. fork(), then accept(): the new connection is in one table only");
-        fdsnap_fds(lab->snap, fdsnap_proc(lab->snap, getpid(), "parent"), lfd, "listener, opened before fork()",
+        fdsnap_fds(lab->snap, fdsnap_proc(lab->snap, getpid(), "the parent"), lfd, "listener, opened before fork()",
                    conn, "accepted after fork()", -1);
-        fdsnap_fds(lab->snap, fdsnap_proc(lab->snap, pid, "child"), lfd, "listener, inherited", conn,
+        fdsnap_fds(lab->snap, fdsnap_proc(lab->snap, pid, "the child"), lfd, "listener, inherited", conn,
                    "the parent's number: nothing here", -1);
     }
     close(rel[1]);

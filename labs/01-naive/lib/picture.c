@@ -20,8 +20,8 @@ void naive_draw(char scenario, pid_t worker, int listener, int cfd)
         return;
     }
     int ok = fdsnap_panel(s, "after the parent accept()ed and wrote its number to shared memory") == 0;
-    int par = fdsnap_proc(s, getpid(), "parent");
-    int wk = fdsnap_proc(s, worker, "worker (forked before accept)");
+    int par = fdsnap_proc(s, getpid(), "the parent");
+    int wk = fdsnap_proc(s, worker, "the worker (forked before accept)");
     snprintf(note, sizeof note, "accepted client; %d is written to shared memory", cfd);
     ok = ok && par >= 0 && wk >= 0 && fdsnap_fd(s, par, listener, "listener, opened before fork()") == 0 &&
          fdsnap_fd(s, par, cfd, note) == 0 &&
