@@ -19,8 +19,9 @@
  *
  * Naming (stable across runs, so a committed picture changes only when facts do):
  *   processes by the role the lab gives, never by pid;
- *   regular files by their alias (fdsnap_alias) or else their last path component,
- *     paths under /dev kept whole;
+ *   regular files and unix sockets by their alias (fdsnap_alias) or else their last
+ *     path component (abstract names as /proc/net/unix prints them, "@name"), paths
+ *     under /dev kept whole;
  *   TCP/UDP sockets by address from /proc/PID/net/{tcp,tcp6,udp,udp6}; ports >= 1024
  *     (port 0 binds and ephemeral ports, different every run) become port1, port2, ...
  *     in order of first appearance; ports < 1024 are written as they are;
@@ -38,7 +39,8 @@
  * fdsnap_free(s): releases it (NULL is fine).
  * fdsnap_panel(s, title): starts a new panel (one moment, e.g. "after fork()"); the
  *   first fdsnap_proc without one opens an untitled panel. 0, or -1 (E2BIG).
- * fdsnap_alias(s, path, label): draw the file at path as label. 0, or -1 (E2BIG).
+ * fdsnap_alias(s, path, label): draw the file or unix socket at path (an abstract
+ *   name as "@name") as label. 0, or -1 (E2BIG).
  * fdsnap_proc(s, pid, role): adds a process to the current panel, drawn as "fd table of
  *   <role>" (e.g. "the parent", "worker 0"); returns its index (>= 0) for fdsnap_fd,
  *   or -1 (E2BIG).

@@ -111,6 +111,15 @@ static const char *base_name(const char *path)
     return slash && slash[1] ? slash + 1 : path;
 }
 
+/* The label fdsnap_alias gave path, or fallback. */
+static const char *alias_of(const struct fdsnap *s, const char *path, const char *fallback)
+{
+    for (int i = 0; i < s->nalias; i++)
+        if (strcmp(s->alias[i].path, path) == 0)
+            return s->alias[i].label;
+    return fallback;
+}
+
 static int unix_name(struct fdsnap *s, pid_t pid, unsigned long ino, char *out, size_t size)
 {
     char path[64], line[512];
@@ -126,10 +135,10 @@ static int unix_name(struct fdsnap *s, pid_t pid, unsigned long ino, char *out, 
         if (sscanf(line, "%*x: %*x %*x %x %x %x %lu%n", &flags, &type, &st, &i, &end) != 4 || i != ino)
             continue;
         const char *t = type == 1 ? "stream" : type == 2 ? "datagram" : type == 5 ? "seqpacket" : "?";
-        char name[108]; /* sun_path is at most 108 bytes */
+        char name[108]; /* sun_path is at most 108 bytes; abstract names start with '@' */
         if (sscanf(line + end, " %107s", name) == 1)
-            snprintf(out, size, "unix %s socket%s\n%s%s", t, flags & 0x10000 ? ", listening" : "",
-                     name[0] == '@' ? "@" : "", base_name(name));
+            snprintf(out, size, "unix %s socket%s\n%s", t, flags & 0x10000 ? ", listening" : "",
+                     alias_of(s, name, base_name(name)));
         else
             snprintf(out, size, "unix %s socket %d", t, anon_number(s, ino));
         found = 1;
@@ -165,10 +174,5 @@ void fdsnap_name(struct fdsnap *s, pid_t pid, const char *target, struct fdsnap_
     default:
         break;
     }
-    for (int i = 0; i < s->nalias; i++)
-        if (strcmp(s->alias[i].path, target) == 0) {
-            snprintf(out, size, "%s\n%s", o->kind == FDK_DIR ? "directory" : "file", s->alias[i].label);
-            return;
-        }
-    snprintf(out, size, "%s\n%s", o->kind == FDK_DIR ? "directory" : "file", base_name(target));
+    snprintf(out, size, "%s\n%s", o->kind == FDK_DIR ? "directory" : "file", alias_of(s, target, base_name(target)));
 }
