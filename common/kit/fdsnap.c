@@ -144,50 +144,28 @@ static int same_desc(struct fdsnap *s, pid_t rp, const struct fdsnap_ent *r, pid
 static int find_obj(struct fdsnap_panel *p, unsigned long dev, unsigned long ino)
 {
     for (int i = 0; i < p->nobj; i++)
-        if (p->obj[i].ino == ino && (p->obj[i].dev == dev || p->obj[i].dev == 0))
-            return i; /* dev 0: added as watched by an epoll instance, inode only */
+        if (p->obj[i].ino == ino && p->obj[i].dev == dev)
+            return i;
     return -1;
 }
 
 static int add_obj(struct fdsnap *s, struct fdsnap_panel *p, pid_t pid, const struct fdsnap_ent *e)
 {
-    int i = find_obj(p, e->dev, e->ino);
-    if (i >= 0 && p->obj[i].dev != 0)
+    /* Every anon_inode file (epoll, eventfd, timerfd, ...) shares one inode: there the
+     * description is the object, and a new description is a new object. */
+    int i = e->kind == FDK_EPOLL || e->kind == FDK_ANON ? -1 : find_obj(p, e->dev, e->ino);
+    if (i >= 0)
         return i;
-    if (i < 0 && p->nobj == FDSNAP_MAX_OBJ) {
+    if (p->nobj == FDSNAP_MAX_OBJ) {
         errno = E2BIG;
         return -1;
     }
-    struct fdsnap_obj *o = &p->obj[i >= 0 ? i : p->nobj];
+    struct fdsnap_obj *o = &p->obj[p->nobj];
     o->kind = e->kind;
     o->dev = e->dev;
     o->ino = e->ino;
     fdsnap_name(s, pid, e->target, o);
-    return i >= 0 ? i : p->nobj++;
-}
-
-/* An epoll instance's watched objects become objects of the panel too (dev 0: the
- * fdinfo line gives the inode only), so the picture can point at them. */
-static int add_watched(struct fdsnap *s, struct fdsnap_panel *p, pid_t pid, const struct fdsnap_ent *e)
-{
-    for (int w = 0; w < e->nwatch; w++) {
-        int found = 0;
-        for (int i = 0; i < p->nobj && !found; i++)
-            found = p->obj[i].ino == e->watch[w].ino;
-        if (found)
-            continue;
-        if (p->nobj == FDSNAP_MAX_OBJ) {
-            errno = E2BIG;
-            return -1;
-        }
-        char target[64];
-        snprintf(target, sizeof target, "socket:[%lu]", e->watch[w].ino);
-        struct fdsnap_obj *o = &p->obj[p->nobj++];
-        o->kind = FDK_SOCKET; /* named as a socket when /proc/net knows the inode */
-        o->ino = e->watch[w].ino;
-        fdsnap_name(s, pid, target, o);
-    }
-    return 0;
+    return p->nobj++;
 }
 
 static int fd_(struct fdsnap *s, int proc, int fd, const char *note)
@@ -251,8 +229,6 @@ static int fd_(struct fdsnap *s, int proc, int fd, const char *note)
         p->desc[e->desc] = (struct fdsnap_desc){proc, pr->n, o};
     }
     e->obj = p->desc[e->desc].obj;
-    if (e->kind == FDK_EPOLL && add_watched(s, p, pr->pid, e) < 0)
-        return -1;
     pr->n++;
     return 0;
 }
@@ -263,7 +239,19 @@ static int by_number(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int all_(struct fdsnap *s, int proc, int min_fd)
+/* Is /proc/PID/fd/FD a socket or an epoll instance? */
+static int is_net(pid_t pid, int fd)
+{
+    char path[64], target[64];
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    if (n < 0)
+        return 0;
+    target[n] = '\0';
+    return strncmp(target, "socket:", 7) == 0 || strcmp(target, "anon_inode:[eventpoll]") == 0;
+}
+
+static int all_(struct fdsnap *s, int proc, int min_fd, int net_only)
 {
     struct fdsnap_panel *p = current(s);
     if (!p || proc < 0 || proc >= p->nproc) {
@@ -287,7 +275,7 @@ static int all_(struct fdsnap *s, int proc, int min_fd)
     closedir(d);
     qsort(fds, (size_t)n, sizeof fds[0], by_number);
     for (int i = 0; i < n; i++)
-        if (fd_(s, proc, fds[i], NULL) < 0)
+        if ((!net_only || is_net(p->proc[proc].pid, fds[i])) && fd_(s, proc, fds[i], NULL) < 0)
             return -1;
     return 0;
 }
@@ -373,5 +361,10 @@ int fdsnap_fds(struct fdsnap *s, int proc, ...)
 
 int fdsnap_all(struct fdsnap *s, int proc, int min_fd)
 {
-    return noted(s, all_(s, proc, min_fd));
+    return noted(s, all_(s, proc, min_fd, 0));
+}
+
+int fdsnap_sockets(struct fdsnap *s, int proc)
+{
+    return noted(s, all_(s, proc, 0, 1));
 }

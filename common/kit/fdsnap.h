@@ -9,13 +9,17 @@
  * What is read, per descriptor (proc(5)):
  *   /proc/PID/fd/N      its target (readlink) and the object's device and inode (stat);
  *   /proc/PID/fdinfo/N  the status flags and offset; for an epoll instance the
- *                       descriptors it watches (tfd, events, inode).
+ *                       descriptors it watches (tfd, events, inode). The picture
+ *                       draws an arrow to each watched object recorded in the same
+ *                       panel and counts the others in the instance's label.
  * Grouping: two descriptors share a description when kcmp(KCMP_FILE) says so (both
  *   processes alive during the call). When kcmp is unavailable (ENOSYS: kernel without
  *   CONFIG_KCMP; EPERM/EACCES: no ptrace access) the snapshot falls back to "same
  *   object, same status flags, same offset" — exact for sockets (one description per
  *   socket unless shared), an approximation for files: two independent opens with equal
- *   flags and offsets are then drawn as one. fdsnap_method() says which was used.
+ *   flags and offsets are then drawn as one, and so are two epoll instances (or
+ *   other anon_inode files: they all share one inode) with equal flags.
+ *   fdsnap_method() says which was used.
  *
  * Naming (stable across runs, so a committed picture changes only when facts do):
  *   processes by the role the lab gives, never by pid;
@@ -25,8 +29,8 @@
  *   TCP/UDP sockets by address from /proc/PID/net/{tcp,tcp6,udp,udp6}; ports >= 1024
  *     (port 0 binds and ephemeral ports, different every run) become port1, port2, ...
  *     in order of first appearance; ports < 1024 are written as they are;
- *   unix sockets by path (from /proc/PID/net/unix), unnamed ones and pipes by a
- *     number in order of first appearance;
+ *   unix sockets by path (from /proc/PID/net/unix), unnamed ones, pipes and epoll
+ *     instances by a number in order of first appearance;
  *   descriptor numbers as they are: a lab's numbers follow from its own code.
  * Output order is the order of fdsnap_proc/fdsnap_fd calls; descriptions and objects
  * are numbered by first appearance in that order. No pid, inode or time is written.
@@ -52,6 +56,8 @@
  *   the list ends with a negative fd. 0, or -1 with errno at the first failure.
  * fdsnap_all(s, proc, min_fd): fdsnap_fd for every open descriptor >= min_fd, in
  *   ascending order. 0, or -1 with errno.
+ * fdsnap_sockets(s, proc): the same for every socket and epoll instance only (what a
+ *   server's picture is about; pipes and inherited files stay out). 0, or -1 with errno.
  * fdsnap_same(s, p1, fd1, p2, fd2): in the current panel, 1 when the two recorded
  *   descriptors share a description, 0 when not (or one is not open), -1 (EINVAL)
  *   when one was not recorded.
@@ -89,6 +95,7 @@ int fdsnap_proc(struct fdsnap *s, pid_t pid, const char *role);
 int fdsnap_fd(struct fdsnap *s, int proc, int fd, const char *note);
 int fdsnap_fds(struct fdsnap *s, int proc, ...);
 int fdsnap_all(struct fdsnap *s, int proc, int min_fd);
+int fdsnap_sockets(struct fdsnap *s, int proc);
 int fdsnap_same(const struct fdsnap *s, int p1, int fd1, int p2, int fd2);
 int fdsnap_watches(const struct fdsnap *s, int proc, int epfd, int *tfds, int max);
 const char *fdsnap_method(const struct fdsnap *s);

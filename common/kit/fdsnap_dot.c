@@ -75,6 +75,49 @@ static void table(FILE *out, int q, const struct fdsnap_proc *pr)
     fputs("    </table></td></tr>\n", out);
 }
 
+/* The object watched by inode ino, or -1 when not recorded in this panel. */
+static int watched_obj(const struct fdsnap_panel *p, unsigned long ino)
+{
+    for (int o = 0; o < p->nobj; o++)
+        if (p->obj[o].ino == ino && p->obj[o].kind != FDK_EPOLL && p->obj[o].kind != FDK_ANON)
+            return o;
+    return -1;
+}
+
+/* The descriptor whose description is epoll object o's, or NULL when o is no epoll. */
+static const struct fdsnap_ent *epoll_of(const struct fdsnap_panel *p, int o)
+{
+    for (int d = 0; d < p->ndesc; d++) {
+        const struct fdsnap_ent *e = &p->proc[p->desc[d].proc].ent[p->desc[d].ent];
+        if (p->desc[d].obj == o && e->kind == FDK_EPOLL)
+            return e;
+    }
+    return NULL;
+}
+
+/* Under an epoll object's name: what it watches (drawn ones also get an arrow), and
+ * how many it watches that the panel does not show. */
+static void watch_list(FILE *out, const struct fdsnap_panel *p, int o)
+{
+    const struct fdsnap_ent *e = epoll_of(p, o);
+    if (!e)
+        return;
+    int hidden = 0;
+    fputs("<font point-size=\"10\">", out);
+    for (int w = 0; w < e->nwatch; w++) {
+        if (watched_obj(p, e->watch[w].ino) < 0) {
+            hidden++;
+            continue;
+        }
+        char ev[128];
+        events_text(e->watch[w].events, ev, sizeof ev);
+        fprintf(out, "<br/>watches fd %d: %s", e->watch[w].tfd, ev);
+    }
+    if (hidden)
+        fprintf(out, "<br/>+ %d more watched, not drawn", hidden);
+    fputs("</font>", out);
+}
+
 static void panel(FILE *out, int pn, const struct fdsnap_panel *p)
 {
     fprintf(out, "  subgraph cluster_%d {\n    style=rounded; color=\"#888888\"; fontsize=14; label=<<b>", pn);
@@ -102,6 +145,7 @@ static void panel(FILE *out, int pn, const struct fdsnap_panel *p)
         const char *fill = ob->kind == FDK_SOCKET ? "#dcefd6" : ob->kind == FDK_EPOLL ? "#f3d9e6" : "#e8e8e8";
         fprintf(out, "    p%d_o%d [shape=note, style=filled, fillcolor=\"%s\", label=<", pn, o, fill);
         html(out, ob->label);
+        watch_list(out, p, o);
         fputs(">];\n", out);
     }
     for (int q = 0; q < p->nproc; q++)
@@ -115,15 +159,13 @@ static void panel(FILE *out, int pn, const struct fdsnap_panel *p)
     for (int q = 0; q < p->nproc; q++)
         for (int i = 0; i < p->proc[q].n; i++) {
             const struct fdsnap_ent *e = &p->proc[q].ent[i];
-            for (int w = 0; w < e->nwatch && e->kind == FDK_EPOLL; w++) {
-                int o = 0;
-                while (o < p->nobj && p->obj[o].ino != e->watch[w].ino)
-                    o++;
-                char ev[128];
-                events_text(e->watch[w].events, ev, sizeof ev);
-                fprintf(out, "    p%d_o%d -> p%d_o%d [style=dashed, color=\"#b03070\", fontcolor=\"#b03070\", "
-                             "constraint=false, label=\"watches fd %d\\n%s\"];\n",
-                        pn, e->obj, pn, o, e->watch[w].tfd, ev);
+            if (e->kind != FDK_EPOLL || p->desc[e->desc].proc != q || p->desc[e->desc].ent != i)
+                continue; /* each instance's arrows once, from its first descriptor */
+            for (int w = 0; w < e->nwatch; w++) {
+                int o = watched_obj(p, e->watch[w].ino);
+                if (o >= 0)
+                    fprintf(out, "    p%d_o%d -> p%d_o%d [style=dashed, color=\"#b03070\", constraint=false];\n",
+                            pn, e->obj, pn, o);
             }
         }
     fputs("  }\n", out);
@@ -145,7 +187,7 @@ static void legend(FILE *out, const struct fdsnap *s)
             "    lg_t:f:e -> lg_d [label=\"points at\"];\n"
             "    lg_d -> lg_o;\n"
             "    lg_n [shape=plaintext, fontsize=10, label=\"two arrows into one description = one open file\\n"
-            "(grouped by %s)\"];\n"
+            "(grouped by %s)\\ndashed arrow: what an epoll instance watches\"];\n"
             "  }\n",
             s->fallback ? "same object, flags and offset: kcmp unavailable" : "kcmp(KCMP_FILE) == 0");
 }

@@ -72,7 +72,7 @@ struct fdsnap {
     char title[160];
     int err;            /* the errno of the first failed call, 0 when none failed */
     int fallback;       /* 1 once kcmp was refused: group by object+flags+offset */
-    int npanel, nalias, nport, nanon;
+    int npanel, nalias, nport, nanon, nepoll;
     unsigned port[FDSNAP_MAX_SEEN];
     unsigned long anon[FDSNAP_MAX_SEEN]; /* inodes of pipes and unnamed unix sockets */
     struct fdsnap_alias alias[8];

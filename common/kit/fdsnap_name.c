@@ -163,7 +163,7 @@ void fdsnap_name(struct fdsnap *s, pid_t pid, const char *target, struct fdsnap_
         snprintf(out, size, "pipe %d", anon_number(s, o->ino));
         return;
     case FDK_EPOLL:
-        snprintf(out, size, "epoll instance");
+        snprintf(out, size, "epoll instance %d", ++s->nepoll);
         return;
     case FDK_ANON:
         snprintf(out, size, "%s", target + strlen("anon_inode:"));

@@ -140,13 +140,33 @@ Test(fdsnap, epoll_instance_lists_what_it_watches, .timeout = 120)
     cr_assert_eq(fdsnap_fd(s, me, l, "the listener"), 0);
     cr_assert_eq(fdsnap_watches(s, me, l, tfds, 4), -1, "a listener is no epoll instance");
     char *dot = dot_of(s);
-    cr_assert_not_null(strstr(dot, "EPOLLIN | EPOLLEXCLUSIVE"));
+    char want[64];
+    snprintf(want, sizeof want, "watches fd %d: EPOLLIN | EPOLLEXCLUSIVE", l);
+    cr_assert_not_null(strstr(dot, want), "%s", dot);
+    cr_assert_not_null(strstr(dot, "p0_o0 -> p0_o1 [style=dashed"), "an arrow to the watched listener");
     cr_assert_not_null(strstr(dot, "TCP listening socket<br/>127.0.0.1:port1"));
     cr_assert_null(strstr(dot, "p0_o2"), "the watched socket and the listener are one object:\n%s", dot);
     free(dot);
     fdsnap_free(s);
     close(ep);
     close(l);
+}
+
+Test(fdsnap, two_epoll_instances_are_two_objects, .timeout = 120)
+{
+    int a = epoll_create1(EPOLL_CLOEXEC), b = epoll_create1(EPOLL_CLOEXEC);
+    cr_assert(a >= 0 && b >= 0);
+    struct fdsnap *s = fdsnap_new("epolls");
+    int me = fdsnap_proc(s, getpid(), "the test");
+    cr_assert_eq(fdsnap_fds(s, me, a, "one", b, "two", -1), 0);
+    cr_assert_eq(fdsnap_same(s, me, a, me, b), 0, "anon inodes share an inode, not a description");
+    char *dot = dot_of(s);
+    cr_assert_not_null(strstr(dot, "epoll instance 1"));
+    cr_assert_not_null(strstr(dot, "epoll instance 2"));
+    free(dot);
+    fdsnap_free(s);
+    close(a);
+    close(b);
 }
 
 /* One connection through a fresh listener, drawn; every number that changes from run
