@@ -280,6 +280,14 @@ static int all_(struct fdsnap *s, int proc, int min_fd, int net_only)
     return 0;
 }
 
+/* The public calls: each failure is remembered in s for fdsnap_draw (see fdsnap.h). */
+static int noted(struct fdsnap *s, int rc)
+{
+    if (rc < 0 && !s->err)
+        s->err = errno ? errno : EIO;
+    return rc;
+}
+
 static const struct fdsnap_ent *recorded(const struct fdsnap *s, int proc, int fd)
 {
     const struct fdsnap_panel *p = current(s);
@@ -301,6 +309,36 @@ int fdsnap_same(const struct fdsnap *s, int p1, int fd1, int p2, int fd2)
     return a->desc >= 0 && a->desc == b->desc;
 }
 
+int fdsnap_shared_fd(const struct fdsnap *s, int proc, int other, int ofd)
+{
+    const struct fdsnap_ent *o = recorded(s, other, ofd);
+    const struct fdsnap_panel *p = current(s);
+    if (!o || proc < 0 || proc >= p->nproc) {
+        errno = EINVAL;
+        return -1;
+    }
+    int best = -1;
+    for (int i = 0; i < p->proc[proc].n; i++) {
+        const struct fdsnap_ent *e = &p->proc[proc].ent[i];
+        if (o->desc >= 0 && e->desc == o->desc && (best < 0 || e->fd < best))
+            best = e->fd;
+    }
+    if (best < 0)
+        errno = ENOENT;
+    return best;
+}
+
+int fdsnap_note(struct fdsnap *s, int proc, int fd, const char *note)
+{
+    struct fdsnap_ent *e = (struct fdsnap_ent *)recorded(s, proc, fd);
+    if (!e) {
+        errno = EINVAL;
+        return noted(s, -1);
+    }
+    copy(e->note, sizeof e->note, note);
+    return 0;
+}
+
 int fdsnap_watches(const struct fdsnap *s, int proc, int epfd, int *tfds, int max)
 {
     const struct fdsnap_ent *e = recorded(s, proc, epfd);
@@ -318,13 +356,6 @@ const char *fdsnap_method(const struct fdsnap *s)
     return s->fallback ? "inode+flags+offset" : "kcmp";
 }
 
-/* The public calls: each failure is remembered in s for fdsnap_draw (see fdsnap.h). */
-static int noted(struct fdsnap *s, int rc)
-{
-    if (rc < 0 && !s->err)
-        s->err = errno ? errno : EIO;
-    return rc;
-}
 
 int fdsnap_panel(struct fdsnap *s, const char *title)
 {

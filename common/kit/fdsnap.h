@@ -61,6 +61,12 @@
  * fdsnap_same(s, p1, fd1, p2, fd2): in the current panel, 1 when the two recorded
  *   descriptors share a description, 0 when not (or one is not open), -1 (EINVAL)
  *   when one was not recorded.
+ * fdsnap_shared_fd(s, proc, other, ofd): in the current panel, the lowest recorded
+ *   descriptor of process proc that shares a description with descriptor ofd of
+ *   process other (how a lab finds the number a passed descriptor got), or -1 when
+ *   none does (errno ENOENT) or ofd was not recorded (EINVAL).
+ * fdsnap_note(s, proc, fd, note): sets the note of a recorded descriptor. 0, or -1
+ *   (EINVAL: not recorded).
  * fdsnap_watches(s, proc, epfd, tfds, max): the descriptor numbers the recorded epoll
  *   instance epfd watches (up to max into tfds, in fdinfo order); returns their count,
  *   or -1 (EINVAL) when epfd is not a recorded epoll instance.
@@ -97,6 +103,8 @@ int fdsnap_fds(struct fdsnap *s, int proc, ...);
 int fdsnap_all(struct fdsnap *s, int proc, int min_fd);
 int fdsnap_sockets(struct fdsnap *s, int proc);
 int fdsnap_same(const struct fdsnap *s, int p1, int fd1, int p2, int fd2);
+int fdsnap_shared_fd(const struct fdsnap *s, int proc, int other, int ofd);
+int fdsnap_note(struct fdsnap *s, int proc, int fd, const char *note);
 int fdsnap_watches(const struct fdsnap *s, int proc, int epfd, int *tfds, int max);
 const char *fdsnap_method(const struct fdsnap *s);
 int fdsnap_write_dot(const struct fdsnap *s, FILE *out);
