@@ -208,7 +208,7 @@ static int fd_(struct fdsnap *s, int proc, int fd, const char *note)
     e->ino = (unsigned long)st.st_ino;
     e->kind = kind_of(e->target, st.st_mode);
 
-    for (int q = 0; q <= proc && e->desc < 0; q++) {
+    for (int q = 0; q < p->nproc && e->desc < 0; q++) {
         const struct fdsnap_proc *qp = &p->proc[q];
         for (int i = 0; i < qp->n && e->desc < 0; i++) {
             const struct fdsnap_ent *r = &qp->ent[i];
@@ -251,7 +251,30 @@ static int is_net(pid_t pid, int fd)
     return strncmp(target, "socket:", 7) == 0 || strcmp(target, "anon_inode:[eventpoll]") == 0;
 }
 
-static int all_(struct fdsnap *s, int proc, int min_fd, int net_only)
+/* Does descriptor fd of pid share a description with a recorded descriptor of
+ * process other in panel p? Checked before recording, so that nothing is named (no
+ * port or instance number used up) for a descriptor that is left out. */
+static int shares_with(const struct fdsnap *s, const struct fdsnap_panel *p, pid_t pid, int fd, int other)
+{
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+    if (stat(path, &st) < 0)
+        return 0;
+    const struct fdsnap_proc *o = &p->proc[other];
+    for (int i = 0; i < o->n; i++) {
+        const struct fdsnap_ent *e = &o->ent[i];
+        if (e->kind == FDK_NOTOPEN || e->dev != (unsigned long)st.st_dev || e->ino != (unsigned long)st.st_ino)
+            continue;
+        if (s->fallback || kcmp_file(o->pid, pid, e->fd, fd) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Every descriptor of proc in ascending order, filtered: net_only keeps sockets and
+ * epoll instances, other >= 0 keeps those sharing a description with process other. */
+static int all_(struct fdsnap *s, int proc, int min_fd, int net_only, int other)
 {
     struct fdsnap_panel *p = current(s);
     if (!p || proc < 0 || proc >= p->nproc) {
@@ -274,8 +297,14 @@ static int all_(struct fdsnap *s, int proc, int min_fd, int net_only)
     }
     closedir(d);
     qsort(fds, (size_t)n, sizeof fds[0], by_number);
+    if (other >= p->nproc) {
+        errno = EINVAL;
+        return -1;
+    }
+    pid_t pid = p->proc[proc].pid;
     for (int i = 0; i < n; i++)
-        if ((!net_only || is_net(p->proc[proc].pid, fds[i])) && fd_(s, proc, fds[i], NULL) < 0)
+        if ((!net_only || is_net(pid, fds[i])) && (other < 0 || shares_with(s, p, pid, fds[i], other)) &&
+            fd_(s, proc, fds[i], NULL) < 0)
             return -1;
     return 0;
 }
@@ -392,10 +421,15 @@ int fdsnap_fds(struct fdsnap *s, int proc, ...)
 
 int fdsnap_all(struct fdsnap *s, int proc, int min_fd)
 {
-    return noted(s, all_(s, proc, min_fd, 0));
+    return noted(s, all_(s, proc, min_fd, 0, -1));
 }
 
 int fdsnap_sockets(struct fdsnap *s, int proc)
 {
-    return noted(s, all_(s, proc, 0, 1));
+    return noted(s, all_(s, proc, 0, 1, -1));
+}
+
+int fdsnap_shared(struct fdsnap *s, int proc, int other)
+{
+    return noted(s, all_(s, proc, 0, 0, other));
 }

@@ -58,6 +58,10 @@
  *   ascending order. 0, or -1 with errno.
  * fdsnap_sockets(s, proc): the same for every socket and epoll instance only (what a
  *   server's picture is about; pipes and inherited files stay out). 0, or -1 with errno.
+ * fdsnap_shared(s, proc, other): the same for every descriptor of proc that shares a
+ *   description with one recorded for process other in this panel (e.g. the
+ *   listeners an old server holds that its successor received). 0, or -1 with errno
+ *   (EINVAL: other is no process of this panel).
  * fdsnap_same(s, p1, fd1, p2, fd2): in the current panel, 1 when the two recorded
  *   descriptors share a description, 0 when not (or one is not open), -1 (EINVAL)
  *   when one was not recorded.
@@ -102,6 +106,7 @@ int fdsnap_fd(struct fdsnap *s, int proc, int fd, const char *note);
 int fdsnap_fds(struct fdsnap *s, int proc, ...);
 int fdsnap_all(struct fdsnap *s, int proc, int min_fd);
 int fdsnap_sockets(struct fdsnap *s, int proc);
+int fdsnap_shared(struct fdsnap *s, int proc, int other);
 int fdsnap_same(const struct fdsnap *s, int p1, int fd1, int p2, int fd2);
 int fdsnap_shared_fd(const struct fdsnap *s, int proc, int other, int ofd);
 int fdsnap_note(struct fdsnap *s, int proc, int fd, const char *note);
