@@ -241,6 +241,10 @@ int fdsnap_draw(const struct fdsnap *s, const char *name)
     FILE *f = fopen(tmp, "we");
     if (!f)
         return -1;
+    /* The command that wrote it; no date or machine, so that the committed file
+     * changes only when the facts do. */
+    if (name[0] >= '0' && name[0] <= '9' && name[1] >= '0' && name[1] <= '9')
+        fprintf(f, "// %s.dot: make lab-%.2s DRAW=1\n", name, name);
     int rc = fdsnap_write_dot(s, f);
     if (fclose(f) != 0)
         rc = -1;

@@ -30,6 +30,15 @@ static char *dot_of(const struct fdsnap *s)
     return text;
 }
 
+/* The picture of s contains both texts. */
+static void dot_has(const struct fdsnap *s, const char *one, const char *two)
+{
+    char *dot = dot_of(s);
+    cr_assert_not_null(strstr(dot, one), "no %s in:\n%s", one, dot);
+    cr_assert_not_null(strstr(dot, two), "no %s in:\n%s", two, dot);
+    free(dot);
+}
+
 Test(fdsnap, dup_grouped_independent_open_not, .timeout = 120)
 {
     int a = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -47,10 +56,7 @@ Test(fdsnap, dup_grouped_independent_open_not, .timeout = 120)
     cr_assert_eq(fdsnap_same(s, me, a, me, c), 0, "an independent open does not (method %s)",
                  fdsnap_method(s));
     cr_assert_str_eq(fdsnap_method(s), "kcmp");
-    char *dot = dot_of(s);
-    cr_assert_not_null(strstr(dot, "/dev/null"));
-    cr_assert_not_null(strstr(dot, "fd table of the test"));
-    free(dot);
+    dot_has(s, "/dev/null", "fd table of the test");
     fdsnap_free(s);
     close(a);
     close(b);
@@ -108,10 +114,7 @@ Test(fdsnap, passed_descriptor_found_in_receiver, .timeout = 120)
     cr_assert_eq(fdsnap_fd(s, rcv, sv[1], "its end of the channel"), 0);
     cr_assert_eq(fdsnap_same(s, snd, f, rcv, theirs), 1, "one description, two tables");
     cr_assert_eq(fdsnap_same(s, snd, f, rcv, sv[1]), 0);
-    char *dot = dot_of(s);
-    cr_assert_not_null(strstr(dot, "fd table of the receiver"));
-    cr_assert_not_null(strstr(dot, "unix stream socket"));
-    free(dot);
+    dot_has(s, "fd table of the receiver", "unix stream socket");
     fdsnap_free(s);
 
     kill(pid, SIGKILL);
@@ -160,10 +163,7 @@ Test(fdsnap, two_epoll_instances_are_two_objects, .timeout = 120)
     int me = fdsnap_proc(s, getpid(), "the test");
     cr_assert_eq(fdsnap_fds(s, me, a, "one", b, "two", -1), 0);
     cr_assert_eq(fdsnap_same(s, me, a, me, b), 0, "anon inodes share an inode, not a description");
-    char *dot = dot_of(s);
-    cr_assert_not_null(strstr(dot, "epoll instance 1"));
-    cr_assert_not_null(strstr(dot, "epoll instance 2"));
-    free(dot);
+    dot_has(s, "epoll instance 1", "epoll instance 2");
     fdsnap_free(s);
     close(a);
     close(b);
