@@ -64,6 +64,8 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # ---------------------------------------------------------------- labs
+# DRAW=1 (any value but 0 or empty): `make lab-N` also draws lab N's descriptor tables.
+DRAWING := $(filter-out 0,$(DRAW))
 LAB_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard labs/[0-9][0-9]-*/lab.c))))
 ALL_PROGS :=
 ALL_TESTS := $(BUILD)/tests/common
@@ -89,7 +91,7 @@ $(1)_ALIASES := $$(sort lab-$$($(1)_NUM) lab-$$(patsubst 0%,%,$$($(1)_NUM)))
 .PHONY: $$($(1)_ALIASES) build-lab-$$($(1)_NUM)
 build-lab-$$($(1)_NUM): $$($(1)_PROGS)
 $$($(1)_ALIASES): build-lab-$$($(1)_NUM)
-	@FDLAB_BUILD=$(BUILD) $(if $(DRAW),FDLAB_DRAW=$(CURDIR)/results )$(BUILD)/$(1)/lab$(if $(DRAW), && sh common/mk/draw.sh $$($(1)_NUM))
+	@FDLAB_BUILD=$(BUILD) $(if $(DRAWING),FDLAB_DRAW=$(CURDIR)/results )$(BUILD)/$(1)/lab$(if $(DRAWING), && sh common/mk/draw.sh $$($(1)_NUM))
 -include $(1)/lab.mk
 endef
 $(foreach d,$(LAB_DIRS),$(eval $(call lab_rules,$(d))))
