@@ -357,6 +357,16 @@ int fdsnap_shared_fd(const struct fdsnap *s, int proc, int other, int ofd)
     return best;
 }
 
+int fdsnap_nth_fd(const struct fdsnap *s, int proc, int i)
+{
+    const struct fdsnap_panel *p = current(s);
+    if (!p || proc < 0 || proc >= p->nproc || i < 0 || i >= p->proc[proc].n) {
+        errno = EINVAL;
+        return -1;
+    }
+    return p->proc[proc].ent[i].fd;
+}
+
 int fdsnap_note(struct fdsnap *s, int proc, int fd, const char *note)
 {
     struct fdsnap_ent *e = (struct fdsnap_ent *)recorded(s, proc, fd);

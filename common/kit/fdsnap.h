@@ -69,6 +69,8 @@
  *   descriptor of process proc that shares a description with descriptor ofd of
  *   process other (how a lab finds the number a passed descriptor got), or -1 when
  *   none does (errno ENOENT) or ofd was not recorded (EINVAL).
+ * fdsnap_nth_fd(s, proc, i): the i-th descriptor number recorded for proc in the
+ *   current panel (in recording order), or -1 (EINVAL) when there is none.
  * fdsnap_note(s, proc, fd, note): sets the note of a recorded descriptor. 0, or -1
  *   (EINVAL: not recorded).
  * fdsnap_watches(s, proc, epfd, tfds, max): the descriptor numbers the recorded epoll
@@ -109,6 +111,7 @@ int fdsnap_sockets(struct fdsnap *s, int proc);
 int fdsnap_shared(struct fdsnap *s, int proc, int other);
 int fdsnap_same(const struct fdsnap *s, int p1, int fd1, int p2, int fd2);
 int fdsnap_shared_fd(const struct fdsnap *s, int proc, int other, int ofd);
+int fdsnap_nth_fd(const struct fdsnap *s, int proc, int i);
 int fdsnap_note(struct fdsnap *s, int proc, int fd, const char *note);
 int fdsnap_watches(const struct fdsnap *s, int proc, int epfd, int *tfds, int max);
 const char *fdsnap_method(const struct fdsnap *s);

@@ -113,6 +113,9 @@ Test(fdsnap, passed_descriptor_found_in_receiver, .timeout = 120)
     cr_assert_eq(fdsnap_fd(s, rcv, theirs, "received"), 0);
     cr_assert_eq(fdsnap_fd(s, rcv, sv[1], "its end of the channel"), 0);
     cr_assert_eq(fdsnap_same(s, snd, f, rcv, theirs), 1, "one description, two tables");
+    cr_assert_eq(fdsnap_shared_fd(s, rcv, snd, f), theirs, "the receiver's number for the sent file");
+    cr_assert_eq(fdsnap_nth_fd(s, rcv, 1), sv[1]);
+    cr_assert_eq(fdsnap_nth_fd(s, rcv, 2), -1);
     cr_assert_eq(fdsnap_same(s, snd, f, rcv, sv[1]), 0);
     dot_has(s, "fd table of the receiver", "unix stream socket");
     fdsnap_free(s);

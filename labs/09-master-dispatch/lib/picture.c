@@ -22,8 +22,9 @@ static void master_and_worker(struct fdsnap *s, const char *title, pid_t worker,
     int w = fdsnap_proc(s, worker, role);
     fdsnap_sockets(s, w); /* the worker's numbers are its own: found, not known */
     int got = fdsnap_shared_fd(s, w, m, fd);
-    if (got >= 0)
-        fdsnap_note(s, w, got, "received over the channel");
+    /* The worker holds no other socket than the received one and its channel. */
+    for (int i = 0, n; (n = fdsnap_nth_fd(s, w, i)) >= 0; i++)
+        fdsnap_note(s, w, n, n == got ? "received over the channel" : "channel to the master");
 }
 
 struct fdsnap *handover_before(pid_t worker, int lfd, int fd, int ch)
