@@ -63,6 +63,30 @@ Test(fdsnap, dup_grouped_independent_open_not, .timeout = 120)
     close(c);
 }
 
+Test(fdsnap, shared_records_only_what_shares_a_description, .timeout = 120)
+{
+    int a = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int b = fcntl(a, F_DUPFD_CLOEXEC, 0);
+    int c = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    cr_assert(a >= 0 && b >= 0 && c >= 0);
+    struct fdsnap *s = fdsnap_new("shared");
+    int one = fdsnap_proc(s, getpid(), "the test"), two = fdsnap_proc(s, getpid(), "the test again");
+    cr_assert_eq(fdsnap_fd(s, one, a, NULL), 0);
+    cr_assert_eq(fdsnap_shared(s, two, one), 0);
+    cr_assert_eq(fdsnap_nth_fd(s, two, 0), a < b ? a : b, "ascending");
+    cr_assert_eq(fdsnap_nth_fd(s, two, 1), a < b ? b : a);
+    cr_assert_eq(fdsnap_nth_fd(s, two, 2), -1, "the independent open is left out");
+    cr_assert_eq(fdsnap_shared(s, two, 5), -1, "no such process in the panel");
+    cr_assert_eq(setenv("FDLAB_DRAW", "/nonexistent", 1), 0);
+    errno = 0;
+    cr_assert_eq(fdsnap_draw(s, "x"), -1);
+    cr_assert_eq(errno, EINVAL, "the remembered failure, not an attempt to write");
+    fdsnap_free(s);
+    close(a);
+    close(b);
+    close(c);
+}
+
 Test(fdsnap, number_not_open_is_drawn_as_such, .timeout = 120)
 {
     int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
