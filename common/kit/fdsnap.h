@@ -29,8 +29,8 @@
  *   TCP/UDP sockets by address from /proc/PID/net/{tcp,tcp6,udp,udp6}; ports >= 1024
  *     (port 0 binds and ephemeral ports, different every run) become port1, port2, ...
  *     in order of first appearance; ports < 1024 are written as they are;
- *   unix sockets by path (from /proc/PID/net/unix), unnamed ones, pipes and epoll
- *     instances by a number in order of first appearance;
+ *   unnamed unix sockets (socketpair), pipes and epoll instances by a number in order
+ *     of first appearance in the snapshot;
  *   descriptor numbers as they are: a lab's numbers follow from its own code.
  * Output order is the order of fdsnap_proc/fdsnap_fd calls; descriptions and objects
  * are numbered by first appearance in that order. No pid, inode or time is written.

@@ -10,7 +10,7 @@
 #include "fdsnap.h"
 
 #define FDSNAP_MAX_DESC (FDSNAP_MAX_PROCS * FDSNAP_MAX_FDS)
-#define FDSNAP_MAX_OBJ (FDSNAP_MAX_DESC * 2) /* every object, plus what epoll watches */
+#define FDSNAP_MAX_OBJ FDSNAP_MAX_DESC /* an object per description at most */
 #define FDSNAP_MAX_SEEN 64                   /* ports and unnamed inodes, per snapshot */
 
 /* What a descriptor points at, from its /proc/PID/fd link. */
