@@ -39,12 +39,26 @@ static void dot_has(const struct fdsnap *s, const char *one, const char *two)
     free(dot);
 }
 
+/* fds[0] opens /dev/null, fds[1] is its dup, fds[2] a second, independent open. */
+static void dup_and_open(int fds[3])
+{
+    fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    fds[1] = fcntl(fds[0], F_DUPFD_CLOEXEC, 0);
+    fds[2] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    cr_assert(fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0);
+}
+
+static void close_three(const int fds[3])
+{
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+}
+
 Test(fdsnap, dup_grouped_independent_open_not, .timeout = 120)
 {
-    int a = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    int b = fcntl(a, F_DUPFD_CLOEXEC, 0);
-    int c = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    cr_assert(a >= 0 && b >= 0 && c >= 0);
+    int fds[3], a, b, c;
+    dup_and_open(fds);
+    a = fds[0], b = fds[1], c = fds[2];
     struct fdsnap *s = fdsnap_new("dup versus open");
     cr_assert_not_null(s);
     int me = fdsnap_proc(s, getpid(), "the test");
@@ -58,17 +72,14 @@ Test(fdsnap, dup_grouped_independent_open_not, .timeout = 120)
     cr_assert_str_eq(fdsnap_method(s), "kcmp");
     dot_has(s, "/dev/null", "fd table of the test");
     fdsnap_free(s);
-    close(a);
-    close(b);
-    close(c);
+    close_three(fds);
 }
 
 Test(fdsnap, shared_records_only_what_shares_a_description, .timeout = 120)
 {
-    int a = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    int b = fcntl(a, F_DUPFD_CLOEXEC, 0);
-    int c = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    cr_assert(a >= 0 && b >= 0 && c >= 0);
+    int fds[3], a, b;
+    dup_and_open(fds); /* fds[2], the independent open, must be left out */
+    a = fds[0], b = fds[1];
     struct fdsnap *s = fdsnap_new("shared");
     int one = fdsnap_proc(s, getpid(), "the test"), two = fdsnap_proc(s, getpid(), "the test again");
     cr_assert_eq(fdsnap_fd(s, one, a, NULL), 0);
@@ -82,9 +93,7 @@ Test(fdsnap, shared_records_only_what_shares_a_description, .timeout = 120)
     cr_assert_eq(fdsnap_draw(s, "x"), -1);
     cr_assert_eq(errno, EINVAL, "the remembered failure, not an attempt to write");
     fdsnap_free(s);
-    close(a);
-    close(b);
-    close(c);
+    close_three(fds);
 }
 
 Test(fdsnap, number_not_open_is_drawn_as_such, .timeout = 120)
