@@ -55,8 +55,8 @@ int main(void)
     seq.pool.mode = POOL_REUSEPORT;
     run("reuseport.", &seq, &rp);
     seq.snap = NULL;
-    if (fdsnap_draw(snap, "08-exclusive-reuseport") < 0)
-        warn_errno("picture 08-exclusive-reuseport");
+    if (fdsnap_draw(snap, "08-exclusive-reuseport-tables") < 0)
+        warn_errno("picture 08-exclusive-reuseport-tables");
     fdsnap_free(snap);
     seq.pool.mode = POOL_NGINX;
     run("nginx.", &seq, &ng);

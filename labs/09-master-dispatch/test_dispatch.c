@@ -236,7 +236,7 @@ Test(lab, picture_of_a_hand_over, .timeout = 120)
     run_one(&r, "round_robin", "4", "40", "1");
     run_result_free(&r);
     char path[128];
-    snprintf(path, sizeof path, "%s/09-master-dispatch.dot", dir);
+    snprintf(path, sizeof path, "%s/09-master-dispatch-handover.dot", dir);
     FILE *f = fopen(path, "re");
     cr_assert_not_null(f, "no %s", path);
     char *text = calloc(1, 1 << 16);

@@ -38,7 +38,7 @@ struct fdsnap *handover_before(pid_t worker, int lfd, int fd, int ch)
     if (s)
         master_and_worker(s, "1. accepted by the master, before the hand-over", worker, lfd, fd, ch);
     else
-        warn_errno("picture 09-master-dispatch");
+        warn_errno("picture 09-master-dispatch-handover");
     return s;
 }
 
@@ -56,18 +56,18 @@ void handover_after(struct fdsnap *snap, pid_t worker, int lfd, int fd, int ch)
     if (stopped) {
         master_and_worker(snap, "2. received by the worker: its own number, the same open file", worker, lfd, fd,
                           ch);
-        if (fdsnap_draw(snap, "09-master-dispatch") < 0)
-            warn_errno("picture 09-master-dispatch");
+        if (fdsnap_draw(snap, "09-master-dispatch-handover") < 0)
+            warn_errno("picture 09-master-dispatch-handover");
     } else {
-        warn_msg("picture 09-master-dispatch: worker %d did not stop within %d ms", PICTURE_SLOT, PICTURE_WAIT_MS);
+        warn_msg("picture 09-master-dispatch-handover: worker %d did not stop within %d ms", PICTURE_SLOT, PICTURE_WAIT_MS);
     }
     if (kill(worker, SIGCONT) < 0)
-        warn_errno("picture 09-master-dispatch: resume worker %d", PICTURE_SLOT);
+        warn_errno("picture 09-master-dispatch-handover: resume worker %d", PICTURE_SLOT);
     fdsnap_free(snap);
 }
 
 void handover_pause(int slot, long conns)
 {
     if (slot == PICTURE_SLOT && conns == 0 && fdsnap_drawing() && raise(SIGSTOP) != 0)
-        warn_errno("picture 09-master-dispatch: stop worker %d", slot);
+        warn_errno("picture 09-master-dispatch-handover: stop worker %d", slot);
 }

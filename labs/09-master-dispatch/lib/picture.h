@@ -12,7 +12,7 @@
  *   worker: a new snapshot with the first panel, or NULL when not drawing.
  * handover_after(snap, worker, lfd, fd, ch): the master, after the send: the second
  *   panel (the worker holding it, the master's copy not yet closed), written as
- *   FDLAB_DRAW/09-master-dispatch.dot; resumes the worker; frees snap (NULL: nothing).
+ *   FDLAB_DRAW/09-master-dispatch-handover.dot; resumes the worker; frees snap (NULL: nothing).
  * handover_pause(slot, conns): the worker, after receiving a connection, with conns
  *   served before it: stops itself when drawing, slot == PICTURE_SLOT and conns == 0.
  */
