@@ -64,6 +64,8 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # ---------------------------------------------------------------- labs
+# DRAW=1 (any value but 0 or empty): `make lab-N` also draws lab N's descriptor tables.
+DRAWING := $(filter-out 0,$(DRAW))
 LAB_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard labs/[0-9][0-9]-*/lab.c))))
 ALL_PROGS :=
 ALL_TESTS := $(BUILD)/tests/common
@@ -89,7 +91,7 @@ $(1)_ALIASES := $$(sort lab-$$($(1)_NUM) lab-$$(patsubst 0%,%,$$($(1)_NUM)))
 .PHONY: $$($(1)_ALIASES) build-lab-$$($(1)_NUM)
 build-lab-$$($(1)_NUM): $$($(1)_PROGS)
 $$($(1)_ALIASES): build-lab-$$($(1)_NUM)
-	@FDLAB_BUILD=$(BUILD) $(BUILD)/$(1)/lab
+	@FDLAB_BUILD=$(BUILD) $(if $(DRAWING),FDLAB_DRAW=$(CURDIR)/results )$(BUILD)/$(1)/lab$(if $(DRAWING), && sh common/mk/draw.sh $$($(1)_NUM))
 -include $(1)/lab.mk
 endef
 $(foreach d,$(LAB_DIRS),$(eval $(call lab_rules,$(d))))
@@ -138,7 +140,14 @@ $(BUILD)/tests/common: $(COMMON_TEST_SRC:%.c=$(BUILD)/%.o) $(LIB)
 $(BUILD)/common/runtime/test_%.o $(BUILD)/common/kit/test_%.o $(BUILD)/labs/%.o: CFLAGS += $(CRITERION_CFLAGS)
 
 .DEFAULT_GOAL := all
-.PHONY: all help test check deps labs clean build-tests plots bench bench-deps fuzz server conformance docs check-docs
+.PHONY: all help test check deps labs clean build-tests plots bench bench-deps fuzz server conformance docs check-docs pictures
+
+# Descriptor-table pictures (common/kit/fdsnap.h): `make lab-N DRAW=1` lets lab N draw
+# its key moments into results/NN-*.dot and renders them (common/mk/draw.sh);
+# `make pictures` does it for every lab that draws.
+PICTURE_LABS := 01 02 03 04 08 09 12
+pictures:   ## every lab that draws its descriptor tables, with DRAW=1: results/NN-*.dot, .svg, .png
+	@set -e; for n in $(PICTURE_LABS); do $(MAKE) --no-print-directory lab-$$n DRAW=1; done
 
 server: build-lab-11   ## build fdhttpd and serve the bundled site on 127.0.0.1:8080 (Ctrl-C stops)
 	$(BUILD)/labs/11-fdhttpd/fdhttpd --listen 127.0.0.1:8080 --root labs/11-fdhttpd/site
@@ -204,6 +213,8 @@ help:   ## list every target
 	@echo "  make lab-N        build and run lab N (lab-1 or lab-01), exit 0 if it showed its claim"
 	@echo "  make build-lab-N  build lab N's programs without running them (N two digits: build-lab-01)"
 	@echo "  make labs         run every lab in order"
+	@echo "  make lab-N DRAW=1 run lab N and draw its descriptor tables into results/NN-*.dot/.svg/.png"
+	@echo "  make pictures     the same for every lab that draws (01 02 03 04 08 09 12)"
 	@echo "  make server       build fdhttpd (lab 11) and serve the bundled site on 127.0.0.1:8080"
 	@echo "  make test         install deps, run all tests with gcc, then ASan+UBSan, build with clang, fuzz briefly"
 	@echo "  make check        run the tests of one variant only (V=gcc|asan|clang)"

@@ -36,6 +36,7 @@
 #include "kcmp.h"
 #include "kv.h"
 #include "lib/naive.h"
+#include "lib/picture.h"
 #include "sock.h"
 
 /* What the worker found out, written by the worker, read by the parent once
@@ -270,6 +271,7 @@ int main(int argc, char **argv)
     int kerr, lerr;
     int k = kcmp_err(getpid(), c.worker, cfd, cfd, &kerr);
     int kl = kcmp_err(getpid(), c.worker, c.listener, c.listener, &lerr);
+    naive_draw(c.scenario, c.worker, c.listener, cfd); /* only with FDLAB_DRAW set */
     atomic_store(&c.sh->parent_done, 1);
     int status;
     if (waitpid(c.worker, &status, 0) != c.worker)

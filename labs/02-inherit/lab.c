@@ -23,6 +23,7 @@
 
 #include "err.h"
 #include "fdcount.h"
+#include "fdsnap.h"
 #include "io.h"
 #include "kcmp.h"
 #include "kv.h"
@@ -34,6 +35,7 @@
 /* The one per-process context: did every claim hold? */
 struct lab {
     int failed;
+    struct fdsnap *snap; /* the picture (FDLAB_DRAW set), else NULL */
 };
 
 static void claim(struct lab *lab, int ok, const char *what)
@@ -125,6 +127,10 @@ static void scenario_before(struct lab *lab)
     int rel[2], rep[2];
     pipe_or_die(rel);
     pipe_or_die(rep);
+    if (lab->snap) { /* picture: the parent alone, before fork() */
+        fdsnap_panel(lab->snap, "1. accept(), before fork(): one table");
+        fdsnap_fds(lab->snap, fdsnap_proc(lab->snap, getpid(), "the parent"), conn, "the accepted connection", -1);
+    }
     pid_t pid = fork_or_die();
     if (pid == 0) {
         close(rel[1]);
@@ -145,6 +151,11 @@ static void scenario_before(struct lab *lab)
     int k = kcmp_file(getpid(), pid, conn, conn);
     int k_errno = k < 0 ? errno : 0;
     int k_other = kcmp_file(getpid(), pid, conn, rel[0]); /* control: the child's pipe end */
+    if (lab->snap) { /* picture: both tables while the child is alive */
+        fdsnap_panel(lab->snap, "2. after fork(): two tables, one description (O_NONBLOCK set by the child)");
+        fdsnap_fds(lab->snap, fdsnap_proc(lab->snap, getpid(), "the parent"), conn, "the accepted connection", -1);
+        fdsnap_fds(lab->snap, fdsnap_proc(lab->snap, pid, "the child"), conn, "inherited", -1);
+    }
     int fl = fcntl(conn, F_GETFL), fdfl = fcntl(conn, F_GETFD);
     if (fl < 0 || fdfl < 0)
         die("before: fcntl");
@@ -340,6 +351,13 @@ static void after_mode(struct lab *lab, int reuse)
         die("%s: child report", m);
     int k = kcmp_file(getpid(), pid, conn, conn);
     int k_errno = k < 0 ? errno : 0;
+    if (lab->snap && !reuse) { /* picture: a connection accepted after fork() */
+        fdsnap_panel(lab->snap, "3. fork(), then accept(): the new connection is in one table only");
+        fdsnap_fds(lab->snap, fdsnap_proc(lab->snap, getpid(), "the parent"), lfd, "listener, opened before fork()",
+                   conn, "accepted after fork()", -1);
+        fdsnap_fds(lab->snap, fdsnap_proc(lab->snap, pid, "the child"), lfd, "listener, inherited", conn,
+                   "the parent's number: nothing here", -1);
+    }
     close(rel[1]);
     int code = reap_bounded(pid, WAIT_MS);
     /* If the child's bytes had reached this connection they would come before ours:
@@ -414,6 +432,8 @@ int main(int argc, char **argv)
     puts("open file description (socket, offset, status flags). One opened later exists");
     puts("only in the process that opened it: its number means nothing elsewhere.");
     struct lab lab = {0};
+    if (fdsnap_drawing())
+        lab.snap = fdsnap_new("Lab 02: what a child inherits across fork()");
     int fds_before = fd_count();
     if (all || !strcmp(which, "before"))
         scenario_before(&lab);
@@ -422,6 +442,9 @@ int main(int argc, char **argv)
     if (all || !strcmp(which, "after"))
         scenario_after(&lab);
     int fds_after = fd_count();
+    if (fdsnap_draw(lab.snap, "02-inherit") < 0)
+        warn_errno("picture 02-inherit");
+    fdsnap_free(lab.snap);
     kv_print("fds.leaked", "%d", fds_after - fds_before);
     claim(&lab, fds_before >= 0 && fds_after == fds_before, "no descriptor leaked in the parent");
     if (all) {

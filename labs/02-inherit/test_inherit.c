@@ -1,7 +1,9 @@
 /* Tests for lab 02: run the lab per scenario and assert on its key=value output. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kv.h"
 #include "spawn.h"
@@ -108,4 +110,48 @@ Test(inherit, unknown_scenario_is_refused, .timeout = 60)
     run(&r, "nonsense", 1);
     cr_assert(strstr(r.err, "usage"), "usage on stderr");
     run_result_free(&r);
+}
+
+/* The whole DOT file a drawing run wrote into dir (malloc'd), or NULL. */
+static char *picture_in(const char *dir, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s.dot", dir, name);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return NULL;
+    char *text = calloc(1, 1 << 16);
+    size_t n = text ? fread(text, 1, (1 << 16) - 1, f) : 0;
+    fclose(f);
+    unlink(path);
+    if (text && n == 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* FDLAB_DRAW (make lab-2 DRAW=1): the picture is written, shows what the lab claims,
+ * and is the same text on every run. */
+Test(inherit, picture_is_drawn_and_deterministic, .timeout = 90)
+{
+    char dir[] = "/tmp/fdlab-02-draw-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(setenv("FDLAB_DRAW", dir, 1), 0);
+    char *dot[2];
+    for (int i = 0; i < 2; i++) {
+        struct run_result r;
+        run(&r, NULL, 0);
+        cr_assert_not_null(strstr(r.out, "picture="), "the lab says where the picture went");
+        run_result_free(&r);
+        dot[i] = picture_in(dir, "02-inherit");
+        cr_assert_not_null(dot[i], "no %s/02-inherit.dot", dir);
+    }
+    cr_assert_eq(rmdir(dir), 0, "nothing else written");
+    cr_assert_str_eq(dot[0], dot[1], "same facts, same picture");
+    cr_assert_not_null(strstr(dot[0], "fd table of the child"));
+    cr_assert_not_null(strstr(dot[0], "O_RDWR | O_NONBLOCK"), "the child's O_NONBLOCK is in the shared description");
+    cr_assert_not_null(strstr(dot[0], "not open"), "the connection accepted after fork() is in one table");
+    free(dot[0]);
+    free(dot[1]);
 }

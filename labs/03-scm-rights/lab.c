@@ -17,6 +17,7 @@
 
 #include "err.h"
 #include "fdcount.h"
+#include "fdsnap.h"
 #include "kv.h"
 #include "lib/lab03.h"
 
@@ -63,6 +64,8 @@ int main(int argc, char **argv)
     puts("What travels is a reference to the open file description, not a number: the");
     puts("worker gets its own (here: different) number for the SAME open file.");
     struct lab lab = {0};
+    if (fdsnap_drawing())
+        lab.snap = fdsnap_new("Lab 03: a connection passed to a worker with SCM_RIGHTS");
     int base = fd_count();
 #define RUN(name, call)                                                                                           \
     do {                                                                                                           \
@@ -77,6 +80,9 @@ int main(int argc, char **argv)
     RUN("limits", scn_limits(&lab));
 #undef RUN
     int leaked = fd_count() - base;
+    if (fdsnap_draw(lab.snap, "03-scm-rights") < 0)
+        warn_errno("picture 03-scm-rights");
+    fdsnap_free(lab.snap);
     kv_print("fds.leaked", "%d", leaked);
     claim(&lab, base >= 0 && leaked == 0, "no descriptor leaked in the parent");
     kv_print("result", "%s", lab.failed ? "FAIL" : "PASS");

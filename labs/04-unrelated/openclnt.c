@@ -31,12 +31,14 @@
 #include "fdpass.h"
 #include "kv.h"
 #include "lib/drop.h"
+#include "lib/picture.h"
 #include "lib/proto.h"
 #include "unixsock.h"
 
 struct ctx {
     const char *name, *path, *mode;
     long ok, err;
+    int self_errno; /* our own open() of path: 0 or its errno */
 };
 
 static int connect_server(const char *name)
@@ -90,6 +92,8 @@ static int request(struct ctx *c, int sock, int last)
     if (n < 0)
         die("recv_fds");
     reply[n > 0 ? n : 0] = '\0';
+    if (last && nfd == 1)
+        clnt_hold_for_picture(sock, fd, c->self_errno); /* FDLAB_DRAW only: the server draws us now */
     close(sock);
     int e = 0, good;
     if (n > 0 && strcmp(reply, "ok") == 0) {
@@ -157,6 +161,7 @@ int main(int argc, char **argv)
     kv_print("gid", "%u", (unsigned)getgid());
 
     int self = open(c.path, O_RDONLY | O_CLOEXEC);
+    c.self_errno = self >= 0 ? 0 : errno;
     kv_print("self_open", "%s", self >= 0 ? "ok" : errno_name(errno));
     if (self >= 0)
         close(self);

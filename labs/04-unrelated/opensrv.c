@@ -30,6 +30,7 @@
 #include "fdpass.h"
 #include "kv.h"
 #include "lib/drop.h"
+#include "lib/picture.h"
 #include "lib/proto.h"
 #include "unixsock.h"
 
@@ -38,6 +39,7 @@ struct ctx {
     unsigned allow[16];
     int nallow;
     long conns, granted, refused, failed;
+    int drawn; /* the picture (lib/picture.h) is drawn once */
 };
 
 static int allowed(const struct ctx *c, uid_t uid)
@@ -133,6 +135,9 @@ static void serve(struct ctx *c, int conn)
                 e = errno;
             else
                 c->granted++;
+            /* The picture: the first grant to another uid (FDLAB_DRAW only). */
+            if (e == 0 && !c->drawn && cred.uid != geteuid())
+                c->drawn = srv_draw(c->name, conn, fd, path, &cred) != 0;
             close(fd); /* the client's copy is its own reference: ours can go */
         }
     }

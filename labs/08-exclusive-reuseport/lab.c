@@ -18,6 +18,7 @@
 
 #include "kv.h"
 #include "err.h"
+#include "fdsnap.h"
 #include "lib/trial.h"
 
 #define WORKERS 4
@@ -66,10 +67,18 @@ int main(void)
         .concurrency = 1,
     };
     struct trial_result ex, rp, ng;
+    struct fdsnap *snap = fdsnap_drawing() ? fdsnap_new("Lab 08: one shared listener (EPOLLEXCLUSIVE) "
+                                                        "versus one SO_REUSEPORT listener per worker")
+                                           : NULL;
+    seq.snap = snap; /* the picture: the two pools of part 1, once started */
     seq.pool.mode = POOL_EXCLUSIVE;
     run("exclusive.", &seq, &ex);
     seq.pool.mode = POOL_REUSEPORT;
     run("reuseport.", &seq, &rp);
+    seq.snap = NULL;
+    if (fdsnap_draw(snap, "08-exclusive-reuseport-tables") < 0)
+        warn_errno("picture 08-exclusive-reuseport-tables");
+    fdsnap_free(snap);
     seq.pool.mode = POOL_NGINX;
     run("nginx.", &seq, &ng);
     struct trial_result cp, st;

@@ -224,3 +224,28 @@ Test(lab, bad_usage_exits_2, .timeout = 120)
     cr_assert_eq(run_exit_code(&r), 2);
     run_result_free(&r);
 }
+
+/* FDLAB_DRAW (make lab-9 DRAW=1): worker 1 pauses once for the master to draw it, the
+ * run stays clean, and the picture shows the connection in both tables. */
+Test(lab, picture_of_a_hand_over, .timeout = 120)
+{
+    char dir[] = "/tmp/fdlab-09-draw-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(setenv("FDLAB_DRAW", dir, 1), 0);
+    struct run_result r;
+    run_one(&r, "round_robin", "4", "40", "1");
+    run_result_free(&r);
+    char path[128];
+    snprintf(path, sizeof path, "%s/09-master-dispatch-handover.dot", dir);
+    FILE *f = fopen(path, "re");
+    cr_assert_not_null(f, "no %s", path);
+    char *text = calloc(1, 1 << 16);
+    cr_assert_not_null(text);
+    cr_assert_gt(fread(text, 1, (1 << 16) - 1, f), 0);
+    fclose(f);
+    cr_assert_eq(unlink(path), 0);
+    cr_assert_eq(rmdir(dir), 0);
+    cr_assert_not_null(strstr(text, "fd table of worker 1"));
+    cr_assert_not_null(strstr(text, "received over the channel"), "the passed connection is found in the worker");
+    free(text);
+}

@@ -60,6 +60,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "fdsnap.h"
 #include "kv.h"
 #include "lib/rl.h"
 #include "sock.h"
@@ -1035,9 +1036,15 @@ int main(int argc, char **argv)
         {"migrate", "# migrate: a closing reuseport listener's queue, reset or moved (tcp_migrate_req)", migrate},
     };
     int all = strcmp(scen, "all") == 0, shown = 1, ran = 0;
+    char draw[PATH_MAX] = ""; /* the picture (FDLAB_DRAW): drawn by the upgrade scenario's servers only */
+    if (fdsnap_drawing())
+        snprintf(draw, sizeof draw, "%s", fdsnap_drawing());
     for (size_t i = 0; i < sizeof scen_tab / sizeof scen_tab[0]; i++) {
         if (!all && strcmp(scen, scen_tab[i].name) != 0)
             continue;
+        if (draw[0] && (strcmp(scen_tab[i].name, "upgrade") == 0 ? setenv("FDLAB_DRAW", draw, 1)
+                                                                 : unsetenv("FDLAB_DRAW")) < 0)
+            die("FDLAB_DRAW");
         puts(scen_tab[i].title);
         fflush(stdout);
         int r = scen_tab[i].fn(&x);

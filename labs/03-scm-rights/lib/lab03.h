@@ -28,8 +28,11 @@
 
 #define WAIT_MS 10000 /* bound on every wait; the lab normally needs milliseconds */
 
+struct fdsnap;
+
 struct lab {
     int failed;
+    struct fdsnap *snap; /* the picture (FDLAB_DRAW set, fdsnap.h), else NULL */
 };
 
 struct chmsg {

@@ -21,6 +21,7 @@
 
 #include "err.h"
 #include "fdcount.h"
+#include "fdsnap.h"
 #include "kv.h"
 #include "lab03.h"
 #include "sock.h"
@@ -74,6 +75,20 @@ static void worker(int w, int ch)
     _exit(0);
 }
 
+/* The picture's moments (FDLAB_DRAW): the parent's and worker 0's tables around the
+ * first pass; wfd < 0 before the worker received. Does nothing when snap is NULL. */
+static void draw_moment(struct fdsnap *snap, const char *title, int lfd, int conn, int ch, pid_t worker, int wch,
+                        int wfd)
+{
+    if (!snap)
+        return;
+    fdsnap_panel(snap, title);
+    fdsnap_fds(snap, fdsnap_proc(snap, getpid(), "the parent"), lfd, "listener", conn, "the accepted connection", ch,
+               "channel to worker 0", -1);
+    int w = fdsnap_proc(snap, worker, "worker 0");
+    fdsnap_fds(snap, w, wch, "channel to the parent", wfd, "received with SCM_RIGHTS", -1);
+}
+
 /* Expect a message of type want from worker w; dies otherwise. */
 static struct chmsg expect(int ch, int want, int w)
 {
@@ -93,7 +108,7 @@ void scn_serve(struct lab *lab, int workers, int clients)
     int lfd = tcp_listen_loopback(clients, SOCK_CLOEXEC, &port);
     if (lfd < 0)
         die("tcp_listen_loopback");
-    int ch[MAX_WORKERS];
+    int ch[MAX_WORKERS], wch0 = -1; /* wch0: worker 0's end, for the picture */
     pid_t pid[MAX_WORKERS];
     for (int w = 0; w < workers; w++) {
         int sv[2];
@@ -107,6 +122,8 @@ void scn_serve(struct lab *lab, int workers, int clients)
             close(sv[0]);
             worker(w, sv[1]);
         }
+        if (w == 0)
+            wch0 = sv[1]; /* the same number in the worker's copy of the table */
         close(sv[1]);
         ch[w] = sv[0];
     }
@@ -120,12 +137,20 @@ void scn_serve(struct lab *lab, int workers, int clients)
         int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (conn < 0)
             die("accept4");
+        if (i == 0)
+            draw_moment(lab->snap, "1. accepted by the parent, before SCM_RIGHTS", lfd, conn, ch[0], pid[0], wch0, -1);
         if (ch_send(ch[w], &(struct chmsg){CONN, i, 0}, conn) < 0)
             die("send CONN to worker %d", w);
         int wfd = expect(ch[w], GOT, w).a;
         /* Both copies are open now: the worker waits for GREET. */
         int k = kcmp_file(getpid(), pid[w], conn, wfd);
+        if (i == 0)
+            draw_moment(lab->snap, "2. after SCM_RIGHTS: two numbers, one description", lfd, conn, ch[0], pid[0], wch0,
+                        wfd);
         close(conn); /* the sender's copy: the connection must live on */
+        if (i == 0)
+            draw_moment(lab->snap, "3. after the parent closed its copy: the worker's is the only one", lfd, conn,
+                        ch[0], pid[0], wch0, wfd);
         int quiet1 = poll_now(cli) == 0;
         if (ch_send(ch[w], &(struct chmsg){GREET, i, 0}, -1) < 0)
             die("send GREET");

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "kv.h"
 #include "loadgen.h"
+#include "picture.h"
 
 static void summarise(const struct trial_opts *o, const struct loadgen_result *lr, struct trial_result *r)
 {
@@ -63,6 +64,7 @@ int trial_run(const struct trial_opts *o, struct trial_result *r)
     struct pool pool;
     if (pool_start(&o->pool, &pool) < 0)
         return -1;
+    pool_draw(o->snap, &pool, o->pool.mode); /* the workers wait in epoll_wait */
     struct loadgen_opts lo = {
         .port = pool.port,
         .connections = o->concurrency,

@@ -20,12 +20,15 @@
 
 #include "pool.h"
 
+struct fdsnap;
+
 struct trial_opts {
     struct pool_opts pool;
     long requests;      /* total requests; 0: run for duration_s instead */
     double duration_s;  /* used when requests == 0 */
     int concurrency;
     const char *csv_path; /* NULL: no per-request file */
+    struct fdsnap *snap;  /* non-NULL: draw the started pool into it (lib/picture.h) */
 };
 
 struct trial_result {

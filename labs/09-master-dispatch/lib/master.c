@@ -11,6 +11,7 @@
 #include "err.h"
 #include "fdcount.h"
 #include "internal.h"
+#include "picture.h"
 
 /* epoll data tags: 0..n-1 are channel slots. */
 #define TAG_LISTEN 1000u
@@ -28,6 +29,7 @@ struct master {
     int ready;     /* workers that said CHANNEL_READY */
     int listening; /* the listener is in the epoll set */
     int stop;      /* the driver closed the control socket */
+    int drawn;     /* the picture (picture.h) is taken */
     long cpu0, v0, iv0;
     struct disp_shared *sh;
 };
@@ -69,7 +71,11 @@ static int dispatch(struct master *m, int fd)
         if (slot < 0)
             return -1;
         struct channel_msg msg = {.command = CHANNEL_NEW_CONN, .pid = getpid(), .slot = slot, .fd = fd};
+        int draw = !m->drawn && slot == PICTURE_SLOT; /* worker PICTURE_SLOT's first connection */
+        struct fdsnap *snap = draw ? handover_before(m->pid[slot], m->lfd, fd, m->ch[slot]) : NULL;
+        m->drawn |= draw;
         if (channel_send(m->ch[slot], &msg) == 0) {
+            handover_after(snap, m->pid[slot], m->lfd, fd, m->ch[slot]);
             m->sent[slot]++;
             m->ps.active[slot]++;
             return 0;

@@ -8,6 +8,7 @@
 #include "fdcount.h"
 #include "internal.h"
 #include "labreply.h"
+#include "picture.h"
 
 /* Channel mode: every CHANNEL_NEW_CONN brings a connection; serve it, then report. */
 static void serve_channel(int slot, int ch, struct disp_proc *st)
@@ -32,6 +33,7 @@ static void serve_channel(int slot, int ch, struct disp_proc *st)
             warn_msg("worker %d: unexpected %s", slot, channel_cmd_name(m.command));
             continue;
         }
+        handover_pause(slot, st->conns); /* FDLAB_DRAW only: the master draws us now */
         if (lab_serve(m.fd, slot) < 0) /* closes m.fd in every case */
             st->serve_errors++;
         st->conns++;
