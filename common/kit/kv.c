@@ -70,3 +70,24 @@ int kv_is(const char *text, const char *key, const char *want)
     free(v);
     return eq;
 }
+
+long kv_long_or(const char *text, const char *key, long missing)
+{
+    long v;
+    return kv_long(text, key, &v) == 0 ? v : missing;
+}
+
+void kv_forward(const char *prefix, const char *text, const char *skip)
+{
+    size_t slen = skip ? strlen(skip) : 0;
+    for (const char *line = text; line && *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        size_t klen = strspn(line, "abcdefghijklmnopqrstuvwxyz0123456789_.");
+        int skipped = skip && slen == klen && strncmp(line, skip, klen) == 0;
+        if (klen > 0 && klen < len && line[klen] == '=' && !skipped)
+            printf("%s%.*s\n", prefix, (int)len, line);
+        line = nl ? nl + 1 : NULL;
+    }
+    fflush(stdout);
+}

@@ -11,6 +11,13 @@
  *   kv_long(text, key, &out) parses that value as a decimal long: 0 on success,
  *   -1 when absent or not a whole number (errno = ENOENT or EINVAL).
  *   kv_is(text, key, want) is 1 when the value equals want exactly, else 0.
+ *   kv_long_or(text, key, missing) is kv_long's number, or missing when kv_long fails.
+ *
+ * Relaying (a lab that runs another program): kv_forward(prefix, text, skip) prints
+ *   every key=value line of text again with prefix in front of its key, in order,
+ *   and flushes once. A key here is [a-z0-9_.]+ followed by '='; lines that are not
+ *   key=value (explanations) are dropped, and so are lines whose key equals skip
+ *   (NULL: none). prefix may be "".
  */
 #ifndef FDLAB_KV_H
 #define FDLAB_KV_H
@@ -19,5 +26,7 @@ __attribute__((format(printf, 2, 3))) void kv_print(const char *key, const char 
 char *kv_get(const char *text, const char *key);
 int kv_long(const char *text, const char *key, long *out);
 int kv_is(const char *text, const char *key, const char *want);
+long kv_long_or(const char *text, const char *key, long missing);
+void kv_forward(const char *prefix, const char *text, const char *skip);
 
 #endif

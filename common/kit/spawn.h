@@ -14,7 +14,8 @@
  *   run could not be made (pipe, fork, pidfd or allocation failed). An exec failure
  *   shows as exit status 127 with the reason on r->err.
  * run_lab(r, timeout_s, lab, prog, arg...NULL):
- *   run_capture of "$FDLAB_BUILD/labs/<lab>/<prog>" (FDLAB_BUILD defaults to build/gcc).
+ *   run_capture of build_path("labs/<lab>/<prog>") (labpath.h), with the arguments
+ *   given (at most 62). -1 with ENAMETOOLONG when the path does not fit.
  * run_exit_code(r): the exit code, or 128+signal when killed by a signal, or -1.
  * run_check(r, want_exit, why, whylen): the verdict every lab test asserts first on a
  *   finished run. Returns 0 when the run ended on its own (not timed_out), left no

@@ -9,6 +9,7 @@
 
 #include "fdcount.h"
 #include "kv.h"
+#include "labpath.h"
 #include "spawn.h"
 
 #define LAB "04-unrelated"
@@ -200,9 +201,8 @@ Test(unrelated, whole_lab_exits_0_and_skips_nothing_as_root, .timeout = TEST_TIM
 Test(unrelated, non_root_run_skips_and_still_exits_0, .timeout = TEST_TIMEOUT_S)
 {
     need_root();
-    const char *build = getenv("FDLAB_BUILD");
     char lab[4096];
-    snprintf(lab, sizeof lab, "%s/labs/" LAB "/lab", build && *build ? build : "build/gcc");
+    build_path(lab, sizeof lab, "labs/" LAB "/lab");
     if (access("/usr/bin/setpriv", X_OK) != 0)
         cr_skip_test("setpriv (util-linux) not installed");
     char cmd[8400];

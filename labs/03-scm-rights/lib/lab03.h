@@ -1,7 +1,7 @@
 /* lab03.h — what lab 03's scenario files share.
  *
- * struct lab: the one per-process context; claim() records a claim that did not
- *   hold (warning on stderr) so that the lab exits non-zero.
+ * struct lab: the one per-process context; claim_quiet(&lab->claims, ...) (claim.h)
+ *   records each claim, and the lab exits non-zero unless every one held.
  * kcmp_file() comes from kcmp.h; wait_readable(), read_full(), read_line() and
  *   reap_bounded() from io.h (common/): included here for every scenario file.
  * poll_now(fd): revents of a zero-timeout poll for POLLIN|POLLRDHUP (0 = nothing
@@ -23,13 +23,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "claim.h"
 #include "io.h"
 #include "kcmp.h"
 
 #define WAIT_MS 10000 /* bound on every wait; the lab normally needs milliseconds */
 
 struct lab {
-    int failed;
+    struct claims claims;
 };
 
 struct chmsg {
@@ -37,7 +38,6 @@ struct chmsg {
     int a, b;
 };
 
-void claim(struct lab *lab, int ok, const char *what);
 int poll_now(int fd);
 int ch_send(int ch, const struct chmsg *m, int fd);
 int ch_recv(int ch, struct chmsg *m, int *fd, int ms);

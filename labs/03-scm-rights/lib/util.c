@@ -11,14 +11,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-void claim(struct lab *lab, int ok, const char *what)
-{
-    if (!ok) {
-        warn_msg("claim failed: %s", what);
-        lab->failed = 1;
-    }
-}
-
 int poll_now(int fd)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
