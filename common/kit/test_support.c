@@ -1,5 +1,6 @@
 /* Tests for the test-support pieces: kv.h, spawn.h, err.h, fdcount.h. */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +13,22 @@
 #include "fdcount.h"
 #include "kv.h"
 #include "spawn.h"
+
+Test(kv, long_or_gives_the_default_for_missing_or_bad_values, .timeout = 120)
+{
+    const char *t = "n=12\nw=abc\n";
+    cr_assert_eq(kv_long_or(t, "n", -999), 12);
+    cr_assert_eq(kv_long_or(t, "w", -999), -999);
+    cr_assert_eq(kv_long_or(t, "absent", -1), -1);
+}
+
+Test(kv, forward_prefixes_keys_and_drops_the_rest, .init = cr_redirect_stdout, .timeout = 120)
+{
+    const char *t = "# an explanation\nport=80\nsrv.conn=1 uid=0\nBad=1\nfds=3\n=x\nlast=no newline";
+    kv_forward("a.", t, "srv.conn");
+    kv_forward("", "k=v\n", NULL);
+    cr_assert_stdout_eq_str("a.port=80\na.fds=3\na.last=no newline\nk=v\n");
+}
 
 Test(kv, last_value_wins_and_numbers_parse, .timeout = 120)
 {
