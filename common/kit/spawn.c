@@ -149,7 +149,7 @@ int run_capture(char *const argv[], double timeout_s, struct run_result *r)
     return rc;
 }
 
-int run_lab(struct run_result *r, double timeout_s, const char *lab, const char *prog, ...)
+static int run_lab_va(struct run_result *r, double timeout_s, const char *lab, const char *prog, va_list ap)
 {
     char rel[4096], path[4096];
     if ((size_t)snprintf(rel, sizeof rel, "labs/%s/%s", lab, prog) >= sizeof rel) {
@@ -161,14 +161,33 @@ int run_lab(struct run_result *r, double timeout_s, const char *lab, const char 
     char *argv[64];
     int argc = 0;
     argv[argc++] = path;
-    va_list ap;
-    va_start(ap, prog);
     const char *a;
     while ((a = va_arg(ap, const char *)) != NULL && argc < 63)
         argv[argc++] = (char *)a;
-    va_end(ap);
     argv[argc] = NULL;
     return run_capture(argv, timeout_s, r);
+}
+
+int run_lab(struct run_result *r, double timeout_s, const char *lab, const char *prog, ...)
+{
+    va_list ap;
+    va_start(ap, prog);
+    int rc = run_lab_va(r, timeout_s, lab, prog, ap);
+    va_end(ap);
+    return rc;
+}
+
+int run_lab_exit(double timeout_s, const char *lab, const char *prog, ...)
+{
+    struct run_result r = {0};
+    va_list ap;
+    va_start(ap, prog);
+    int rc = run_lab_va(&r, timeout_s, lab, prog, ap);
+    va_end(ap);
+    if (rc == 0)
+        rc = run_check(&r, RUN_ANY_EXIT, NULL, 0) == 0 ? run_exit_code(&r) : -1;
+    run_result_free(&r);
+    return rc;
 }
 
 int run_exit_code(const struct run_result *r)

@@ -16,6 +16,9 @@
  * run_lab(r, timeout_s, lab, prog, arg...NULL):
  *   run_capture of build_path("labs/<lab>/<prog>") (labpath.h), with the arguments
  *   given (at most 62). -1 with ENAMETOOLONG when the path does not fit.
+ * run_lab_exit(timeout_s, lab, prog, arg...NULL): run_lab for a run whose output does
+ *   not matter (a usage error, say): returns its exit code (run_exit_code) when it ended
+ *   on its own and left no process behind, -1 otherwise (not run, timed out, leftovers).
  * run_exit_code(r): the exit code, or 128+signal when killed by a signal, or -1.
  * run_check(r, want_exit, why, whylen): the verdict every lab test asserts first on a
  *   finished run. Returns 0 when the run ended on its own (not timed_out), left no
@@ -42,6 +45,7 @@ struct run_result {
 int run_capture(char *const argv[], double timeout_s, struct run_result *r);
 __attribute__((sentinel)) int run_lab(struct run_result *r, double timeout_s, const char *lab,
                                       const char *prog, ...);
+__attribute__((sentinel)) int run_lab_exit(double timeout_s, const char *lab, const char *prog, ...);
 int run_exit_code(const struct run_result *r);
 #define RUN_ANY_EXIT (-1000) /* run_check: any exit code is fine */
 int run_check(const struct run_result *r, int want_exit, char *why, size_t whylen);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -209,4 +210,38 @@ Test(fdcount, counts_open_and_close, .timeout = 120)
     close(fd);
     cr_assert_eq(fd_count(), n);
     cr_assert_not(fd_is_open(fd));
+}
+
+/* run_lab and run_lab_exit find programs under $FDLAB_BUILD/labs/<lab>/. */
+static void script(const char *dir, const char *name, const char *body)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/labs/t/%s", dir, name);
+    FILE *f = fopen(path, "we");
+    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+    fprintf(f, "#!/bin/sh\n%s\n", body);
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(chmod(path, 0755), 0);
+}
+
+Test(spawn, run_lab_exit_gives_the_code_of_a_clean_run_only, .timeout = 120)
+{
+    char dir[] = "/tmp/fdlab-runlab-XXXXXX", sub[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(sub, sizeof sub, "%s/labs", dir);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    snprintf(sub, sizeof sub, "%s/labs/t", dir);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    script(dir, "three", "exit 3");
+    script(dir, "leaves", "sleep 30 & exit 0");
+    cr_assert_eq(setenv("FDLAB_BUILD", dir, 1), 0);
+    cr_assert_eq(run_lab_exit(20, "t", "three", "ignored", NULL), 3);
+    cr_assert_eq(run_lab_exit(20, "t", "leaves", NULL), -1, "a process left behind");
+    cr_assert_eq(run_lab_exit(20, "t", "absent", NULL), 127, "exec failed in the child");
+    const char *made[] = {"labs/t/three", "labs/t/leaves", "labs/t", "labs", ""};
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", dir, made[i]);
+        cr_assert_eq(remove(path), 0, "%s: %s", path, strerror(errno));
+    }
 }

@@ -150,16 +150,9 @@ Test(lab08, lab_shows_all_its_claims, .timeout = 120)
 
 Test(lab08, bad_options_exit_2, .timeout = 120)
 {
-    struct run_result r;
-    cr_assert_eq(run_lab(&r, 10, LAB, "trial", "-m", "bogus", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 2);
-    run_result_free(&r);
-    cr_assert_eq(run_lab(&r, 10, LAB, "trial", "-n", "4", "-s", "10", "-w", "4", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 2);
-    run_result_free(&r);
-    cr_assert_eq(run_lab(&r, 10, LAB, "trial", "extra", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 2);
-    run_result_free(&r);
+    cr_assert_eq(run_lab_exit(10, LAB, "trial", "-m", "bogus", NULL), 2);
+    cr_assert_eq(run_lab_exit(10, LAB, "trial", "-n", "4", "-s", "10", "-w", "4", NULL), 2);
+    cr_assert_eq(run_lab_exit(10, LAB, "trial", "extra", NULL), 2);
 }
 
 /* One request by hand; returns the X-Worker id of the reply, or -1. */

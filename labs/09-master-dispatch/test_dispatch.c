@@ -216,11 +216,6 @@ Test(lab, the_sweep_shows_every_claim, .timeout = 120)
 
 Test(lab, bad_usage_exits_2, .timeout = 120)
 {
-    struct run_result r;
-    cr_assert_eq(run_lab(&r, 20, LAB, "lab", "-m", "random", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 2);
-    run_result_free(&r);
-    cr_assert_eq(run_lab(&r, 20, LAB, "lab", "-w", "0", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 2);
-    run_result_free(&r);
+    cr_assert_eq(run_lab_exit(20, LAB, "lab", "-m", "random", NULL), 2);
+    cr_assert_eq(run_lab_exit(20, LAB, "lab", "-w", "0", NULL), 2);
 }
