@@ -7,16 +7,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-void kv_print(const char *key, const char *fmt, ...)
+static void print_line(const char *key, const char *fmt, va_list ap)
 {
     char val[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(val, sizeof val, fmt, ap);
-    va_end(ap);
     /* One printf + flush: a line is never split between two writes of ours. */
     printf("%s=%s\n", key, val);
     fflush(stdout);
+}
+
+void kv_print(const char *key, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    print_line(key, fmt, ap);
+    va_end(ap);
+}
+
+void kv_print_in(const char *prefix, const char *name, const char *fmt, ...)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s%s", prefix, name);
+    va_list ap;
+    va_start(ap, fmt);
+    print_line(key, fmt, ap);
+    va_end(ap);
 }
 
 char *kv_get(const char *text, const char *key)

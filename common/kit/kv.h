@@ -4,6 +4,9 @@
  *   and flushes at once, so the line survives a later fork(), _exit() or crash and
  *   lines from several processes appear in the order they were printed.
  *   Keys are [a-z0-9_.]+ by convention; a value runs to the end of its line.
+ *   kv_print_in(prefix, name, fmt, ...) prints the key "<prefix><name>" the same way
+ *   (a group of results under one prefix such as "epoll.n4."; the key is cut at 127
+ *   bytes).
  *
  * Reading (tests): kv_get(text, key) finds the LAST line "key=..." in text (a lab may
  *   print a provisional value and then the final one) and returns a malloc'd copy of
@@ -23,6 +26,8 @@
 #define FDLAB_KV_H
 
 __attribute__((format(printf, 2, 3))) void kv_print(const char *key, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) void kv_print_in(const char *prefix, const char *name, const char *fmt,
+                                                       ...);
 char *kv_get(const char *text, const char *key);
 int kv_long(const char *text, const char *key, long *out);
 int kv_is(const char *text, const char *key, const char *want);

@@ -23,6 +23,19 @@ Test(kv, long_or_gives_the_default_for_missing_or_bad_values, .timeout = 120)
     cr_assert_eq(kv_long_or(t, "absent", -1), -1);
 }
 
+Test(kv, print_in_prefixes_the_key, .init = cr_redirect_stdout, .timeout = 120)
+{
+    kv_print_in("epoll.n4.", "conns", "%ld", 200L);
+    kv_print_in("", "bare", "%s", "x");
+    char longp[200];
+    memset(longp, 'p', sizeof longp - 1);
+    longp[sizeof longp - 1] = '\0';
+    kv_print_in(longp, "name", "%d", 1); /* the key is cut at 127 bytes */
+    char want[300];
+    snprintf(want, sizeof want, "epoll.n4.conns=200\nbare=x\n%.127s=1\n", longp);
+    cr_assert_stdout_eq_str(want);
+}
+
 Test(kv, forward_prefixes_keys_and_drops_the_rest, .init = cr_redirect_stdout, .timeout = 120)
 {
     const char *t = "# an explanation\nport=80\nsrv.conn=1 uid=0\nBad=1\nfds=3\n=x\nlast=no newline";

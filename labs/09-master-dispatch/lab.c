@@ -64,12 +64,9 @@ static int scenario(struct lab *l, enum policy p, int conc, struct disp_result *
                           .concurrency = conc};
     if (disp_run(&o, r) < 0)
         die("run %s -c %d", policy_name(p), conc);
-    char key[80];
-#define KV(name, fmt, val)                                                                  \
-    do {                                                                                    \
-        snprintf(key, sizeof key, "%s.c%d.%s", policy_name(p), conc, name);                 \
-        kv_print(key, fmt, val);                                                            \
-    } while (0)
+    char pfx[64];
+    snprintf(pfx, sizeof pfx, "%s.c%d.", policy_name(p), conc);
+#define KV(name, fmt, val) kv_print_in(pfx, name, fmt, val)
     KV("conns", "%ld", r->served);
     KV("errors", "%ld", r->errors);
     for (int i = 0; i < o.workers; i++) {

@@ -30,12 +30,9 @@
 
 static void print_ltet(const char *p, const struct ltet_result *r)
 {
-    char k[64];
-#define KV(name, val)                                                                      \
-    do {                                                                                   \
-        snprintf(k, sizeof k, "%s.%s", p, name);                                           \
-        kv_print(k, "%ld", val);                                                           \
-    } while (0)
+    char pfx[64];
+    snprintf(pfx, sizeof pfx, "%s.", p);
+#define KV(name, val) kv_print_in(pfx, name, "%ld", val)
     KV("waits", r->waits);
     KV("notifications", r->notifications);
     KV("bytes_read", r->bytes_read);
@@ -62,12 +59,9 @@ static void run_ltet(struct claims *cs)
 
 static void print_stall(const char *p, const struct stall_result *r, int accept)
 {
-    char k[64];
-#define KV(name, val)                                                                      \
-    do {                                                                                   \
-        snprintf(k, sizeof k, "%s.%s", p, name);                                           \
-        kv_print(k, "%ld", val);                                                           \
-    } while (0)
+    char pfx[64];
+    snprintf(pfx, sizeof pfx, "%s.", p);
+#define KV(name, val) kv_print_in(pfx, name, "%ld", val)
     KV("notifications", r->notifications);
     if (accept) {
         KV("clients", r->clients);
