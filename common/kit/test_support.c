@@ -15,6 +15,17 @@
 #include "kv.h"
 #include "spawn.h"
 
+/* The passing side of the test macros (their failing side fails the test). */
+Test(kv, test_macros_read_and_compare_values, .timeout = 120)
+{
+    const char *t = "n=-12\nw=abc\n";
+    int calls = 0;
+    cr_assert_eq(KV_LONG((calls++, t), "n"), -12);
+    cr_assert_eq(calls, 1, "text is evaluated once");
+    ASSERT_KV(t, "w", "abc");
+    ASSERT_KV(t, "n", "-12");
+}
+
 Test(kv, long_or_gives_the_default_for_missing_or_bad_values, .timeout = 120)
 {
     const char *t = "n=12\nw=abc\n";

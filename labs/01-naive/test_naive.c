@@ -22,16 +22,12 @@
 
 static long num(const char *text, const char *key)
 {
-    long v;
-    cr_assert_eq(kv_long(text, key, &v), 0, "missing or non-numeric %s in:\n%s", key, text);
-    return v;
+    return KV_LONG(text, key);
 }
 
 static void expect(const char *text, const char *key, const char *want)
 {
-    char *v = kv_get(text, key);
-    cr_assert(v && strcmp(v, want) == 0, "%s: want %s, got %s", key, want, v ? v : "(absent)");
-    free(v);
+    ASSERT_KV(text, key, want);
 }
 
 /* Runs `lab`'s program with args, asserts a clean, bounded finish, returns output. */

@@ -19,9 +19,7 @@
 
 static long num(const char *text, const char *key)
 {
-    long v;
-    cr_assert_eq(kv_long(text, key, &v), 0, "key %s missing or not a number", key);
-    return v;
+    return KV_LONG(text, key);
 }
 
 static void need_root(void)

@@ -11,9 +11,7 @@
 
 static long kvl(const struct run_result *r, const char *key)
 {
-    long v;
-    cr_assert_eq(kv_long(r->out, key, &v), 0, "key %s missing in:\n%s", key, r->out);
-    return v;
+    return KV_LONG(r->out, key);
 }
 
 static double kvd(const struct run_result *r, const char *key)

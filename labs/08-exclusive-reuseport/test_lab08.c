@@ -23,9 +23,7 @@
 
 static long key(const struct run_result *r, const char *k)
 {
-    long v = -999;
-    cr_assert_eq(kv_long(r->out, k, &v), 0, "missing key %s in:\n%s\nstderr:\n%s", k, r->out, r->err);
-    return v;
+    return KV_LONG(r->out, k);
 }
 
 /* Runs trial with up to 11 arguments (the array is zero-filled, so run_lab stops at

@@ -106,10 +106,8 @@ Test(policy, names_round_trip, .timeout = 120)
 static long key(const char *out, const char *mode, const char *c, const char *name)
 {
     char k[96];
-    long v;
     snprintf(k, sizeof k, "%s.c%s.%s", mode, c, name);
-    cr_assert_eq(kv_long(out, k, &v), 0, "key %s missing in:\n%s", k, out);
-    return v;
+    return KV_LONG(out, k);
 }
 
 /* Run one scenario; assert it was clean (every request answered by the worker that

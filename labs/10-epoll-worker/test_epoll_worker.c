@@ -17,9 +17,7 @@
 
 static long kv_num(const char *text, const char *key)
 {
-    long v;
-    cr_assert_eq(kv_long(text, key, &v), 0, "key %s missing in:\n%s", key, text);
-    return v;
+    return KV_LONG(text, key);
 }
 
 static void run_ok(struct run_result *r, const char *scenario)
