@@ -24,6 +24,7 @@
 #include "claim.h"
 #include "err.h"
 #include "fdcount.h"
+#include "forkflush.h"
 #include "io.h"
 #include "kcmp.h"
 #include "kv.h"
@@ -62,17 +63,6 @@ static void child_wait_release(int rd)
     char c;
     if (read_full(rd, &c, 1, WAIT_MS) != 0)
         die_msg("child: expected the parent to release me");
-}
-
-static pid_t fork_or_die(void)
-{
-    /* Nothing buffered may be inherited: a child that exits through exit() would
-     * print it a second time. */
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork");
-    return pid;
 }
 
 static void pipe_or_die(int p[2])

@@ -3,7 +3,8 @@
  * struct lab: the one per-process context; claim_quiet(&lab->claims, ...) (claim.h)
  *   records each claim, and the lab exits non-zero unless every one held.
  * kcmp_file() comes from kcmp.h; wait_readable(), read_full(), read_line() and
- *   reap_bounded() from io.h (common/): included here for every scenario file.
+ *   reap_bounded() from io.h; fork_or_die() from forkflush.h (common/): included
+ *   here for every scenario file.
  * poll_now(fd): revents of a zero-timeout poll for POLLIN|POLLRDHUP (0 = nothing
  *   to read and no end of file), -1 with errno.
  *
@@ -24,6 +25,7 @@
 #include <sys/types.h>
 
 #include "claim.h"
+#include "forkflush.h"
 #include "io.h"
 #include "kcmp.h"
 
@@ -41,7 +43,6 @@ struct chmsg {
 int poll_now(int fd);
 int ch_send(int ch, const struct chmsg *m, int fd);
 int ch_recv(int ch, struct chmsg *m, int *fd, int ms);
-pid_t fork_or_die(void);
 void seqpair_or_die(int sv[2]);
 int open_extra_fds(int *fds, int n);
 void close_fds(const int *fds, int n);

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -57,17 +56,6 @@ int ch_recv(int ch, struct chmsg *m, int *fd, int ms)
     if (fd && nfds)
         *fd = got;
     return 1;
-}
-
-pid_t fork_or_die(void)
-{
-    /* Nothing buffered may be inherited: a child that exits through exit() would
-     * print it a second time. */
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork");
-    return pid;
 }
 
 void seqpair_or_die(int sv[2])
