@@ -236,6 +236,35 @@ Test(fdcount, counts_open_and_close, .timeout = 120)
     cr_assert_not(fd_is_open(fd));
 }
 
+/* Another process's count, read from outside: a child holding one descriptor more
+ * than it inherited, then gone. */
+Test(fdcount, counts_another_process, .timeout = 120)
+{
+    int p[2];
+    cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+    pid_t c = fork();
+    cr_assert_geq(c, 0);
+    if (c == 0) {
+        alarm(30);
+        close(p[1]);
+        char b;
+        (void)!read(p[0], &b, 1); /* until the parent closes its end */
+        _exit(0);
+    }
+    close(p[0]);
+    /* The child has what we had at fork() minus p[1], we have it minus p[0]: the same
+     * count once the child has closed p[1] (polled for). */
+    int want = fd_count(), got = -1;
+    for (int i = 0; i < 2000 && (got = fd_count_of(c)) != want; i++)
+        usleep(1000);
+    cr_assert_eq(got, want);
+    close(p[1]);
+    cr_assert_eq(waitpid(c, NULL, 0), c);
+    errno = 0;
+    cr_assert_eq(fd_count_of(c), -1, "reaped: no such process");
+    cr_assert_eq(errno, ENOENT);
+}
+
 /* run_lab and run_lab_exit find programs under $FDLAB_BUILD/labs/<lab>/. */
 static void script(const char *dir, const char *name, const char *body)
 {
