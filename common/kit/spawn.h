@@ -28,6 +28,13 @@
  *   whylen; why may be NULL when whylen is 0): "timed out", "left N process(es) behind"
  *   or "exit code X, want Y".
  * run_result_free(r): frees r->out and r->err (safe on a zeroed struct).
+ *
+ * Test timeouts: every Test() of one test binary carries the same .timeout. Criterion
+ * 2.4's runner (boxfort's bxfi_push_timeout) keeps pending timeouts in a list sorted by
+ * deadline, but when a new deadline sorts BEFORE an existing one it drops the rest of
+ * the list: those tests lose their timeout, and LeakSanitizer reports the dropped
+ * entries (exit 1 under V=asan). Equal timeouts give deadlines in start order, which
+ * are always appended.
  */
 #ifndef FDLAB_SPAWN_H
 #define FDLAB_SPAWN_H

@@ -13,11 +13,7 @@
 
 #define LAB "01-naive"
 
-/* ONE timeout for every test of this binary. Criterion 2.4's runner (boxfort's
- * bxfi_push_timeout) keeps pending timeouts in a list sorted by deadline but, when a
- * new deadline sorts BEFORE an existing one, drops the rest of the list: those tests
- * lose their timeout and LeakSanitizer reports the dropped entries. Equal timeouts
- * give deadlines in start order, which are always appended. */
+/* One timeout for every test of this binary (why: spawn.h, "Test timeouts"). */
 #define TEST_TIMEOUT_S 120
 
 static long num(const char *text, const char *key)

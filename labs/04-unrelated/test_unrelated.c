@@ -13,8 +13,7 @@
 #include "spawn.h"
 
 #define LAB "04-unrelated"
-/* One value for every test: with --jobs=2, Criterion 2.4's runner was seen to leak
- * (LeakSanitizer, exit 1 in the asan build) when tests carry DIFFERENT timeouts. */
+/* One timeout for every test of this binary (why: spawn.h, "Test timeouts"). */
 #define TEST_TIMEOUT_S 200
 
 static long num(const char *text, const char *key)
