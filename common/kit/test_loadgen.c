@@ -19,8 +19,8 @@
 #include "kv.h"
 #include "labpath.h"
 #include "labreply.h"
-#include "pdeath.h"
 #include "loadgen.h"
+#include "pdeath.h"
 #include "sock.h"
 #include "spawn.h"
 

@@ -18,10 +18,10 @@
 
 #include "clock.h"
 #include "err.h"
-#include "pdeath.h"
 #include "gate.h"
 #include "labreply.h"
 #include "loadgen.h"
+#include "pdeath.h"
 #include "procinfo.h"
 #include "sock.h"
 

@@ -15,8 +15,8 @@
 
 #include "clock.h"
 #include "err.h"
-#include "pdeath.h"
 #include "loadgen.h"
+#include "pdeath.h"
 #include "procinfo.h"
 #include "pmutex.h"
 #include "pshm.h"

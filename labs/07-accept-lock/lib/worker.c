@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "pdeath.h"
 #include "labreply.h"
+#include "pdeath.h"
 #include "pmutex.h"
 #include "shared.h"
 
