@@ -10,6 +10,8 @@
 #   bench/*.c             -> one program per file, build/$(V)/bench/<file>
 # A lab's entry point is the program `lab` (labs/NN-name/lab.c): `make lab-N` runs it.
 # Optional per-directory extras live in labs/NN-name/lab.mk or bench/bench.mk (included).
+# `make help` is written from these files: the `## text` after a target, and `#help`
+# lines (common/mk/help.awk).
 #
 # Build variants (V=...), each in its own directory under build/:
 #   gcc    -O2, the default                      clang  same flags, clang
@@ -71,6 +73,8 @@ ALL_PROGS :=
 ALL_TESTS := $(BUILD)/tests/common
 
 # lab_rules(dir): programs, lab-local objects, the test binary and `make lab-N`.
+#help make lab-N        build and run lab N (lab-1 or lab-01); exits 0 when it showed its claim
+#help make build-lab-NN build lab NN's programs without running them (two digits: build-lab-01)
 define lab_rules
 $(1)_NAME := $(notdir $(1))
 $(1)_NUM := $(shell echo $(notdir $(1)) | cut -c1-2)
@@ -119,7 +123,7 @@ build/fuzz/%: common/fuzz/%.c $(RT_SRC) $(wildcard common/runtime/*.h)
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) -o $@ $< $(RT_SRC) -lpthread
 
-fuzz: $(FUZZ_BINS)   ## build the libFuzzer targets and run each for FUZZ_SECONDS
+fuzz: $(FUZZ_BINS)   ## build the libFuzzer targets (common/fuzz/) and run each FUZZ_SECONDS (15)
 	@set -e; for b in $(FUZZ_BINS); do \
 	  t=$$(basename $$b); work=build/fuzz/$$t.corpus; rm -rf $$work; mkdir -p $$work; \
 	  if [ -d common/fuzz/corpus/$$t ]; then cp common/fuzz/corpus/$$t/* $$work/ 2>/dev/null || true; fi; \
@@ -145,6 +149,7 @@ $(BUILD)/common/runtime/test_%.o $(BUILD)/common/kit/test_%.o $(BUILD)/labs/%.o:
 # Descriptor-table pictures (common/kit/fdsnap.h): `make lab-N DRAW=1` lets lab N draw
 # its key moments into results/NN-*.dot and renders them (common/mk/draw.sh);
 # `make pictures` does it for every lab that draws.
+#help make lab-N DRAW=1  run lab N and draw its descriptor tables (results/NN-*.dot, .svg, .png)
 PICTURE_LABS := 01 02 03 04 08 09 12
 pictures:   ## every lab that draws its descriptor tables, with DRAW=1: results/NN-*.dot, .svg, .png
 	@set -e; for n in $(PICTURE_LABS); do $(MAKE) --no-print-directory lab-$$n DRAW=1; done
@@ -154,15 +159,15 @@ server: build-lab-11   ## build fdhttpd and serve the bundled site on 127.0.0.1:
 
 # Benchmarks always use the -O2 gcc build, whatever V says.
 QUICK ?= 0
-bench-deps:
+bench-deps:   ## install gnuplot when missing (bench-N and plots do it themselves)
 	@sh common/mk/deps.sh gnuplot-nox
 # `make bench`: every bench in order (bench/NN-*.sh, ch30, server), then every plot and
 # results/bench-summary.md; see common/mk/bench-all.sh. QUICK=1: a short rehearsal into
 # build/bench-quick/ (results/ untouched).
-bench: bench-deps   ## re-measure the whole course: every bench, every plot, results/bench-summary.md
+bench: bench-deps   ## re-measure the whole course and redraw every plot (~8.5 min); QUICK=1 rehearses
 	$(MAKE) --no-print-directory V=gcc all
 	@QUICK=$(QUICK) sh common/mk/bench-all.sh
-bench-%: bench-deps   ## make bench-N: run lab N's benchmark, write results/ and its plot
+bench-%: bench-deps   ## run lab N's benchmark (bench/NN-*.sh): data and plot into results/
 	$(MAKE) --no-print-directory V=gcc all
 	@sh common/mk/bench.sh $*
 
@@ -171,10 +176,10 @@ plots: bench-deps   ## redraw every plot from the committed data in results/ (ru
 
 all: $(LIB) $(ALL_PROGS) $(ALL_TESTS)   ## build every library, program and test (V=gcc|clang|asan)
 
-build-tests: $(ALL_TESTS) $(ALL_PROGS)
+build-tests: $(ALL_TESTS) $(ALL_PROGS)   ## build every test binary and program of this variant
 
 # `check` runs this variant's tests; `test` is the one command: deps, gcc, asan, clang.
-check: build-tests
+check: build-tests   ## run the tests of this variant only (V=gcc|asan|clang)
 	@echo "---- smoke: every design of bench/ch30srv and fdhttpd, 200 connections each"
 	@FDLAB_BUILD=$(BUILD) sh bench/ch30.sh --smoke
 	@FDLAB_BUILD=$(BUILD) sh common/mk/runtests.sh $(BUILD) $(ALL_TESTS)
@@ -190,7 +195,7 @@ conformance: build-lab-11   ## fdhttpd against the HTTP/1.1 conformance and smug
 	@echo "---- conformance: $(BUILD)/labs/11-fdhttpd/fdhttpd"
 	@python3 labs/11-fdhttpd/conformance/run.py --fdhttpd $(BUILD)/labs/11-fdhttpd/fdhttpd
 
-test: deps   ## the test command: gcc build + tests, ASan/UBSan build + tests, clang build
+test: deps   ## the CI command: deps, gcc build + tests, ASan/UBSan build + tests, clang build, fuzz
 	$(MAKE) --no-print-directory V=gcc check
 	$(MAKE) --no-print-directory V=gcc check-docs
 	$(MAKE) --no-print-directory V=asan check
@@ -208,29 +213,9 @@ labs: $(addprefix build-lab-,$(foreach d,$(LAB_DIRS),$($(d)_NUM)))   ## run ever
 clean:   ## remove every build output
 	rm -rf build
 
-help:   ## list every target
-	@echo "fdlab make targets:"
-	@echo "  make lab-N        build and run lab N (lab-1 or lab-01), exit 0 if it showed its claim"
-	@echo "  make build-lab-N  build lab N's programs without running them (N two digits: build-lab-01)"
-	@echo "  make labs         run every lab in order"
-	@echo "  make lab-N DRAW=1 run lab N and draw its descriptor tables into results/NN-*.dot/.svg/.png"
-	@echo "  make pictures     the same for every lab that draws (01 02 03 04 08 09 12)"
-	@echo "  make server       build fdhttpd (lab 11) and serve the bundled site on 127.0.0.1:8080"
-	@echo "  make test         install deps, run all tests with gcc, then ASan+UBSan, build with clang, fuzz briefly"
-	@echo "  make check        run the tests of one variant only (V=gcc|asan|clang)"
-	@echo "  make all          build everything for one variant (V=gcc by default)"
-	@echo "  make build-tests  build every test binary and program for one variant"
-	@echo "  make deps         install missing build/test dependencies"
-	@echo "  make fuzz         build the libFuzzer targets (common/fuzz/) and run each FUZZ_SECONDS (15)"
-	@echo "  make clean        remove build/"
-	@echo "  make bench        re-measure everything (every bench-N, bench-ch30, bench-server), redraw every"
-	@echo "                    plot, write results/bench-summary.md: 8 m 30 s measured on 2 cores (server 4 min,"
-	@echo "                    bench-12 75 s, bench-5 55 s); each bench capped at BENCH_LIMIT=900 s."
-	@echo "                    QUICK=1: a 1.5-2 min rehearsal into build/bench-quick/, results/ untouched"
-	@echo "  make bench-N      run lab N's benchmark (bench/NN-*.sh): data and plot into results/"
-	@echo "  make plots        redraw every plot from committed data, without re-running anything"
-	@echo "  make bench-deps   install gnuplot when missing (bench-N and plots do it themselves)"
-	@$(foreach f,$(wildcard labs/*/lab.mk bench/bench.mk),grep -h '^#help ' $(f) | sed 's/^#help /  /';)
+help:   ## this list, written from the makefiles' own comments
+	@echo "fdlab make targets (V=gcc|clang|asan picks the build variant):"
+	@awk -f common/mk/help.awk Makefile $(wildcard labs/*/lab.mk bench/bench.mk)
 	@echo "labs:"; for d in $(LAB_DIRS); do echo "  $$d"; done
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -46,13 +46,9 @@ for conc in 1 4; do
           printf '%s\n' "$o" >&2
           exit 1
         fi
-        row="$mode,$n,$conc,$rep"
-        for k in conns wakeups_per_conn returns_per_conn eagain_per_conn csw_per_conn busy_workers; do
-          v=$(printf '%s\n' "$o" | sed -n "s/^$mode\.n$n\.$k=//p")
-          [ -n "$v" ] || { echo "bench: no $k in output of $mode n=$n" >&2; exit 1; }
-          row="$row,$v"
-        done
-        echo "$row" >>"$tmp"
+        vals=$(kv_row "$o" "$mode.n$n." conns wakeups_per_conn returns_per_conn eagain_per_conn \
+          csw_per_conn busy_workers)
+        echo "$mode,$n,$conc,$rep$vals" >>"$tmp"
         rep=$((rep + 1))
       done
     done

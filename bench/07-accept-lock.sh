@@ -39,13 +39,9 @@ for c in 1 8; do
           printf '%s\n' "$o" >&2
           exit 1
         fi
-        row="$m,$n,$c,$rep"
-        for k in requests ok errors wakeups_per_conn accept_wakeups_per_conn \
-                 lock_wakeups_per_conn empty_wakeups cpu_us_per_conn rps busy_workers; do
-          v=$(printf '%s\n' "$o" | sed -n "s/^$k=//p" | tail -n 1)
-          row="$row,$v"
-        done
-        echo "$row" >>"$tmp"
+        vals=$(kv_row "$o" "" requests ok errors wakeups_per_conn accept_wakeups_per_conn \
+          lock_wakeups_per_conn empty_wakeups cpu_us_per_conn rps busy_workers)
+        echo "$m,$n,$c,$rep$vals" >>"$tmp"
       done
     done
   done

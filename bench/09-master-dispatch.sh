@@ -35,13 +35,9 @@ while [ "$rep" -le "$reps" ]; do
       progress "rep=$rep/$reps concurrency=$conc mode=$mode"
       o=$("$lab" -m "$mode" -w "$workers" -n "$conns" -c "$conc") ||
         { echo "bench: lab -m $mode -c $conc failed:" >&2; printf '%s\n' "$o" >&2; exit 1; }
-      row="$mode,$workers,$conc,$rep"
-      for k in $keys; do
-        v=$(printf '%s\n' "$o" | sed -n "s/^$mode\.c$conc\.$k=//p")
-        [ -n "$v" ] || { echo "bench: no $k in output of $mode -c $conc" >&2; exit 1; }
-        row="$row,$v"
-      done
-      echo "$row" >>"$tmp"
+      # $keys unquoted: one argument per key
+      vals=$(kv_row "$o" "$mode.c$conc." $keys)
+      echo "$mode,$workers,$conc,$rep$vals" >>"$tmp"
     done
   done
   rep=$((rep + 1))

@@ -31,13 +31,9 @@ for n in 1000 2000 4000 6000 8000 10000; do
   while [ "$rep" -le "$reps" ]; do
     progress "idle connections=$n rep=$rep/$reps"
     o=$("$lab" -s idle -n "$n")
-    row="$rep"
-    for k in $keys; do
-      v=$(printf '%s\n' "$o" | sed -n "s/^idle\.$k=//p")
-      [ -n "$v" ] || { echo "bench: no idle.$k in output for n=$n" >&2; exit 1; }
-      row="$row,$v"
-    done
-    echo "$row" >>"$tmp"
+    # $keys unquoted: one argument per key
+    vals=$(kv_row "$o" idle. $keys)
+    echo "$rep$vals" >>"$tmp"
     rep=$((rep + 1))
   done
 done

@@ -13,9 +13,9 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 
 #include "err.h"
+#include "fdlimit.h"
 #include "kv.h"
 #include "loadgen.h"
 
@@ -34,20 +34,6 @@ static double parse_num(const char *s, const char *what)
     if (errno || end == s || *end || v < 0)
         die_msg("bad %s: %s", what, s);
     return v;
-}
-
-/* Each connection needs a descriptor: raise the soft limit toward the hard one. */
-static void ensure_fds(int conns)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        die("getrlimit");
-    rlim_t need = (rlim_t)conns + 64;
-    if (rl.rlim_cur >= need)
-        return;
-    rl.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-        warn_errno("setrlimit(RLIMIT_NOFILE, %llu)", (unsigned long long)rl.rlim_cur);
 }
 
 int main(int argc, char **argv)
@@ -79,7 +65,9 @@ int main(int argc, char **argv)
     }
     if (optind != argc || !o.port || o.connections < 1 || (o.requests > 0) == (o.duration_s > 0))
         usage();
-    ensure_fds(o.connections);
+    /* Each connection needs a descriptor, plus a few for the process itself. */
+    if (fd_limit_raise((long)o.connections + 64) < 0)
+        warn_errno("raising RLIMIT_NOFILE");
 
     struct loadgen_result r;
     if (loadgen_run(&o, &r) < 0)

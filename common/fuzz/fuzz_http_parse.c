@@ -13,7 +13,7 @@
  *  - the chunked decoder never consumes more than it is given nor produces more than it
  *    consumes (decoding in place), and feeding it byte by byte through a tiny output
  *    window yields the same verdict, the same bytes and the same consumption.
- * Build (see the report / Makefile):
+ * Build (`make fuzz` builds it this way, into build/fuzz/):
  *   clang -std=gnu17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Icommon/runtime \
  *     common/fuzz/fuzz_http_parse.c common/runtime/http_parse.c common/runtime/http_chunked.c -o /tmp/http-fuzz
  */

@@ -7,16 +7,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-void kv_print(const char *key, const char *fmt, ...)
+static void print_line(const char *key, const char *fmt, va_list ap)
 {
     char val[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(val, sizeof val, fmt, ap);
-    va_end(ap);
     /* One printf + flush: a line is never split between two writes of ours. */
     printf("%s=%s\n", key, val);
     fflush(stdout);
+}
+
+void kv_print(const char *key, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    print_line(key, fmt, ap);
+    va_end(ap);
+}
+
+void kv_print_in(const char *prefix, const char *name, const char *fmt, ...)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s%s", prefix, name);
+    va_list ap;
+    va_start(ap, fmt);
+    print_line(key, fmt, ap);
+    va_end(ap);
 }
 
 char *kv_get(const char *text, const char *key)
@@ -69,4 +84,25 @@ int kv_is(const char *text, const char *key, const char *want)
     int eq = v && strcmp(v, want) == 0;
     free(v);
     return eq;
+}
+
+long kv_long_or(const char *text, const char *key, long missing)
+{
+    long v;
+    return kv_long(text, key, &v) == 0 ? v : missing;
+}
+
+void kv_forward(const char *prefix, const char *text, const char *skip)
+{
+    size_t slen = skip ? strlen(skip) : 0;
+    for (const char *line = text; line && *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        size_t klen = strspn(line, "abcdefghijklmnopqrstuvwxyz0123456789_.");
+        int skipped = skip && slen == klen && strncmp(line, skip, klen) == 0;
+        if (klen > 0 && klen < len && line[klen] == '=' && !skipped)
+            printf("%s%.*s\n", prefix, (int)len, line);
+        line = nl ? nl + 1 : NULL;
+    }
+    fflush(stdout);
 }

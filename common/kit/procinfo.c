@@ -27,26 +27,32 @@ static int read_small(const char *path, char *buf, size_t size)
     return 0;
 }
 
-static int read_state(pid_t pid, char *state)
+int proc_stat(pid_t pid, char *state, pid_t *pgrp)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     if (read_small(path, buf, sizeof buf) < 0)
         return -1;
-    /* "pid (comm) S ...": comm may hold spaces and ')', so look after the LAST ')'. */
+    /* "pid (comm) S ppid pgrp ...": comm may hold spaces and ')', so look after the
+     * LAST ')'. */
     char *close = strrchr(buf, ')');
-    if (!close || close[1] != ' ' || close[2] == '\0') {
+    char st;
+    int pg;
+    if (!close || sscanf(close + 1, " %c %*d %d", &st, &pg) != 2) {
         errno = EPROTO;
         return -1;
     }
-    *state = close[2];
+    if (state)
+        *state = st;
+    if (pgrp)
+        *pgrp = (pid_t)pg;
     return 0;
 }
 
 int proc_sleep(pid_t pid, struct proc_sleep *s)
 {
     memset(s, 0, sizeof *s);
-    if (read_state(pid, &s->state) < 0)
+    if (proc_stat(pid, &s->state, NULL) < 0)
         return -1;
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
@@ -73,7 +79,7 @@ int proc_asleep_in(pid_t pid, const long *nrs, size_t n)
 int proc_is_sleeping(pid_t pid)
 {
     char st;
-    return read_state(pid, &st) == 0 && st == 'S';
+    return proc_stat(pid, &st, NULL) == 0 && st == 'S';
 }
 
 int proc_wait_all_asleep(const pid_t *pids, size_t npids, const long *nrs, size_t n, int timeout_ms)

@@ -3,6 +3,9 @@
  * Labs use it to make a race deterministic: wait until a process is really asleep
  * in a given system call (futex, accept, epoll_wait) before acting.
  *
+ * proc_stat(pid, &state, &pgrp): the state letter ('R', 'S', 'Z', ...) and the process
+ *   group of pid, from /proc/PID/stat; either pointer may be NULL. Returns 0, or -1
+ *   with errno (ENOENT: no such process; EPROTO: an unparsable line).
  * proc_sleep(pid, &s): fills s from /proc/PID/stat (the state letter) and
  *   /proc/PID/syscall (the number and first three arguments of the system call the
  *   task is blocked in; in_syscall = 0 when it is running or not in a call).
@@ -31,6 +34,7 @@ struct proc_sleep {
     unsigned long arg[3]; /* its first three arguments */
 };
 
+int proc_stat(pid_t pid, char *state, pid_t *pgrp);
 int proc_sleep(pid_t pid, struct proc_sleep *s);
 int proc_asleep_in(pid_t pid, const long *nrs, size_t n);
 int proc_is_sleeping(pid_t pid);

@@ -1,6 +1,8 @@
 /* spawn.c — see spawn.h. */
 #include "spawn.h"
 #include "clock.h"
+#include "labpath.h"
+#include "textbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,29 +16,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-struct sbuf {
-    char *p;
-    size_t len, cap;
-};
-
-static int sbuf_read(struct sbuf *b, int fd)
-{
-    if (b->cap - b->len < 4096) {
-        size_t ncap = b->cap ? b->cap * 2 : 8192;
-        char *np = realloc(b->p, ncap);
-        if (!np)
-            return -1;
-        b->p = np;
-        b->cap = ncap;
-    }
-    ssize_t n = read(fd, b->p + b->len, b->cap - b->len - 1);
-    if (n > 0)
-        b->len += (size_t)n;
-    if (b->p)
-        b->p[b->len] = '\0';
-    return (int)n;
-}
 
 static void close_if(int *fd)
 {
@@ -99,7 +78,7 @@ int run_capture(char *const argv[], double timeout_s, struct run_result *r)
         return -1;
     }
 
-    struct sbuf out = {0}, err = {0};
+    struct textbuf out = {0}, err = {0};
     double deadline = mono_s() + timeout_s, exited_at = 0;
     int exited = 0, rc = 0;
     while (po[0] >= 0 || pe[0] >= 0 || !exited) {
@@ -122,9 +101,9 @@ int run_capture(char *const argv[], double timeout_s, struct run_result *r)
                 waitpid(pid, &r->status, 0);
                 exited = 1;
             }
-            while (po[0] >= 0 && sbuf_read(&out, po[0]) > 0) {
+            while (po[0] >= 0 && textbuf_read(&out, po[0]) > 0) {
             }
-            while (pe[0] >= 0 && sbuf_read(&err, pe[0]) > 0) {
+            while (pe[0] >= 0 && textbuf_read(&err, pe[0]) > 0) {
             }
             break;
         }
@@ -139,7 +118,7 @@ int run_capture(char *const argv[], double timeout_s, struct run_result *r)
         for (int i = 0; i < 2; i++) {
             int *fd = i == 0 ? &po[0] : &pe[0];
             if (*fd >= 0 && (p[i].revents & (POLLIN | POLLHUP | POLLERR))) {
-                int got = sbuf_read(i == 0 ? &out : &err, *fd);
+                ssize_t got = textbuf_read(i == 0 ? &out : &err, *fd);
                 if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN))
                     close_if(fd);
             }
@@ -170,27 +149,45 @@ int run_capture(char *const argv[], double timeout_s, struct run_result *r)
     return rc;
 }
 
-int run_lab(struct run_result *r, double timeout_s, const char *lab, const char *prog, ...)
+static int run_lab_va(struct run_result *r, double timeout_s, const char *lab, const char *prog, va_list ap)
 {
-    const char *build = getenv("FDLAB_BUILD");
-    if (!build || !*build)
-        build = "build/gcc";
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/labs/%s/%s", build, lab, prog) >= sizeof path) {
+    char rel[4096], path[4096];
+    if ((size_t)snprintf(rel, sizeof rel, "labs/%s/%s", lab, prog) >= sizeof rel) {
         errno = ENAMETOOLONG;
         return -1;
     }
+    if (!build_path(path, sizeof path, rel))
+        return -1;
     char *argv[64];
     int argc = 0;
     argv[argc++] = path;
-    va_list ap;
-    va_start(ap, prog);
     const char *a;
     while ((a = va_arg(ap, const char *)) != NULL && argc < 63)
         argv[argc++] = (char *)a;
-    va_end(ap);
     argv[argc] = NULL;
     return run_capture(argv, timeout_s, r);
+}
+
+int run_lab(struct run_result *r, double timeout_s, const char *lab, const char *prog, ...)
+{
+    va_list ap;
+    va_start(ap, prog);
+    int rc = run_lab_va(r, timeout_s, lab, prog, ap);
+    va_end(ap);
+    return rc;
+}
+
+int run_lab_exit(double timeout_s, const char *lab, const char *prog, ...)
+{
+    struct run_result r = {0};
+    va_list ap;
+    va_start(ap, prog);
+    int rc = run_lab_va(&r, timeout_s, lab, prog, ap);
+    va_end(ap);
+    if (rc == 0)
+        rc = run_check(&r, RUN_ANY_EXIT, NULL, 0) == 0 ? run_exit_code(&r) : -1;
+    run_result_free(&r);
+    return rc;
 }
 
 int run_exit_code(const struct run_result *r)

@@ -14,7 +14,11 @@
  *   run could not be made (pipe, fork, pidfd or allocation failed). An exec failure
  *   shows as exit status 127 with the reason on r->err.
  * run_lab(r, timeout_s, lab, prog, arg...NULL):
- *   run_capture of "$FDLAB_BUILD/labs/<lab>/<prog>" (FDLAB_BUILD defaults to build/gcc).
+ *   run_capture of build_path("labs/<lab>/<prog>") (labpath.h), with the arguments
+ *   given (at most 62). -1 with ENAMETOOLONG when the path does not fit.
+ * run_lab_exit(timeout_s, lab, prog, arg...NULL): run_lab for a run whose output does
+ *   not matter (a usage error, say): returns its exit code (run_exit_code) when it ended
+ *   on its own and left no process behind, -1 otherwise (not run, timed out, leftovers).
  * run_exit_code(r): the exit code, or 128+signal when killed by a signal, or -1.
  * run_check(r, want_exit, why, whylen): the verdict every lab test asserts first on a
  *   finished run. Returns 0 when the run ended on its own (not timed_out), left no
@@ -24,6 +28,13 @@
  *   whylen; why may be NULL when whylen is 0): "timed out", "left N process(es) behind"
  *   or "exit code X, want Y".
  * run_result_free(r): frees r->out and r->err (safe on a zeroed struct).
+ *
+ * Test timeouts: every Test() of one test binary carries the same .timeout. Criterion
+ * 2.4's runner (boxfort's bxfi_push_timeout) keeps pending timeouts in a list sorted by
+ * deadline, but when a new deadline sorts BEFORE an existing one it drops the rest of
+ * the list: those tests lose their timeout, and LeakSanitizer reports the dropped
+ * entries (exit 1 under V=asan). Equal timeouts give deadlines in start order, which
+ * are always appended.
  */
 #ifndef FDLAB_SPAWN_H
 #define FDLAB_SPAWN_H
@@ -41,6 +52,7 @@ struct run_result {
 int run_capture(char *const argv[], double timeout_s, struct run_result *r);
 __attribute__((sentinel)) int run_lab(struct run_result *r, double timeout_s, const char *lab,
                                       const char *prog, ...);
+__attribute__((sentinel)) int run_lab_exit(double timeout_s, const char *lab, const char *prog, ...);
 int run_exit_code(const struct run_result *r);
 #define RUN_ANY_EXIT (-1000) /* run_check: any exit code is fine */
 int run_check(const struct run_result *r, int want_exit, char *why, size_t whylen);

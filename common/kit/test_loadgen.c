@@ -11,15 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fdcount.h"
 #include "kv.h"
+#include "labpath.h"
 #include "labreply.h"
 #include "loadgen.h"
+#include "pdeath.h"
 #include "sock.h"
 #include "spawn.h"
 
@@ -79,9 +80,7 @@ static void serve_keepalive(int fd, int conn_no)
 
 static void server_child(int lfd, enum srv_mode mode, int id, pid_t parent)
 {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(0);
+    die_with_parent(parent);
     alarm(30);
     for (int conn_no = 0;; conn_no++) {
         int fd = accept(lfd, NULL, NULL);
@@ -545,9 +544,8 @@ Test(loadclient, prints_results_and_writes_csv, .timeout = 120)
 {
     struct srv s;
     srv_start(&s, SRV_LAB, 2);
-    const char *build = getenv("FDLAB_BUILD");
     char prog[512], port[16], csv[64];
-    snprintf(prog, sizeof prog, "%s/bench/loadclient", build && *build ? build : "build/gcc");
+    build_path(prog, sizeof prog, "bench/loadclient");
     snprintf(port, sizeof port, "%u", (unsigned)s.port);
     snprintf(csv, sizeof csv, "/tmp/fdlab-loadclient-%d.csv", (int)getpid());
     char *argv[] = {prog, "-p", port, "-c", "4", "-n", "40", "--csv", csv, NULL};

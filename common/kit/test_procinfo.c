@@ -54,3 +54,16 @@ Test(procinfo, timeout_and_missing_process, .timeout = 120)
     cr_assert_eq(errno, ENOENT);
     cr_assert_not(proc_is_sleeping(pid));
 }
+
+Test(procinfo, stat_gives_state_and_group, .timeout = 120)
+{
+    char state = 0;
+    pid_t pgrp = 0;
+    cr_assert_eq(proc_stat(getpid(), &state, &pgrp), 0);
+    cr_assert_eq(state, 'R', "this process is running while it reads");
+    cr_assert_eq(pgrp, getpgrp());
+    cr_assert_eq(proc_stat(getpid(), NULL, NULL), 0);
+    errno = 0;
+    cr_assert_eq(proc_stat(getpid() + 4000000, &state, &pgrp), -1);
+    cr_assert_eq(errno, ENOENT);
+}

@@ -1,10 +1,12 @@
 /* Tests for the test-support pieces: kv.h, spawn.h, err.h, fdcount.h. */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +14,46 @@
 #include "fdcount.h"
 #include "kv.h"
 #include "spawn.h"
+
+/* The passing side of the test macros (their failing side fails the test). */
+Test(kv, test_macros_read_and_compare_values, .timeout = 120)
+{
+    const char *t = "n=-12\nw=abc\n";
+    int calls = 0;
+    cr_assert_eq(KV_LONG((calls++, t), "n"), -12);
+    cr_assert_eq(calls, 1, "text is evaluated once");
+    ASSERT_KV(t, "w", "abc");
+    ASSERT_KV(t, "n", "-12");
+}
+
+Test(kv, long_or_gives_the_default_for_missing_or_bad_values, .timeout = 120)
+{
+    const char *t = "n=12\nw=abc\n";
+    cr_assert_eq(kv_long_or(t, "n", -999), 12);
+    cr_assert_eq(kv_long_or(t, "w", -999), -999);
+    cr_assert_eq(kv_long_or(t, "absent", -1), -1);
+}
+
+Test(kv, print_in_prefixes_the_key, .init = cr_redirect_stdout, .timeout = 120)
+{
+    kv_print_in("epoll.n4.", "conns", "%ld", 200L);
+    kv_print_in("", "bare", "%s", "x");
+    char longp[200];
+    memset(longp, 'p', sizeof longp - 1);
+    longp[sizeof longp - 1] = '\0';
+    kv_print_in(longp, "name", "%d", 1); /* the key is cut at 127 bytes */
+    char want[300];
+    snprintf(want, sizeof want, "epoll.n4.conns=200\nbare=x\n%.127s=1\n", longp);
+    cr_assert_stdout_eq_str(want);
+}
+
+Test(kv, forward_prefixes_keys_and_drops_the_rest, .init = cr_redirect_stdout, .timeout = 120)
+{
+    const char *t = "# an explanation\nport=80\nsrv.conn=1 uid=0\nBad=1\nfds=3\n=x\nlast=no newline";
+    kv_forward("a.", t, "srv.conn");
+    kv_forward("", "k=v\n", NULL);
+    cr_assert_stdout_eq_str("a.port=80\na.fds=3\na.last=no newline\nk=v\n");
+}
 
 Test(kv, last_value_wins_and_numbers_parse, .timeout = 120)
 {
@@ -192,4 +234,67 @@ Test(fdcount, counts_open_and_close, .timeout = 120)
     close(fd);
     cr_assert_eq(fd_count(), n);
     cr_assert_not(fd_is_open(fd));
+}
+
+/* Another process's count, read from outside: a child holding one descriptor more
+ * than it inherited, then gone. */
+Test(fdcount, counts_another_process, .timeout = 120)
+{
+    int p[2];
+    cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+    pid_t c = fork();
+    cr_assert_geq(c, 0);
+    if (c == 0) {
+        alarm(30);
+        close(p[1]);
+        char b;
+        (void)!read(p[0], &b, 1); /* until the parent closes its end */
+        _exit(0);
+    }
+    close(p[0]);
+    /* The child has what we had at fork() minus p[1], we have it minus p[0]: the same
+     * count once the child has closed p[1] (polled for). */
+    int want = fd_count(), got = -1;
+    for (int i = 0; i < 2000 && (got = fd_count_of(c)) != want; i++)
+        usleep(1000);
+    cr_assert_eq(got, want);
+    close(p[1]);
+    cr_assert_eq(waitpid(c, NULL, 0), c);
+    errno = 0;
+    cr_assert_eq(fd_count_of(c), -1, "reaped: no such process");
+    cr_assert_eq(errno, ENOENT);
+}
+
+/* run_lab and run_lab_exit find programs under $FDLAB_BUILD/labs/<lab>/. */
+static void script(const char *dir, const char *name, const char *body)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/labs/t/%s", dir, name);
+    FILE *f = fopen(path, "we");
+    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+    fprintf(f, "#!/bin/sh\n%s\n", body);
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(chmod(path, 0755), 0);
+}
+
+Test(spawn, run_lab_exit_gives_the_code_of_a_clean_run_only, .timeout = 120)
+{
+    char dir[] = "/tmp/fdlab-runlab-XXXXXX", sub[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(sub, sizeof sub, "%s/labs", dir);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    snprintf(sub, sizeof sub, "%s/labs/t", dir);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    script(dir, "three", "exit 3");
+    script(dir, "leaves", "sleep 30 & exit 0");
+    cr_assert_eq(setenv("FDLAB_BUILD", dir, 1), 0);
+    cr_assert_eq(run_lab_exit(20, "t", "three", "ignored", NULL), 3);
+    cr_assert_eq(run_lab_exit(20, "t", "leaves", NULL), -1, "a process left behind");
+    cr_assert_eq(run_lab_exit(20, "t", "absent", NULL), 127, "exec failed in the child");
+    const char *made[] = {"labs/t/three", "labs/t/leaves", "labs/t", "labs", ""};
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", dir, made[i]);
+        cr_assert_eq(remove(path), 0, "%s: %s", path, strerror(errno));
+    }
 }

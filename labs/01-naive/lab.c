@@ -13,49 +13,27 @@
  * claims_shown/claims_total. Exit 0 only when every claim of the run was shown.
  * Sibling programs (server, client, mutex) are found next to /proc/self/exe.
  */
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "claim.h"
 #include "err.h"
 #include "kv.h"
+#include "labpath.h"
 #include "lib/pair.h"
 #include "spawn.h"
 
 struct ctx {
     char dir[4096]; /* where our sibling programs live */
-    int shown, total;
+    struct claims claims;
 };
 
-/* Re-prints every key=value line of text with prefix in front of the key. */
-static void forward(const char *prefix, const char *text)
-{
-    for (const char *line = text; line && *line;) {
-        const char *nl = strchr(line, '\n');
-        size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        size_t klen = strspn(line, "abcdefghijklmnopqrstuvwxyz0123456789_.");
-        if (klen > 0 && klen < len && line[klen] == '=') {
-            char key[128];
-            snprintf(key, sizeof key, "%s%.*s", prefix, (int)klen, line);
-            kv_print(key, "%.*s", (int)(len - klen - 1), line + klen + 1);
-        }
-        line = nl ? nl + 1 : NULL;
-    }
-}
-
-static void claim(struct ctx *c, const char *name, int ok)
-{
-    c->total++;
-    c->shown += ok;
-    kv_print(name, "%d", ok);
-}
-
+/* A number the lab's programs printed, or -999 when absent (no valid value is). */
 static long num(const char *text, const char *key)
 {
-    long v;
-    return kv_long(text, key, &v) == 0 ? v : -999;
+    return kv_long_or(text, key, -999);
 }
 
 static void scenario_fd(struct ctx *c, char which)
@@ -72,12 +50,12 @@ static void scenario_fd(struct ctx *c, char which)
     }
     if (pair_run(c->dir, which, &s, &cl, &left) < 0) {
         warn_errno("scenario %c: server/client run failed", which);
-        claim(c, which == 'a' ? "a.shown" : "b.shown", 0);
+        claim(&c->claims, which == 'a' ? "a.shown" : "b.shown", 0);
         return;
     }
     char prefix[3] = {which, '.', '\0'};
-    forward(prefix, s);
-    forward(prefix, cl);
+    kv_forward(prefix, s, NULL);
+    kv_forward(prefix, cl, NULL);
     /* The server runs in a group of its own, which the tests' leftover check cannot
      * see: pair_run looked (kill(-pgid, 0) == ESRCH) after reaping it. */
     char key[32];
@@ -100,7 +78,7 @@ static void scenario_fd(struct ctx *c, char which)
              kv_is(cl, "client_eof", "1") && kv_is(s, "fds_leaked", "0");
     }
     ok = ok && left == 0;
-    claim(c, which == 'a' ? "a.shown" : "b.shown", ok);
+    claim(&c->claims, which == 'a' ? "a.shown" : "b.shown", ok);
     free(s);
     free(cl);
 }
@@ -120,28 +98,28 @@ static void scenario_mutex(struct ctx *c)
         if (r.err)
             fputs(r.err, stderr);
         run_result_free(&r);
-        claim(c, "c.private.shown", 0);
-        claim(c, "c.pshared.shown", 0);
-        claim(c, "c.lock.shown", 0);
+        claim(&c->claims, "c.private.shown", 0);
+        claim(&c->claims, "c.pshared.shown", 0);
+        claim(&c->claims, "c.lock.shown", 0);
         return;
     }
-    forward("c.", r.out);
+    kv_forward("c.", r.out, NULL);
     const char *o = r.out;
-    claim(c, "c.private.shown",
+    claim(&c->claims, "c.private.shown",
           kv_is(o, "private.trylock_while_held", "EBUSY") &&
               kv_is(o, "private.waiter_seen_asleep", "1") &&
               kv_is(o, "private.futex_private_flag", "1") &&
               kv_is(o, "private.unlocked_before_deadline", "1") &&
               kv_is(o, "private.waiter", "ETIMEDOUT") &&
               kv_is(o, "private.lock_word_after_unlock", "0"));
-    claim(c, "c.pshared.shown",
+    claim(&c->claims, "c.pshared.shown",
           kv_is(o, "pshared.trylock_while_held", "EBUSY") &&
               kv_is(o, "pshared.waiter_seen_asleep", "1") &&
               kv_is(o, "pshared.futex_private_flag", "0") &&
               kv_is(o, "pshared.unlocked_before_deadline", "1") &&
               kv_is(o, "pshared.asleep_after_unlock", "0") &&
               kv_is(o, "pshared.waiter", "acquired"));
-    claim(c, "c.lock.shown",
+    claim(&c->claims, "c.lock.shown",
           kv_is(o, "lock.waiter_seen_asleep", "1") && kv_is(o, "lock.futex_private_flag", "1") &&
               kv_is(o, "lock.asleep_after_unlock", "1") && kv_is(o, "lock.waiter", "stuck") &&
               kv_is(o, "lock.lock_word_after_unlock", "0"));
@@ -150,7 +128,7 @@ static void scenario_mutex(struct ctx *c)
 
 int main(int argc, char **argv)
 {
-    struct ctx c = {.shown = 0};
+    struct ctx c = {.claims = {0}};
     const char *which = "abc";
     int opt;
     while ((opt = getopt(argc, argv, "s:")) != -1) {
@@ -159,12 +137,8 @@ int main(int argc, char **argv)
         else
             die_msg("usage: lab [-s a|b|c]");
     }
-    ssize_t n = readlink("/proc/self/exe", c.dir, sizeof c.dir - 1);
-    if (n < 0)
-        die("readlink /proc/self/exe");
-    c.dir[n] = '\0';
-    char *d = dirname(c.dir); /* may return a pointer into c.dir or a static string */
-    memmove(c.dir, d, strlen(d) + 1);
+    if (self_dir(c.dir, sizeof c.dir) < 0)
+        die("the directory of /proc/self/exe");
 
     puts("Lab 01 - the naive attempt (a real failed design, re-implemented).");
     puts("The server forks its workers, THEN accepts, and publishes the client's descriptor");
@@ -177,8 +151,8 @@ int main(int argc, char **argv)
     if (strchr(which, 'c'))
         scenario_mutex(&c);
     puts("");
-    kv_print("claims_shown", "%d", c.shown);
-    kv_print("claims_total", "%d", c.total);
-    puts(c.shown == c.total ? "Every claim was shown." : "NOT every claim was shown: see above.");
-    return c.shown == c.total ? 0 : 1;
+    kv_print("claims_shown", "%d", c.claims.held);
+    kv_print("claims_total", "%d", c.claims.made);
+    puts(claims_held(&c.claims) ? "Every claim was shown." : "NOT every claim was shown: see above.");
+    return claims_held(&c.claims) ? 0 : 1;
 }

@@ -13,25 +13,17 @@
 
 #define LAB "01-naive"
 
-/* ONE timeout for every test of this binary. Criterion 2.4's runner (boxfort's
- * bxfi_push_timeout) keeps pending timeouts in a list sorted by deadline but, when a
- * new deadline sorts BEFORE an existing one, drops the rest of the list: those tests
- * lose their timeout and LeakSanitizer reports the dropped entries. Equal timeouts
- * give deadlines in start order, which are always appended. */
+/* One timeout for every test of this binary (why: spawn.h, "Test timeouts"). */
 #define TEST_TIMEOUT_S 120
 
 static long num(const char *text, const char *key)
 {
-    long v;
-    cr_assert_eq(kv_long(text, key, &v), 0, "missing or non-numeric %s in:\n%s", key, text);
-    return v;
+    return KV_LONG(text, key);
 }
 
 static void expect(const char *text, const char *key, const char *want)
 {
-    char *v = kv_get(text, key);
-    cr_assert(v && strcmp(v, want) == 0, "%s: want %s, got %s", key, want, v ? v : "(absent)");
-    free(v);
+    ASSERT_KV(text, key, want);
 }
 
 /* Runs `lab`'s program with args, asserts a clean, bounded finish, returns output. */

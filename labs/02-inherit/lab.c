@@ -21,9 +21,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "claim.h"
 #include "err.h"
 #include "fdcount.h"
 #include "fdsnap.h"
+#include "forkflush.h"
 #include "io.h"
 #include "kcmp.h"
 #include "kv.h"
@@ -34,17 +36,9 @@
 
 /* The one per-process context: did every claim hold? */
 struct lab {
-    int failed;
+    struct claims claims;
     struct fdsnap *snap; /* the picture (FDLAB_DRAW set), else NULL */
 };
-
-static void claim(struct lab *lab, int ok, const char *what)
-{
-    if (!ok) {
-        warn_msg("claim failed: %s", what);
-        lab->failed = 1;
-    }
-}
 
 /* A connected pair over a loopback listener: *cli is the client end, the return
  * value the accepted server end. The listener is closed before returning. */
@@ -71,17 +65,6 @@ static void child_wait_release(int rd)
     char c;
     if (read_full(rd, &c, 1, WAIT_MS) != 0)
         die_msg("child: expected the parent to release me");
-}
-
-static pid_t fork_or_die(void)
-{
-    /* Nothing buffered may be inherited: a child that exits through exit() would
-     * print it a second time. */
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork");
-    return pid;
 }
 
 static void pipe_or_die(int p[2])
@@ -175,13 +158,15 @@ static void scenario_before(struct lab *lab)
     kv_print("before.status_flag_shared", "%d", (fl & O_NONBLOCK) != 0);
     kv_print("before.fd_flag_shared", "%d", (fdfl & FD_CLOEXEC) != 0);
     kv_print("before.child_exit", "%d", code);
-    claim(lab, r.fd_open && r.wrote == (ssize_t)strlen(want) + 1, "child wrote on the inherited fd");
-    claim(lab, strcmp(line, want) == 0, "client received the child's greeting");
-    claim(lab, k == 0, "kcmp(KCMP_FILE) == 0 for the inherited fd");
-    claim(lab, k_other > 0, "kcmp tells different open files apart");
-    claim(lab, (fl & O_NONBLOCK) != 0, "O_NONBLOCK set by the child is seen by the parent");
-    claim(lab, (fdfl & FD_CLOEXEC) == 0, "FD_CLOEXEC set by the child is not seen by the parent");
-    claim(lab, code == 0, "before: child exited 0");
+    claim_quiet(&lab->claims, r.fd_open && r.wrote == (ssize_t)strlen(want) + 1,
+                "child wrote on the inherited fd");
+    claim_quiet(&lab->claims, strcmp(line, want) == 0, "client received the child's greeting");
+    claim_quiet(&lab->claims, k == 0, "kcmp(KCMP_FILE) == 0 for the inherited fd");
+    claim_quiet(&lab->claims, k_other > 0, "kcmp tells different open files apart");
+    claim_quiet(&lab->claims, (fl & O_NONBLOCK) != 0, "O_NONBLOCK set by the child is seen by the parent");
+    claim_quiet(&lab->claims, (fdfl & FD_CLOEXEC) == 0,
+                "FD_CLOEXEC set by the child is not seen by the parent");
+    claim_quiet(&lab->claims, code == 0, "before: child exited 0");
     close(conn);
     close(cli);
     close(rep[0]);
@@ -264,11 +249,12 @@ static void scenario_offset(struct lab *lab)
     kv_print("offset.reopen_child_offset", "%lld", (long long)r.reopen_offset);
     kv_print("offset.reopen_kcmp_file", "%d", k_reopen);
     kv_print("offset.reopen_same_open_file_description", "%s", k_reopen == 0 ? "yes" : "no");
-    claim(lab, before == 0 && after == OFF_WRITE + OFF_SEEK, "the child moved the parent's offset");
-    claim(lab, k_same == 0, "kcmp == 0 for the inherited file");
-    claim(lab, r.reopen_offset == OFF_REOPEN_WRITE && k_reopen > 0,
+    claim_quiet(&lab->claims, before == 0 && after == OFF_WRITE + OFF_SEEK,
+                "the child moved the parent's offset");
+    claim_quiet(&lab->claims, k_same == 0, "kcmp == 0 for the inherited file");
+    claim_quiet(&lab->claims, r.reopen_offset == OFF_REOPEN_WRITE && k_reopen > 0,
           "a fresh open() has its own offset and is another open file description");
-    claim(lab, code == 0, "offset: child exited 0");
+    claim_quiet(&lab->claims, code == 0, "offset: child exited 0");
     close(fd);
     close(rep[0]);
 }
@@ -384,16 +370,17 @@ static void after_mode(struct lab *lab, int reuse)
     KV("client_first_line", "%s", line);
 #undef KV
     if (reuse) {
-        claim(lab, r.fd == conn, "the child's own file got the parent's number");
-        claim(lab, r.fcntl_errno == 0 && r.wrote == 17 && r.unrelated_size == 17,
+        claim_quiet(&lab->claims, r.fd == conn, "the child's own file got the parent's number");
+        claim_quiet(&lab->claims, r.fcntl_errno == 0 && r.wrote == 17 && r.unrelated_size == 17,
               "the child's write went into its unrelated file");
-        claim(lab, k > 0, "kcmp != 0: same number, different open file");
+        claim_quiet(&lab->claims, k > 0, "kcmp != 0: same number, different open file");
     } else {
-        claim(lab, r.fcntl_errno == EBADF && r.write_errno == EBADF, "the number is not open in the child");
-        claim(lab, k < 0 && k_errno == EBADF, "kcmp fails with EBADF");
+        claim_quiet(&lab->claims, r.fcntl_errno == EBADF && r.write_errno == EBADF,
+                    "the number is not open in the child");
+        claim_quiet(&lab->claims, k < 0 && k_errno == EBADF, "kcmp fails with EBADF");
     }
-    claim(lab, strcmp(line, "from parent") == 0, "the client got nothing from the child");
-    claim(lab, code == 0, "after: child exited 0");
+    claim_quiet(&lab->claims, strcmp(line, "from parent") == 0, "the client got nothing from the child");
+    claim_quiet(&lab->claims, code == 0, "after: child exited 0");
     close(conn);
     close(cli);
     close(lfd);
@@ -446,11 +433,12 @@ int main(int argc, char **argv)
         warn_errno("picture 02-inherit");
     fdsnap_free(lab.snap);
     kv_print("fds.leaked", "%d", fds_after - fds_before);
-    claim(&lab, fds_before >= 0 && fds_after == fds_before, "no descriptor leaked in the parent");
+    claim_quiet(&lab.claims, fds_before >= 0 && fds_after == fds_before,
+                "no descriptor leaked in the parent");
     if (all) {
         puts("Conclusion: inheritance only covers what was open at fork(). A server that");
         puts("accepts after forking its workers must PASS each connection (SCM_RIGHTS, lab 03).");
     }
-    kv_print("result", "%s", lab.failed ? "FAIL" : "PASS");
-    return lab.failed ? 1 : 0;
+    kv_print("result", "%s", claims_held(&lab.claims) ? "PASS" : "FAIL");
+    return claims_held(&lab.claims) ? 0 : 1;
 }

@@ -21,16 +21,12 @@ static void run(struct run_result *r, const char *scenario, int want_exit)
 
 static long num(const struct run_result *r, const char *key)
 {
-    long v;
-    cr_assert_eq(kv_long(r->out, key, &v), 0, "key %s missing or not a number in:\n%s", key, r->out);
-    return v;
+    return KV_LONG(r->out, key);
 }
 
 static void is(const struct run_result *r, const char *key, const char *want)
 {
-    char *v = kv_get(r->out, key);
-    cr_assert(v && strcmp(v, want) == 0, "%s=%s, want %s", key, v ? v : "(absent)", want);
-    free(v);
+    ASSERT_KV(r->out, key, want);
 }
 
 Test(inherit, accepted_before_fork_is_usable_and_same_open_file, .timeout = 60)

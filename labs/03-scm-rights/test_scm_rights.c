@@ -20,16 +20,12 @@
 
 static long num(const struct run_result *r, const char *key)
 {
-    long v;
-    cr_assert_eq(kv_long(r->out, key, &v), 0, "key %s missing or not a number in:\n%s", key, r->out);
-    return v;
+    return KV_LONG(r->out, key);
 }
 
 static void is(const struct run_result *r, const char *key, const char *want)
 {
-    char *v = kv_get(r->out, key);
-    cr_assert(v && strcmp(v, want) == 0, "%s=%s, want %s", key, v ? v : "(absent)", want);
-    free(v);
+    ASSERT_KV(r->out, key, want);
 }
 
 static void serve(int workers, int clients)

@@ -25,8 +25,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "claim.h"
 #include "err.h"
 #include "kv.h"
+#include "labpath.h"
 #include "lib/child.h"
 #include "lib/drop.h"
 #include "spawn.h"
@@ -41,43 +43,15 @@ struct ctx {
     char secret_text[64];
     int root;
     long yama; /* ptrace_scope, or -1 when Yama is absent */
-    int shown, total;
+    struct claims claims;
 };
 
 static const char DATA[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 
-/* Re-prints every key=value line of text with prefix in front of the key, except
- * keys equal to skip (may be NULL). */
-static void forward_but(const char *prefix, const char *text, const char *skip)
-{
-    for (const char *line = text; line && *line;) {
-        const char *nl = strchr(line, '\n');
-        size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        size_t klen = strspn(line, "abcdefghijklmnopqrstuvwxyz0123456789_.");
-        if (klen > 0 && klen < len && line[klen] == '=' &&
-            !(skip && strlen(skip) == klen && strncmp(line, skip, klen) == 0))
-            printf("%s%.*s\n", prefix, (int)len, line);
-        line = nl ? nl + 1 : NULL;
-    }
-    fflush(stdout);
-}
-
-static void forward(const char *prefix, const char *text)
-{
-    forward_but(prefix, text, NULL);
-}
-
-static void claim(struct ctx *c, const char *name, int ok)
-{
-    c->total++;
-    c->shown += ok;
-    kv_print(name, "%d", ok);
-}
-
+/* A number the lab's programs printed, or -999 when absent (no valid value is). */
 static long num(const char *text, const char *key)
 {
-    long v;
-    return kv_long(text, key, &v) == 0 ? v : -999;
+    return kv_long_or(text, key, -999);
 }
 
 /* The server's line about the connection from pid: uid and verdict. 0 when found. */
@@ -207,14 +181,14 @@ static void own_grant(struct ctx *c)
     kv_print("g.allowed_uid", "%s", uidbuf);
     int ok = 0;
     if (ran) {
-        forward("g.", r.out);
+        kv_forward("g.", r.out, NULL);
         int saw = server_saw(st, &r, "g", (long)getuid(), "granted");
         ok = client_ok(&r) && saw && kv_is(r.out, "reply", "ok") && num(r.out, "fds_received") == 1 &&
              kv_is(r.out, "content", DATA) && kv_is(r.out, "fd_accmode", "r");
     }
-    forward_but("g.", st, "srv.conn");
-    claim(c, "g.shown", ok && rc == 0 && num(st, "srv.granted") == 1 &&
-                            num(st, "srv.fds_end") == num(st, "srv.fds_start"));
+    kv_forward("g.", st, "srv.conn");
+    claim(&c->claims, "g.shown", ok && rc == 0 && num(st, "srv.granted") == 1 &&
+                                 num(st, "srv.fds_end") == num(st, "srv.fds_start"));
     run_result_free(&r);
     free(name);
     child_free(&srv);
@@ -238,7 +212,7 @@ static void part1(struct ctx *c, unsigned nreq)
         warn_errno("opensrv did not come up");
         child_finish(&srv, 5);
         child_free(&srv);
-        claim(c, "part1.shown", 0);
+        claim(&c->claims, "part1.shown", 0);
         return;
     }
     char *name = kv_get(srv.text, "srv.name");
@@ -280,31 +254,31 @@ static void part1(struct ctx *c, unsigned nreq)
 
     puts("\n# a. nobody cannot open the 0600 root file itself, yet reads it through the fd");
     if (p.ran_a) {
-        forward("a.", p.a.out);
+        kv_forward("a.", p.a.out, NULL);
         int saw = server_saw(st, &p.a, "a", 65534, "granted");
-        claim(c, "a.shown", client_ok(&p.a) && saw && kv_is(p.a.out, "uid", NOBODY) &&
-                                kv_is(p.a.out, "self_open", "EACCES") &&
-                                kv_is(p.a.out, "reply", "ok") && num(p.a.out, "fds_received") == 1 &&
-                                kv_is(p.a.out, "content", c->secret_text) &&
-                                num(p.a.out, "fd_owner_uid") == 0 && kv_is(p.a.out, "fd_mode", "0600"));
+        claim(&c->claims, "a.shown", client_ok(&p.a) && saw && kv_is(p.a.out, "uid", NOBODY) &&
+                                     kv_is(p.a.out, "self_open", "EACCES") &&
+                                     kv_is(p.a.out, "reply", "ok") && num(p.a.out, "fds_received") == 1 &&
+                                     kv_is(p.a.out, "content", c->secret_text) &&
+                                     num(p.a.out, "fd_owner_uid") == 0 && kv_is(p.a.out, "fd_mode", "0600"));
     } else {
         kv_print("a.skipped", "not-root");
     }
 
     puts("\n# b. a peer whose SO_PEERCRED uid is not on the allow-list gets EACCES, no fd");
     if (p.ran_b) {
-        forward("b.", p.b.out);
+        kv_forward("b.", p.b.out, NULL);
         int saw = server_saw(st, &p.b, "b", num(p.b.out, "uid"), "refused");
-        claim(c, "b.shown", client_ok(&p.b) && saw && kv_is(p.b.out, "reply", "EACCES") &&
-                                num(p.b.out, "fds_received") == 0);
+        claim(&c->claims, "b.shown", client_ok(&p.b) && saw && kv_is(p.b.out, "reply", "EACCES") &&
+                                     num(p.b.out, "fds_received") == 0);
     }
 
     puts("\n# c. an allowed peer, a file that does not exist: the errno comes back, no fd");
     if (p.ran_c) {
-        forward("c.", p.cc.out);
+        kv_forward("c.", p.cc.out, NULL);
         int saw = server_saw(st, &p.cc, "c", 65534, "failed:ENOENT");
-        claim(c, "c.shown", client_ok(&p.cc) && saw && kv_is(p.cc.out, "reply", "ENOENT") &&
-                                num(p.cc.out, "fds_received") == 0);
+        claim(&c->claims, "c.shown", client_ok(&p.cc) && saw && kv_is(p.cc.out, "reply", "ENOENT") &&
+                                     num(p.cc.out, "fds_received") == 0);
     } else {
         kv_print("c.skipped", "not-root");
     }
@@ -312,13 +286,13 @@ static void part1(struct ctx *c, unsigned nreq)
     puts("\n# d. connect() with euid nobody, then become uid 65533, then send the request:");
     puts("the server still sees nobody (credentials are captured at connect time) and grants.");
     if (p.ran_d) {
-        forward("d.", p.d.out);
+        kv_forward("d.", p.d.out, NULL);
         int saw = server_saw(st, &p.d, "d", 65534, "granted");
-        claim(c, "d.shown", client_ok(&p.d) && saw && kv_is(p.d.out, "connected_euid", NOBODY) &&
-                                kv_is(p.d.out, "connected_ruid", "0") &&
-                                kv_is(p.d.out, "uid", OTHER) && kv_is(p.d.out, "self_open", "EACCES") &&
-                                kv_is(p.d.out, "reply", "ok") &&
-                                kv_is(p.d.out, "content", c->secret_text));
+        claim(&c->claims, "d.shown", client_ok(&p.d) && saw && kv_is(p.d.out, "connected_euid", NOBODY) &&
+                                     kv_is(p.d.out, "connected_ruid", "0") &&
+                                     kv_is(p.d.out, "uid", OTHER) && kv_is(p.d.out, "self_open", "EACCES") &&
+                                     kv_is(p.d.out, "reply", "ok") &&
+                                     kv_is(p.d.out, "content", c->secret_text));
     } else {
         kv_print("d.skipped", "not-root");
     }
@@ -326,23 +300,23 @@ static void part1(struct ctx *c, unsigned nreq)
     puts("\n# e. many requests, granted and refused: the server's fd count is unchanged");
     long want_conns = 0, ok = p.ran_e_no;
     if (p.ran_e_ok) {
-        forward("e.granted.", p.e_ok.out);
+        kv_forward("e.granted.", p.e_ok.out, NULL);
         want_conns += nreq;
         ok = ok && client_ok(&p.e_ok) && num(p.e_ok.out, "replies_ok") == (long)nreq &&
              num(p.e_ok.out, "fds_after") == num(p.e_ok.out, "fds_before");
     }
     if (p.ran_e_no) {
-        forward("e.refused.", p.e_no.out);
+        kv_forward("e.refused.", p.e_no.out, NULL);
         want_conns += num(p.e_no.out, "requests");
         ok = ok && client_ok(&p.e_no) && num(p.e_no.out, "replies_err") == num(p.e_no.out, "requests") &&
              num(p.e_no.out, "fds_after") == num(p.e_no.out, "fds_before");
     }
     want_conns += p.ran_a + p.ran_b + p.ran_c + p.ran_d;
-    forward_but("", st, "srv.conn"); /* one line per connection: the totals suffice */
+    kv_forward("", st, "srv.conn"); /* one line per connection: the totals suffice */
     kv_print("e.expected_connections", "%ld", want_conns);
-    claim(c, "e.shown", ok && rc == 0 && num(st, "srv.connections") == want_conns &&
-                            num(st, "srv.fds_start") >= 0 &&
-                            num(st, "srv.fds_end") == num(st, "srv.fds_start"));
+    claim(&c->claims, "e.shown", ok && rc == 0 && num(st, "srv.connections") == want_conns &&
+                                 num(st, "srv.fds_start") >= 0 &&
+                                 num(st, "srv.fds_end") == num(st, "srv.fds_start"));
 
     run_result_free(&p.a), run_result_free(&p.b), run_result_free(&p.cc);
     run_result_free(&p.d), run_result_free(&p.e_ok), run_result_free(&p.e_no);
@@ -418,10 +392,10 @@ static void pidfd_scenario(struct ctx *c, const struct pscen *s)
     }
     int trc = child_finish(&t, 20);
     snprintf(key, sizeof key, "%starget.", pfx);
-    forward(key, t.text);
+    kv_forward(key, t.text, NULL);
     snprintf(key, sizeof key, "%staker.", pfx);
     if (ran)
-        forward(key, r.out);
+        kv_forward(key, r.out, NULL);
     const char *want = expect(c, s);
     snprintf(key, sizeof key, "%sexpected", pfx);
     kv_print(key, "%s", want);
@@ -439,7 +413,7 @@ static void pidfd_scenario(struct ctx *c, const struct pscen *s)
         free(rd);
     }
     snprintf(key, sizeof key, "%sshown", pfx);
-    claim(c, key, ok);
+    claim(&c->claims, key, ok);
     run_result_free(&r);
     child_free(&t);
 }
@@ -504,7 +478,7 @@ int main(int argc, char **argv)
     if (part != 1)
         part2(&c);
     cleanup_files(&c);
-    kv_print("claims_shown", "%d", c.shown);
-    kv_print("claims_total", "%d", c.total);
-    return c.shown == c.total && c.total > 0 ? 0 : 1;
+    kv_print("claims_shown", "%d", c.claims.held);
+    kv_print("claims_total", "%d", c.claims.made);
+    return claims_held(&c.claims) && c.claims.made > 0 ? 0 : 1;
 }

@@ -9,18 +9,16 @@
 
 #include "fdcount.h"
 #include "kv.h"
+#include "labpath.h"
 #include "spawn.h"
 
 #define LAB "04-unrelated"
-/* One value for every test: with --jobs=2, Criterion 2.4's runner was seen to leak
- * (LeakSanitizer, exit 1 in the asan build) when tests carry DIFFERENT timeouts. */
+/* One timeout for every test of this binary (why: spawn.h, "Test timeouts"). */
 #define TEST_TIMEOUT_S 200
 
 static long num(const char *text, const char *key)
 {
-    long v;
-    cr_assert_eq(kv_long(text, key, &v), 0, "key %s missing or not a number", key);
-    return v;
+    return KV_LONG(text, key);
 }
 
 static void need_root(void)
@@ -200,9 +198,8 @@ Test(unrelated, whole_lab_exits_0_and_skips_nothing_as_root, .timeout = TEST_TIM
 Test(unrelated, non_root_run_skips_and_still_exits_0, .timeout = TEST_TIMEOUT_S)
 {
     need_root();
-    const char *build = getenv("FDLAB_BUILD");
     char lab[4096];
-    snprintf(lab, sizeof lab, "%s/labs/" LAB "/lab", build && *build ? build : "build/gcc");
+    build_path(lab, sizeof lab, "labs/" LAB "/lab");
     if (access("/usr/bin/setpriv", X_OK) != 0)
         cr_skip_test("setpriv (util-linux) not installed");
     char cmd[8400];

@@ -10,9 +10,7 @@
 
 static void expect(const char *out, const char *key, const char *want)
 {
-    char *v = kv_get(out, key);
-    cr_assert(v && strcmp(v, want) == 0, "%s=%s, want %s", key, v ? v : "(absent)", want);
-    free(v);
+    ASSERT_KV(out, key, want);
 }
 
 Test(lab05, locked_counting_is_exact, .timeout = 120)

@@ -52,12 +52,9 @@ static int scenario(enum herd_mode mode, int n, long conns, int conc, int gate_m
                           .gate_ms = mode == HERD_EPOLL ? gate_ms : 0, .sync_ms = sync_ms};
     if (herd_run(&o, r) < 0)
         die("herd_run %s n=%d", herd_mode_name(mode), n);
-    char key[64];
-#define KV(name, fmt, val)                                                                  \
-    do {                                                                                    \
-        snprintf(key, sizeof key, "%s.n%d.%s", herd_mode_name(mode), n, name);              \
-        kv_print(key, fmt, val);                                                            \
-    } while (0)
+    char pfx[64];
+    snprintf(pfx, sizeof pfx, "%s.n%d.", herd_mode_name(mode), n);
+#define KV(name, fmt, val) kv_print_in(pfx, name, fmt, val)
     KV("conns", "%ld", r->accepted);
     KV("errors", "%ld", r->errors);
     KV("wakeups_per_conn", "%.3f", per(r->wait_csw, r->accepted));

@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "claim.h"
 #include "err.h"
 #include "fdcount.h"
 #include "kv.h"
@@ -53,7 +54,7 @@
 /* The single context of this program. */
 struct lab {
     int quiet;
-    int ok; /* every claim so far held */
+    struct claims claims; /* printed as claim.<name>=1|0 */
 };
 
 static void say(const struct lab *l, const char *text)
@@ -69,14 +70,6 @@ static void run(const char *prefix, const struct alock_opts *o, struct alock_res
     alock_print(prefix, o, r);
 }
 
-static void claim(struct lab *l, const char *name, int held)
-{
-    char key[64];
-    snprintf(key, sizeof key, "claim.%s", name);
-    kv_print(key, "%d", held);
-    l->ok &= held;
-}
-
 static int clean(const struct alock_opts *o, const struct alock_result *r)
 {
     return r->errors == 0 && r->ok == o->requests && r->accepted == o->requests + o->idle &&
@@ -85,7 +78,7 @@ static int clean(const struct alock_opts *o, const struct alock_result *r)
 
 int main(int argc, char **argv)
 {
-    struct lab l = {.ok = 1};
+    struct lab l = {.claims = {.prefix = "claim."}};
     int opt;
     while ((opt = getopt(argc, argv, "q")) != -1) {
         if (opt != 'q') {
@@ -115,8 +108,8 @@ int main(int argc, char **argv)
         else
             one &= clean(&o, &r) && r.max_waiters == 1 && r.empty_wakes == 0;
     }
-    claim(&l, "herd_without_lock", herd);
-    claim(&l, "one_waiter_with_lock", one);
+    claim(&l.claims, "herd_without_lock", herd);
+    claim(&l.claims, "one_waiter_with_lock", one);
 
     say(&l, "# 2) Kill the lock holder: after 100 connections the next holder SIGKILLs itself\n"
             "#    while holding the lock (with nothing accepted and unserved); 3 workers, the\n"
@@ -135,7 +128,7 @@ int main(int argc, char **argv)
         int mutex = m == ALOCK_PMUTEX || m == ALOCK_NGINX;
         od &= r.ownerdead == (mutex ? 1 : 0);
     }
-    claim(&l, "holder_death_recovered", recovered);
+    claim(&l.claims, "holder_death_recovered", recovered);
 
     say(&l, "# 2b) The same, killed from outside: after 100 requests the client pauses; the\n"
             "#    parent SIGKILLs the lock holder while it sleeps in accept() (victim_in_accept)\n"
@@ -156,8 +149,8 @@ int main(int argc, char **argv)
                    r.respawned == 1 && r.serve_errors == 0;
         od &= r.ownerdead == (m == ALOCK_PMUTEX ? 1 : 0);
     }
-    claim(&l, "outside_kill_recovered", outside);
-    claim(&l, "ownerdead_only_for_mutex", od);
+    claim(&l.claims, "outside_kill_recovered", outside);
+    claim(&l.claims, "ownerdead_only_for_mutex", od);
 
     say(&l, "# 3) nginx's throttle: 2 workers, limit 32 each; worker 0 first takes 29 idle\n"
             "#    connections, past 7/8 (28) of its limit, so after each accept\n"
@@ -172,15 +165,14 @@ int main(int argc, char **argv)
         struct alock_opts ob = o;
         ob.idle = 26;
         run("throttle_below.", &ob, &rb);
-        claim(&l, "throttle",
+        claim(&l.claims, "throttle",
               clean(&o, &r) && r.disabled_skips > 0 && r.limit_skips == 0 && r.max_active <= 32 &&
                   clean(&ob, &rb) && rb.disabled_skips == 0 && rb.limit_skips == 0);
     }
 
     int fds_after = fd_count();
     kv_print("parent_fds_leaked", "%d", fds_after - fds_before);
-    if (fds_after != fds_before)
-        l.ok = 0;
-    say(&l, l.ok ? "# every claim held" : "# some claim did NOT hold");
-    return l.ok ? 0 : 1;
+    claim_quiet(&l.claims, fds_after == fds_before, "no descriptor leaked in the parent");
+    say(&l, claims_held(&l.claims) ? "# every claim held" : "# some claim did NOT hold");
+    return claims_held(&l.claims) ? 0 : 1;
 }

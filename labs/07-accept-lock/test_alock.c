@@ -11,9 +11,7 @@
 
 static long kvl(const struct run_result *r, const char *key)
 {
-    long v;
-    cr_assert_eq(kv_long(r->out, key, &v), 0, "key %s missing in:\n%s", key, r->out);
-    return v;
+    return KV_LONG(r->out, key);
 }
 
 static double kvd(const struct run_result *r, const char *key)
@@ -210,24 +208,15 @@ Test(lock, nginx_throttle_not_at_seven_eighths, .timeout = 120)
 
 Test(lock, nginx_idle_beyond_the_limit_is_refused, .timeout = 120)
 {
-    struct run_result r;
-    cr_assert_eq(run_lab(&r, 20, LAB, "alock", "-m", "nginx", "-w", "2", "-L", "8", "-i", "9",
-                         NULL),
-                 0);
-    ASSERT_RUN(&r, 2); /* worker 0 could not hold 9 of a limit of 8 */
-    run_result_free(&r);
+    cr_assert_eq(run_lab_exit(20, LAB, "alock", "-m", "nginx", "-w", "2", "-L", "8", "-i", "9", NULL), 2,
+                 "worker 0 could not hold 9 of a limit of 8");
 }
 
 Test(lab, bad_arguments_exit_2, .timeout = 120)
 {
-    struct run_result r;
-    cr_assert_eq(run_lab(&r, 20, LAB, "alock", "-m", "bogus", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 2);
-    run_result_free(&r);
-    cr_assert_eq(run_lab(&r, 20, LAB, "alock", "-m", "none", "-k", "5", NULL), 0);
-    ASSERT_RUN(&r, 2); /* no lock, nothing to die holding */
-    run_result_free(&r);
-    cr_assert_eq(run_lab(&r, 20, LAB, "alock", "-m", "nginx", "-k", "5", "-K", NULL), 0);
-    ASSERT_RUN(&r, 2); /* nginx's holder never blocks in accept() */
-    run_result_free(&r);
+    cr_assert_eq(run_lab_exit(20, LAB, "alock", "-m", "bogus", NULL), 2);
+    cr_assert_eq(run_lab_exit(20, LAB, "alock", "-m", "none", "-k", "5", NULL), 2,
+                 "no lock, nothing to die holding");
+    cr_assert_eq(run_lab_exit(20, LAB, "alock", "-m", "nginx", "-k", "5", "-K", NULL), 2,
+                 "nginx's holder never blocks in accept()");
 }

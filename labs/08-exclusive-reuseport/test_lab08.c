@@ -23,9 +23,7 @@
 
 static long key(const struct run_result *r, const char *k)
 {
-    long v = -999;
-    cr_assert_eq(kv_long(r->out, k, &v), 0, "missing key %s in:\n%s\nstderr:\n%s", k, r->out, r->err);
-    return v;
+    return KV_LONG(r->out, k);
 }
 
 /* Runs trial with up to 11 arguments (the array is zero-filled, so run_lab stops at
@@ -242,16 +240,9 @@ Test(lab08, steered_pool_closes_its_maps_and_program, .timeout = 120)
 
 Test(lab08, bad_options_exit_2, .timeout = 120)
 {
-    struct run_result r;
-    cr_assert_eq(run_lab(&r, 10, LAB, "trial", "-m", "bogus", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 2);
-    run_result_free(&r);
-    cr_assert_eq(run_lab(&r, 10, LAB, "trial", "-n", "4", "-s", "10", "-w", "4", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 2);
-    run_result_free(&r);
-    cr_assert_eq(run_lab(&r, 10, LAB, "trial", "extra", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 2);
-    run_result_free(&r);
+    cr_assert_eq(run_lab_exit(10, LAB, "trial", "-m", "bogus", NULL), 2);
+    cr_assert_eq(run_lab_exit(10, LAB, "trial", "-n", "4", "-s", "10", "-w", "4", NULL), 2);
+    cr_assert_eq(run_lab_exit(10, LAB, "trial", "extra", NULL), 2);
 }
 
 /* One request by hand; returns the X-Worker id of the reply, or -1. */

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "claim.h"
 #include "err.h"
 #include "kv.h"
 #include "lib/dispatch.h"
@@ -36,7 +37,8 @@
 struct lab {
     int workers;
     long conns;
-    int ok; /* every run clean and every claim held so far */
+    int ok;               /* every run clean so far */
+    struct claims claims; /* printed as claim.<name>=1|0 */
 };
 
 static double per(long x, long n)
@@ -62,12 +64,9 @@ static int scenario(struct lab *l, enum policy p, int conc, struct disp_result *
                           .concurrency = conc};
     if (disp_run(&o, r) < 0)
         die("run %s -c %d", policy_name(p), conc);
-    char key[80];
-#define KV(name, fmt, val)                                                                  \
-    do {                                                                                    \
-        snprintf(key, sizeof key, "%s.c%d.%s", policy_name(p), conc, name);                 \
-        kv_print(key, fmt, val);                                                            \
-    } while (0)
+    char pfx[64];
+    snprintf(pfx, sizeof pfx, "%s.c%d.", policy_name(p), conc);
+#define KV(name, fmt, val) kv_print_in(pfx, name, fmt, val)
     KV("conns", "%ld", r->served);
     KV("errors", "%ld", r->errors);
     for (int i = 0; i < o.workers; i++) {
@@ -98,12 +97,6 @@ static int scenario(struct lab *l, enum policy p, int conc, struct disp_result *
     return c;
 }
 
-static void claim(struct lab *l, const char *name, int held)
-{
-    kv_print(name, "%d", held);
-    l->ok &= held;
-}
-
 static void usage(void)
 {
     fprintf(stderr, "usage: lab [-m self|first_idle|round_robin|least_loaded] [-w WORKERS]"
@@ -113,7 +106,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    struct lab l = {.workers = 4, .conns = 400, .ok = 1};
+    struct lab l = {.workers = 4, .conns = 400, .ok = 1, .claims = {.prefix = "claim."}};
     int mode = -1, conc = 0, opt;
     while ((opt = getopt(argc, argv, "m:w:n:c:")) != -1) {
         switch (opt) {
@@ -154,20 +147,21 @@ int main(int argc, char **argv)
             l.ok &= scenario(&l, (enum policy)p, concs[k], &res[p][k]);
 
     const struct disp_result *fi = &res[POL_FIRST_IDLE][0];
-    claim(&l, "claim.first_idle_skews_to_worker0",
+    claim(&l.claims, "first_idle_skews_to_worker0",
           fi->largest == 0 && fi->w[0].conns * l.workers > fi->served);
-    claim(&l, "claim.round_robin_even",
+    claim(&l.claims, "round_robin_even",
           res[POL_ROUND_ROBIN][0].spread <= 1 && res[POL_ROUND_ROBIN][1].spread <= 1);
-    claim(&l, "claim.least_loaded_uses_all", res[POL_LEAST_LOADED][1].used == l.workers);
+    claim(&l.claims, "least_loaded_uses_all", res[POL_LEAST_LOADED][1].used == l.workers);
     int fds = 1;
     for (int p = POL_FIRST_IDLE; p < POL_COUNT; p++)
         for (int k = 0; k < 2; k++)
             fds &= res[p][k].master.fds_before == res[p][k].master.fds_after;
-    claim(&l, "claim.master_fds_unchanged", fds);
+    claim(&l.claims, "master_fds_unchanged", fds);
     printf("# first_idle piles the work on worker 0 when load is low; round_robin is even\n"
            "# by construction; least_loaded spreads once connections overlap. The CPU\n"
            "# figures (cpu_us_per_conn) compare the master's extra work with self: see\n"
            "# make bench-9 for repeated measurements.\n");
+    l.ok &= claims_held(&l.claims);
     kv_print("result", "%s", l.ok ? "dispatch_shown" : "not_shown");
     return l.ok ? 0 : 1;
 }

@@ -106,10 +106,8 @@ Test(policy, names_round_trip, .timeout = 120)
 static long key(const char *out, const char *mode, const char *c, const char *name)
 {
     char k[96];
-    long v;
     snprintf(k, sizeof k, "%s.c%s.%s", mode, c, name);
-    cr_assert_eq(kv_long(out, k, &v), 0, "key %s missing in:\n%s", k, out);
-    return v;
+    return KV_LONG(out, k);
 }
 
 /* Run one scenario; assert it was clean (every request answered by the worker that
@@ -216,13 +214,8 @@ Test(lab, the_sweep_shows_every_claim, .timeout = 120)
 
 Test(lab, bad_usage_exits_2, .timeout = 120)
 {
-    struct run_result r;
-    cr_assert_eq(run_lab(&r, 20, LAB, "lab", "-m", "random", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 2);
-    run_result_free(&r);
-    cr_assert_eq(run_lab(&r, 20, LAB, "lab", "-w", "0", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 2);
-    run_result_free(&r);
+    cr_assert_eq(run_lab_exit(20, LAB, "lab", "-m", "random", NULL), 2);
+    cr_assert_eq(run_lab_exit(20, LAB, "lab", "-w", "0", NULL), 2);
 }
 
 /* FDLAB_DRAW (make lab-9 DRAW=1): worker 1 pauses once for the master to draw it, the

@@ -25,24 +25,14 @@
 
 #include "err.h"
 #include "lib/ew.h"
+#include "claim.h"
 #include "kv.h"
-
-static int claim(const char *name, int ok)
-{
-    char key[64];
-    snprintf(key, sizeof key, "claim.%s", name);
-    kv_print(key, "%d", ok ? 1 : 0);
-    return ok ? 0 : 1;
-}
 
 static void print_ltet(const char *p, const struct ltet_result *r)
 {
-    char k[64];
-#define KV(name, val)                                                                      \
-    do {                                                                                   \
-        snprintf(k, sizeof k, "%s.%s", p, name);                                           \
-        kv_print(k, "%ld", val);                                                           \
-    } while (0)
+    char pfx[64];
+    snprintf(pfx, sizeof pfx, "%s.", p);
+#define KV(name, val) kv_print_in(pfx, name, "%ld", val)
     KV("waits", r->waits);
     KV("notifications", r->notifications);
     KV("bytes_read", r->bytes_read);
@@ -50,7 +40,7 @@ static void print_ltet(const char *p, const struct ltet_result *r)
 #undef KV
 }
 
-static int run_ltet(void)
+static void run_ltet(struct claims *cs)
 {
     struct ltet_result lt, et;
     ew_ltet(0, &lt);
@@ -62,21 +52,16 @@ static int run_ltet(void)
     kv_print("ltet.chunk", "%ld", lt.chunk);
     print_ltet("lt", &lt);
     print_ltet("et", &et);
-    int bad = 0;
-    bad |= claim("lt_repeats", lt.notifications == lt.arrivals * lt.per_arrival / lt.chunk &&
-                                   lt.bytes_left == 0);
-    bad |= claim("et_once_per_arrival", et.notifications == et.arrivals && et.bytes_left > 0);
-    return bad;
+    claim(cs, "lt_repeats", lt.notifications == lt.arrivals * lt.per_arrival / lt.chunk &&
+                            lt.bytes_left == 0);
+    claim(cs, "et_once_per_arrival", et.notifications == et.arrivals && et.bytes_left > 0);
 }
 
 static void print_stall(const char *p, const struct stall_result *r, int accept)
 {
-    char k[64];
-#define KV(name, val)                                                                      \
-    do {                                                                                   \
-        snprintf(k, sizeof k, "%s.%s", p, name);                                           \
-        kv_print(k, "%ld", val);                                                           \
-    } while (0)
+    char pfx[64];
+    snprintf(pfx, sizeof pfx, "%s.", p);
+#define KV(name, val) kv_print_in(pfx, name, "%ld", val)
     KV("notifications", r->notifications);
     if (accept) {
         KV("clients", r->clients);
@@ -91,7 +76,7 @@ static void print_stall(const char *p, const struct stall_result *r, int accept)
 #undef KV
 }
 
-static int run_stall(void)
+static void run_stall(struct claims *cs)
 {
     struct stall_result a1, ad, r1, rd;
     printf("# stall: edge-triggered; 'one' handles one accept/read per notification,\n"
@@ -106,19 +91,17 @@ static int run_stall(void)
     kv_print("stall.read.buf_bytes", "%ld", r1.buf_bytes);
     print_stall("stall.read.one", &r1, 0);
     print_stall("stall.read.drain", &rd, 0);
-    int bad = 0;
-    bad |= claim("accept_one_stalls", a1.notifications == 1 && a1.accepted == 1 &&
-                                          a1.served == 1 && a1.queued_after == 1);
-    bad |= claim("accept_drain_serves", ad.accepted == 2 && ad.served == 2 && ad.queued_after == 0);
-    bad |= claim("read_one_stalls", r1.notifications == 1 && r1.bytes_read == r1.buf_bytes &&
-                                        r1.bytes_left == r1.req_bytes - r1.buf_bytes &&
-                                        r1.served == 0);
-    bad |= claim("read_drain_serves",
-                 rd.bytes_read == rd.req_bytes && rd.bytes_left == 0 && rd.served == 1);
-    return bad;
+    claim(cs, "accept_one_stalls", a1.notifications == 1 && a1.accepted == 1 &&
+                                   a1.served == 1 && a1.queued_after == 1);
+    claim(cs, "accept_drain_serves", ad.accepted == 2 && ad.served == 2 && ad.queued_after == 0);
+    claim(cs, "read_one_stalls", r1.notifications == 1 && r1.bytes_read == r1.buf_bytes &&
+                                 r1.bytes_left == r1.req_bytes - r1.buf_bytes &&
+                                 r1.served == 0);
+    claim(cs, "read_drain_serves",
+              rd.bytes_read == rd.req_bytes && rd.bytes_left == 0 && rd.served == 1);
 }
 
-static int run_bigwrite(void)
+static void run_bigwrite(struct claims *cs)
 {
     struct bigwrite_result r;
     ew_bigwrite(&r);
@@ -137,12 +120,10 @@ static int run_bigwrite(void)
     kv_print("bigwrite.sum_sent", "%016" PRIx64, r.sum_sent);
     kv_print("bigwrite.sum_received", "%016" PRIx64, r.sum_received);
     kv_print("bigwrite.completed", "%d", r.completed);
-    int bad = 0;
-    bad |= claim("bigwrite_partial", r.short_writes + r.eagain >= 1 && r.epollout_wakeups >= 1);
-    bad |= claim("bigwrite_exact", r.completed && r.bytes_sent == r.big_bytes &&
-                                       r.bytes_received == r.big_bytes &&
-                                       r.sum_sent == r.sum_received);
-    return bad;
+    claim(cs, "bigwrite_partial", r.short_writes + r.eagain >= 1 && r.epollout_wakeups >= 1);
+    claim(cs, "bigwrite_exact", r.completed && r.bytes_sent == r.big_bytes &&
+                                r.bytes_received == r.big_bytes &&
+                                r.sum_sent == r.sum_received);
 }
 
 static long per(long delta_kb, long n)
@@ -150,7 +131,7 @@ static long per(long delta_kb, long n)
     return n > 0 ? delta_kb * 1024 / n : 0;
 }
 
-static int run_idle(long want)
+static void run_idle(struct claims *cs, long want)
 {
     struct idle_result r;
     ew_idle(want, &r);
@@ -186,11 +167,9 @@ static int run_idle(long want)
     kv_print("idle.server_per_conn_bytes", "%ld",
              per(r.rss_after_kb - r.rss_before_kb, r.accepted) + kernel_sock);
     kv_print("idle.client_status", "%d", r.client_status);
-    int bad = 0;
-    bad |= claim("idle_all_served", r.connected == r.n && r.accepted == r.n && r.served == r.n &&
-                                        r.client_status == 0);
-    bad |= claim("idle_fds_back", r.fd_after == r.fd_baseline && r.fd_peak >= r.fd_baseline + r.n);
-    return bad;
+    claim(cs, "idle_all_served", r.connected == r.n && r.accepted == r.n && r.served == r.n &&
+                                 r.client_status == 0);
+    claim(cs, "idle_fds_back", r.fd_after == r.fd_baseline && r.fd_peak >= r.fd_baseline + r.n);
 }
 
 static void usage(void)
@@ -229,15 +208,15 @@ int main(int argc, char **argv)
                "4. %ld idle connections: memory per connection\n",
                idle_n);
     }
-    int bad = 0;
+    struct claims cs = {.prefix = "claim."};
     if (which < 0 || which == 0)
-        bad |= run_ltet();
+        run_ltet(&cs);
     if (which < 0 || which == 1)
-        bad |= run_stall();
+        run_stall(&cs);
     if (which < 0 || which == 2)
-        bad |= run_bigwrite();
+        run_bigwrite(&cs);
     if (which < 0 || which == 3)
-        bad |= run_idle(idle_n);
-    kv_print("result", "%s", bad ? "not_shown" : "shown");
-    return bad ? 1 : 0;
+        run_idle(&cs, idle_n);
+    kv_print("result", "%s", claims_held(&cs) ? "shown" : "not_shown");
+    return claims_held(&cs) ? 0 : 1;
 }

@@ -17,9 +17,7 @@
 
 static long kv_num(const char *text, const char *key)
 {
-    long v;
-    cr_assert_eq(kv_long(text, key, &v), 0, "key %s missing in:\n%s", key, text);
-    return v;
+    return KV_LONG(text, key);
 }
 
 static void run_ok(struct run_result *r, const char *scenario)
@@ -168,11 +166,6 @@ Test(epoll_worker, whole_lab_shows_its_claims, .timeout = 120)
 
 Test(epoll_worker, bad_usage_exits_2, .timeout = 120)
 {
-    struct run_result r;
-    cr_assert_eq(run_lab(&r, 20, LAB, "lab", "-s", "select", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 2);
-    run_result_free(&r);
-    cr_assert_eq(run_lab(&r, 20, LAB, "lab", "-n", "0", NULL), 0);
-    cr_assert_eq(run_exit_code(&r), 2);
-    run_result_free(&r);
+    cr_assert_eq(run_lab_exit(20, LAB, "lab", "-s", "select", NULL), 2);
+    cr_assert_eq(run_lab_exit(20, LAB, "lab", "-n", "0", NULL), 2);
 }

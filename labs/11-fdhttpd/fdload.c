@@ -39,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -49,6 +48,7 @@
 
 #include "err.h"
 #include "fdcount.h"
+#include "fdlimit.h"
 #include "histogram.h"
 #include "kv.h"
 #include "loadgen.h"
@@ -320,20 +320,6 @@ static void parse_args(int argc, char **argv, struct cfg *c)
     if (c->o.requests > 0 && c->threads > c->o.requests)
         c->threads = (int)c->o.requests;
     build_request(c);
-}
-
-/* Each connection needs a descriptor: raise the soft limit toward the hard one. */
-static void ensure_fds(int conns)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        die("getrlimit");
-    rlim_t need = (rlim_t)conns + 64;
-    if (rl.rlim_cur >= need)
-        return;
-    rl.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-        warn_errno("setrlimit(RLIMIT_NOFILE, %llu)", (unsigned long long)rl.rlim_cur);
 }
 
 /* Human-readable size: "12.34MB". */
@@ -674,7 +660,9 @@ int main(int argc, char **argv)
 {
     struct cfg c;
     parse_args(argc, argv, &c);
-    ensure_fds(c.o.connections);
+    /* Each connection needs a descriptor, plus a few for the process itself. */
+    if (fd_limit_raise((long)c.o.connections + 64) < 0)
+        warn_errno("raising RLIMIT_NOFILE");
     /* Descriptors before and after the run: every connection must be closed again. */
     int fds_before = fd_count();
     static struct monitor mon; /* large-ish and shared with the monitor thread */

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "io.h"
 #include "kv.h"
+#include "labpath.h"
 #include "evloop.h"
 #include "lib/accesslog.h"
 #include "lib/harness.h"
@@ -39,9 +40,7 @@ static char logp[96];
 static const char *bin(void)
 {
     static char path[512];
-    const char *b = getenv("FDLAB_BUILD");
-    snprintf(path, sizeof path, "%s/labs/" LAB "/fdhttpd", b && *b ? b : "build/gcc");
-    return path;
+    return build_path(path, sizeof path, "labs/" LAB "/fdhttpd");
 }
 
 static void setup(void)

@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "io.h"
 #include "kv.h"
+#include "labpath.h"
 #include "lib/harness.h"
 #include "sock.h"
 #include "spawn.h"
@@ -45,9 +46,7 @@ static char root[96];
 static const char *bin(void)
 {
     static char path[512];
-    const char *b = getenv("FDLAB_BUILD");
-    snprintf(path, sizeof path, "%s/labs/" LAB "/fdhttpd", b && *b ? b : "build/gcc");
-    return path;
+    return build_path(path, sizeof path, "labs/" LAB "/fdhttpd");
 }
 
 static void put(const char *rel, const void *data, size_t n)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "kv.h"
+#include "labpath.h"
 #include "lib/harness.h"
 #include "sock.h"
 #include "spawn.h"
@@ -162,9 +163,7 @@ Test(fdhttpd, crashing_worker_backs_off_exponentially, .timeout = 120)
 static const char *bin(void)
 {
     static char path[512];
-    const char *b = getenv("FDLAB_BUILD");
-    snprintf(path, sizeof path, "%s/labs/" LAB "/fdhttpd", b && *b ? b : "build/gcc");
-    return path;
+    return build_path(path, sizeof path, "labs/" LAB "/fdhttpd");
 }
 
 static int check(const char *a1, const char *a2, struct run_result *r)

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,6 +24,8 @@
 #include "fdcount.h"
 #include "kv.h"
 #include "loadgen.h"
+#include "labpath.h"
+#include "pdeath.h"
 #include "sock.h"
 #include "spawn.h"
 
@@ -223,9 +224,7 @@ static void handle(int fd, const struct srvcfg *cfg, int conn)
 
 static void acceptor(int lfd, const struct srvcfg *cfg, pid_t parent)
 {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(0);
+    die_with_parent(parent);
     alarm(60);
     signal(SIGCHLD, SIG_IGN); /* handlers are reaped by the kernel */
     pid_t me = getpid();
@@ -238,9 +237,7 @@ static void acceptor(int lfd, const struct srvcfg *cfg, pid_t parent)
         }
         pid_t pid = fork();
         if (pid == 0) {
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            if (getppid() != me)
-                _exit(0);
+            die_with_parent(me);
             close(lfd);
             handle(fd, cfg, conn);
             _exit(0);
@@ -731,14 +728,15 @@ Test(fdload, sigterm_stops_a_long_run_gracefully, .timeout = 120)
     char path[64], script[1024];
     tmp_path(path, "stop");
     unlink(path);
-    const char *build = getenv("FDLAB_BUILD") ? getenv("FDLAB_BUILD") : "build/gcc";
+    char fdload[512];
+    build_path(fdload, sizeof fdload, "labs/" LAB "/fdload");
     struct server s = srv_start((struct srvcfg){.mode = M_LENGTH});
     snprintf(script, sizeof script,
-             "%s/labs/" LAB "/fdload --kv -p %u -c 2 -t 2 -k --rate 200 -d 3600 "
+             "%s --kv -p %u -c 2 -t 2 -k --rate 200 -d 3600 "
              "--series %s --interval 0.1 & p=$!; "
              "while [ \"$(cat %s 2>/dev/null | wc -l)\" -lt 3 ]; do sleep 0.05; done; "
              "kill -TERM $p; wait $p",
-             build, (unsigned)s.port, path, path);
+             fdload, (unsigned)s.port, path, path);
     char *argv[] = {"/bin/sh", "-c", script, NULL};
     struct run_result r = {0};
     int fds = fd_count();

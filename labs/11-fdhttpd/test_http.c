@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include "labpath.h"
 #include "lib/fcache.h"
 #include "lib/harness.h"
 #include "lib/reply.h"
@@ -35,9 +36,7 @@ static char outer[64];  /* <tmp>: holds root and a file outside it */
 static const char *bin(void)
 {
     static char path[512];
-    const char *b = getenv("FDLAB_BUILD");
-    snprintf(path, sizeof path, "%s/labs/11-fdhttpd/fdhttpd", b && *b ? b : "build/gcc");
-    return path;
+    return build_path(path, sizeof path, "labs/11-fdhttpd/fdhttpd");
 }
 
 static void put(const char *rel, const char *text)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fdcount.h"
+#include "labpath.h"
 #include "spawn.h"
 
 /* One line of 12-reload.csv: scenario,client,events,requests,ok,failed,reset,refused,
@@ -154,9 +155,8 @@ Test(reloadbench, subreaper_adopts_and_reaps_orphans, .timeout = 120)
     /* The command leaves an orphan (a background sleep whose parent shell exits at
      * once) and exits 3: the subreaper adopts the orphan, waits for it, reaps it, and
      * then exits 3 — nothing is left in the group, not even a zombie. */
-    const char *build = getenv("FDLAB_BUILD") ? getenv("FDLAB_BUILD") : "build/gcc";
     char prog[256];
-    snprintf(prog, sizeof prog, "%s/bench/subreaper", build);
+    build_path(prog, sizeof prog, "bench/subreaper");
     char *argv[] = {prog, "sh", "-c", "(sleep 0.3 &); exit 3", NULL};
     struct run_result r = {0};
     cr_assert_eq(run_capture(argv, 60, &r), 0);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kv.h"
+#include "labpath.h"
 #include "spawn.h"
 
 #define LAB "12-reload"
@@ -221,9 +222,8 @@ Test(reload, zero_failed_requests_10_reloads_5_upgrades_passfd, .timeout = 120) 
 
 Test(reload, help_documents_reload_and_upgrade, .timeout = 120)
 {
-    const char *b = getenv("FDLAB_BUILD");
     char bin[512];
-    snprintf(bin, sizeof bin, "%s/labs/11-fdhttpd/fdhttpd", b && *b ? b : "build/gcc");
+    build_path(bin, sizeof bin, "labs/11-fdhttpd/fdhttpd");
     char *argv[] = {bin, "--help", NULL};
     struct run_result r = {0};
     cr_assert_eq(run_capture(argv, 30, &r), 0);

@@ -1,7 +1,6 @@
 /* pair.c — see pair.h. */
 #include "pair.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,34 +13,13 @@
 
 #include "kv.h"
 #include "naive.h"
+#include "pgroup.h"
 #include "spawn.h"
-
-struct text {
-    char *p;
-    size_t len, cap;
-};
-
-/* Appends what one read() gives; returns its result (0 at EOF). */
-static ssize_t text_read(struct text *t, int fd)
-{
-    if (t->cap - t->len < 1024) {
-        size_t ncap = t->cap ? 2 * t->cap : 4096;
-        char *np = realloc(t->p, ncap);
-        if (!np)
-            return -1;
-        t->p = np;
-        t->cap = ncap;
-    }
-    ssize_t n = read(fd, t->p + t->len, t->cap - t->len - 1);
-    if (n > 0)
-        t->len += (size_t)n;
-    t->p[t->len] = '\0';
-    return n;
-}
+#include "textbuf.h"
 
 /* Reads fd until `until` appears in the text (or EOF when until is NULL), by the
  * monotonic deadline end. 0 when reached, -1 with errno otherwise. */
-static int read_until(struct text *t, int fd, const char *until, double end)
+static int read_until(struct textbuf *t, int fd, const char *until, double end)
 {
     for (;;) {
         if (until && t->p && strstr(t->p, until))
@@ -59,7 +37,7 @@ static int read_until(struct text *t, int fd, const char *until, double end)
             return -1;
         if (n == 0)
             continue;
-        ssize_t m = text_read(t, fd);
+        ssize_t m = textbuf_read(t, fd);
         if (m < 0 && errno == EINTR)
             continue;
         if (m < 0)
@@ -73,38 +51,6 @@ static int read_until(struct text *t, int fd, const char *until, double end)
     }
 }
 
-/* How many processes are still in process group pgid (scanning /proc/<pid>/stat:
- * the group is field 5, after the ")" that ends the command name). -1 with errno
- * when /proc cannot be read. */
-static int group_members(pid_t pgid)
-{
-    DIR *d = opendir("/proc");
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        char path[300], buf[512]; /* d_name is at most 255 bytes */
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue; /* gone meanwhile */
-        ssize_t len = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (len <= 0)
-            continue;
-        buf[len] = '\0';
-        char *rp = strrchr(buf, ')');
-        int pg;
-        if (rp && sscanf(rp + 1, " %*c %*d %d", &pg) == 1 && pg == (int)pgid)
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
 /* After the server was reaped: does anything of its group live on (a worker that
  * outlived it)? kill(-pgid, 0) answers ESRCH when the group is empty. Survivors
  * are counted, then killed (our own server's group only). */
@@ -112,7 +58,7 @@ static int group_leftovers(pid_t pgid)
 {
     if (kill(-pgid, 0) < 0)
         return errno == ESRCH ? 0 : -1;
-    int n = group_members(pgid);
+    int n = pgroup_count(pgid);
     kill(-pgid, SIGKILL);
     return n > 0 ? n : 1; /* kill() saw at least one */
 }
@@ -153,7 +99,7 @@ int pair_run(const char *dir, char scenario, char **out_server, char **out_clien
     }
     close(p[1]);
 
-    struct text t = {0};
+    struct textbuf t = {0};
     struct run_result cr = {0};
     int rc = -1, e = 0;
     double end = mono_s() + PAIR_TIMEOUT_S;

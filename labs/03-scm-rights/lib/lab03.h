@@ -1,9 +1,10 @@
 /* lab03.h — what lab 03's scenario files share.
  *
- * struct lab: the one per-process context; claim() records a claim that did not
- *   hold (warning on stderr) so that the lab exits non-zero.
+ * struct lab: the one per-process context; claim_quiet(&lab->claims, ...) (claim.h)
+ *   records each claim, and the lab exits non-zero unless every one held.
  * kcmp_file() comes from kcmp.h; wait_readable(), read_full(), read_line() and
- *   reap_bounded() from io.h (common/): included here for every scenario file.
+ *   reap_bounded() from io.h; fork_or_die() from forkflush.h (common/): included
+ *   here for every scenario file.
  * poll_now(fd): revents of a zero-timeout poll for POLLIN|POLLRDHUP (0 = nothing
  *   to read and no end of file), -1 with errno.
  *
@@ -23,6 +24,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "claim.h"
+#include "forkflush.h"
 #include "io.h"
 #include "kcmp.h"
 
@@ -31,7 +34,7 @@
 struct fdsnap;
 
 struct lab {
-    int failed;
+    struct claims claims;
     struct fdsnap *snap; /* the picture (FDLAB_DRAW set, fdsnap.h), else NULL */
 };
 
@@ -40,11 +43,9 @@ struct chmsg {
     int a, b;
 };
 
-void claim(struct lab *lab, int ok, const char *what);
 int poll_now(int fd);
 int ch_send(int ch, const struct chmsg *m, int fd);
 int ch_recv(int ch, struct chmsg *m, int *fd, int ms);
-pid_t fork_or_die(void);
 void seqpair_or_die(int sv[2]);
 int open_extra_fds(int *fds, int n);
 void close_fds(const int *fds, int n);

@@ -88,11 +88,13 @@ void scn_inflight(struct lab *lab)
     kv_print("inflight.greeting", "%s", got ? line : "(none)");
     kv_print("inflight.client_eof_after_worker_close", "%d", eof == 0);
     kv_print("inflight.parent_fds_leaked", "%d", fd_count() - base);
-    claim(lab, without_conn == with_conn - 1, "the sender dropped its copy right after sending");
-    claim(lab, quiet, "no EOF while the descriptor is in flight");
-    claim(lab, got && strcmp(line, "hello from the worker") == 0, "the worker served the connection");
-    claim(lab, eof == 0 && code == 0, "EOF once the worker closed the last copy");
-    claim(lab, fd_count() == base, "inflight: no descriptor leaked");
+    claim_quiet(&lab->claims, without_conn == with_conn - 1,
+                "the sender dropped its copy right after sending");
+    claim_quiet(&lab->claims, quiet, "no EOF while the descriptor is in flight");
+    claim_quiet(&lab->claims, got && strcmp(line, "hello from the worker") == 0,
+                "the worker served the connection");
+    claim_quiet(&lab->claims, eof == 0 && code == 0, "EOF once the worker closed the last copy");
+    claim_quiet(&lab->claims, fd_count() == base, "inflight: no descriptor leaked");
 }
 
 /* ------------------------------------------------------------------ multi */
@@ -159,7 +161,7 @@ void scn_multi(struct lab *lab)
     kv_print("multi.identity_ok", "%d", identity);
     kv_print("multi.eof_after_worker_close", "%d", eof);
     kv_print("multi.parent_fds_leaked", "%d", fd_count() - base);
-    claim(lab, identity == NPIPES, "the i-th received fd is the i-th pipe's write end");
-    claim(lab, eof == NPIPES && code == 0, "each pipe sees EOF once the worker closed it");
-    claim(lab, fd_count() == base, "multi: no descriptor leaked");
+    claim_quiet(&lab->claims, identity == NPIPES, "the i-th received fd is the i-th pipe's write end");
+    claim_quiet(&lab->claims, eof == NPIPES && code == 0, "each pipe sees EOF once the worker closed it");
+    claim_quiet(&lab->claims, fd_count() == base, "multi: no descriptor leaked");
 }

@@ -7,17 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-void claim(struct lab *lab, int ok, const char *what)
-{
-    if (!ok) {
-        warn_msg("claim failed: %s", what);
-        lab->failed = 1;
-    }
-}
 
 int poll_now(int fd)
 {
@@ -65,17 +56,6 @@ int ch_recv(int ch, struct chmsg *m, int *fd, int ms)
     if (fd && nfds)
         *fd = got;
     return 1;
-}
-
-pid_t fork_or_die(void)
-{
-    /* Nothing buffered may be inherited: a child that exits through exit() would
-     * print it a second time. */
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork");
-    return pid;
 }
 
 void seqpair_or_die(int sv[2])

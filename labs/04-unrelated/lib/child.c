@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "textbuf.h"
 
 static void close_if(int *fd)
 {
@@ -69,24 +70,13 @@ int child_start(struct child *c, char *const argv[])
     return 0;
 }
 
-/* One read from the child's stdout into c->text: >0 bytes, 0 at EOF, -1 error. */
+/* One read from the child's stdout into c->text: >0 bytes, 0 at EOF, -1 error.
+ * c->text, len and cap are a textbuf's fields under the names child.h gives them. */
 static ssize_t read_some(struct child *c)
 {
-    if (c->cap - c->len < 1024) {
-        size_t ncap = c->cap ? c->cap * 2 : 8192;
-        char *p = realloc(c->text, ncap);
-        if (!p)
-            return -1;
-        c->text = p;
-        c->cap = ncap;
-    }
-    ssize_t n;
-    do
-        n = read(c->out, c->text + c->len, c->cap - c->len - 1);
-    while (n < 0 && errno == EINTR);
-    if (n > 0)
-        c->len += (size_t)n;
-    c->text[c->len] = '\0';
+    struct textbuf b = {c->text, c->len, c->cap};
+    ssize_t n = textbuf_read(&b, c->out);
+    c->text = b.p, c->len = b.len, c->cap = b.cap;
     return n;
 }
 

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,22 +30,6 @@ int parse_uint(const char *s, unsigned *out)
         return -1;
     }
     *out = (unsigned)v;
-    return 0;
-}
-
-int self_dir(char *buf, size_t len)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n < 0)
-        return -1;
-    exe[n] = '\0';
-    const char *d = dirname(exe);
-    if (strlen(d) >= len) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    strcpy(buf, d);
     return 0;
 }
 

@@ -6,8 +6,6 @@
  *   Needs CAP_SETUID/CAP_SETGID (root). Returns 0, or -1 with errno (EPERM, or
  *   EPERM too when the drop turned out to be reversible).
  * parse_uint(s, &out): a whole decimal number in [0, UINT_MAX - 1]; 0 or -1 (EINVAL).
- * self_dir(buf, len): the directory of /proc/self/exe (where sibling programs live);
- *   0 or -1 with errno.
  * cap_sys_ptrace(): 1 when CAP_SYS_PTRACE (bit 19) is in this process's effective
  *   set (read from /proc/self/status), 0 when not, -1 when unknown.
  */
@@ -19,7 +17,6 @@
 
 int drop_privs(uid_t uid, gid_t gid);
 int parse_uint(const char *s, unsigned *out);
-int self_dir(char *buf, size_t len);
 int cap_sys_ptrace(void);
 
 #endif

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -22,6 +21,7 @@
 #include "gate.h"
 #include "labreply.h"
 #include "loadgen.h"
+#include "pdeath.h"
 #include "procinfo.h"
 #include "sock.h"
 
@@ -46,14 +46,13 @@ struct herd_shm {
 
 /* The worker's whole life. st is its own slot of the shared page; nobody else writes
  * it, and the parent reads it only after waitpid(). */
-static __attribute__((noreturn)) void worker(const struct herd_opts *o, int lfd, int id,
-                                            int ready, struct herd_shm *shm)
+static __attribute__((noreturn)) void worker(const struct herd_opts *o, pid_t parent, int lfd,
+                                            int id, int ready, struct herd_shm *shm)
 {
     enum herd_mode mode = o->mode;
     struct herd_worker *st = &shm->w[id];
     /* If the parent dies, so do we: a test killed by its timeout leaves nothing behind. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-        die("prctl");
+    die_with_parent(parent);
     int ep = -1;
     if (mode == HERD_EPOLL) {
         ep = epoll_create1(EPOLL_CLOEXEC);
@@ -295,7 +294,7 @@ int herd_run(const struct herd_opts *o, struct herd_result *res)
         return -1;
     }
 
-    pid_t pids[HERD_MAX_WORKERS];
+    pid_t pids[HERD_MAX_WORKERS], parent = getpid();
     fflush(stdout); /* nothing buffered may be printed twice by the children */
     for (int i = 0; i < o->workers; i++) {
         pids[i] = fork();
@@ -311,7 +310,7 @@ int herd_run(const struct herd_opts *o, struct herd_result *res)
         }
         if (pids[i] == 0) {
             close(rp[0]);
-            worker(o, lfd, i, rp[1], shm);
+            worker(o, parent, lfd, i, rp[1], shm);
         }
     }
     close(rp[1]);

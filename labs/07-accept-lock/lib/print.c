@@ -12,12 +12,7 @@ static double per(double x, long n)
 
 void alock_print(const char *prefix, const struct alock_opts *o, const struct alock_result *r)
 {
-    char key[96];
-#define KV(name, fmt, val)                                                                  \
-    do {                                                                                    \
-        snprintf(key, sizeof key, "%s%s", prefix, name);                                    \
-        kv_print(key, fmt, val);                                                            \
-    } while (0)
+#define KV(name, fmt, val) kv_print_in(prefix, name, fmt, val)
     KV("method", "%s", alock_method_name(o->method));
     KV("workers", "%d", o->workers);
     KV("requests", "%ld", o->requests);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -17,6 +16,7 @@
 #include "clock.h"
 #include "err.h"
 #include "loadgen.h"
+#include "pdeath.h"
 #include "procinfo.h"
 #include "pmutex.h"
 #include "pshm.h"
@@ -60,13 +60,9 @@ struct run {
 /* ------------------------------------------------------------------ load client */
 
 /* The load client: idle connections first (the throttle demo), then the requests. */
-static __attribute__((noreturn)) void client(struct run *r)
+static __attribute__((noreturn)) void client(struct run *r, pid_t parent)
 {
-    pid_t parent = getppid();
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-        die("prctl");
-    if (getppid() != parent)
-        _exit(1);
+    die_with_parent(parent);
     if (sigprocmask(SIG_SETMASK, &r->oldmask, NULL) < 0)
         die("sigprocmask");
     /* Only the worker side needs these; the idle sockets must be ours alone so that
@@ -124,6 +120,7 @@ static pid_t spawn_worker(struct run *r)
         return -1;
     }
     int slot = r->nslots;
+    pid_t parent = getpid();
     fflush(stdout); /* nothing buffered may be printed twice */
     pid_t pid = fork();
     if (pid < 0)
@@ -131,7 +128,7 @@ static pid_t spawn_worker(struct run *r)
     if (pid == 0) {
         close(r->stop_w), close(r->sfd);
         struct alock_wenv env = {.o = r->o, .sh = r->sh, .slot = slot, .lfd = r->lfd,
-                                 .lockfd = r->lockfd, .stopfd = r->stop_r};
+                                 .lockfd = r->lockfd, .stopfd = r->stop_r, .parent = parent};
         alock_worker(&env);
     }
     r->sh->slot[slot].pid = pid; /* also written by the child; same value */
@@ -416,6 +413,7 @@ int alock_run(const struct alock_opts *o, struct alock_result *res)
         sleep_ms(10);
     }
     double deadline = mono_s() + (o->timeout_s > 0 ? o->timeout_s : 60);
+    pid_t parent = getpid();
     fflush(stdout);
     r.client = fork();
     if (r.client < 0) {
@@ -425,7 +423,7 @@ int alock_run(const struct alock_opts *o, struct alock_result *res)
         goto out_mask;
     }
     if (r.client == 0)
-        client(&r);
+        client(&r, parent);
     int sup = supervise(&r, deadline);
     e = errno;
     stop_all(&r);

@@ -66,6 +66,7 @@ struct alock_wenv {
     int lfd;    /* the shared listener */
     int lockfd; /* fcntl/ofd: the lock file (inherited), else -1 */
     int stopfd; /* read end of the stop pipe: hangs up when the parent closes its end */
+    pid_t parent; /* the parent's pid, read before fork (pdeath.h) */
 };
 
 /* The worker's whole life (worker.c). Never returns. */

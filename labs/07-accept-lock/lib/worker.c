@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -20,6 +19,7 @@
 
 #include "err.h"
 #include "labreply.h"
+#include "pdeath.h"
 #include "pmutex.h"
 #include "shared.h"
 
@@ -415,11 +415,7 @@ static void wait_for_idle_taken(const struct worker *w, int slot)
 void alock_worker(const struct alock_wenv *env)
 {
     /* If the parent dies, so do we: nothing is left behind by a killed test. */
-    pid_t parent = getppid();
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-        die("prctl");
-    if (getppid() != parent)
-        _exit(1);
+    die_with_parent(env->parent);
     sigset_t none;
     sigemptyset(&none);
     if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) /* the parent blocks SIGCHLD */

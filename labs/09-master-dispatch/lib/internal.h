@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "dispatch.h"
+#include "pdeath.h" /* die_with_parent: every process of the lab dies with its parent */
 
 /* The MAP_SHARED page. Each field has one writer (the master, or worker i for w[i])
  * and is read only after that writer has been reaped. */
@@ -28,10 +29,6 @@ __attribute__((noreturn)) void master_main(enum policy policy, int workers, int 
  * and already closed: pass -1). Exits 0 after CHANNEL_QUIT / the listener's shutdown. */
 __attribute__((noreturn)) void worker_main(enum policy policy, int slot, int ch, int lfd,
                                            struct disp_proc *st);
-
-/* Die with the parent: prctl(PR_SET_PDEATHSIG, SIGKILL), and exit now when the
- * parent is already gone (the race the prctl alone leaves open). */
-void die_with_parent(pid_t parent);
 
 /* getrusage(RUSAGE_SELF): CPU microseconds, voluntary and involuntary switches. */
 void self_usage(long *cpu_us, long *nvcsw, long *nivcsw);

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -11,14 +10,6 @@
 #include "clock.h"
 #include "err.h"
 #include "internal.h"
-
-void die_with_parent(pid_t parent)
-{
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-        die("prctl(PR_SET_PDEATHSIG)");
-    if (getppid() != parent) /* the parent died before the prctl took effect */
-        _exit(1);
-}
 
 void self_usage(long *cpu_us, long *nvcsw, long *nivcsw)
 {
