@@ -23,7 +23,7 @@
 #include "kv.h"
 #include "evloop.h"
 #include "lib/accesslog.h"
-#include "lib/harness.h"
+#include "srvharness.h"
 #include "lib/reply.h"
 #include "sock.h"
 #include "spawn.h"

@@ -5,7 +5,7 @@
  * (Pipelining, the sparse gigabyte over a raw socket and the trickling client are in
  * test_http.c; the lab's own kill/fds scenarios in test_fdhttpd.c.)
  *
- * Every server is started on port 0 through lib/harness.h, in a fresh docroot under a
+ * Every server is started on port 0 through srvharness.h (common/kit), in a fresh docroot under a
  * mkdtemp directory (the suite's init/fini), and stopped with SIGTERM: exit 0, nothing
  * left in its process group. Clients run through spawn.h (bounded, group killed).
  * Every test has the same .timeout (see the Criterion 2.4 note in the brief). */
@@ -29,7 +29,7 @@
 #include "clock.h"
 #include "io.h"
 #include "kv.h"
-#include "lib/harness.h"
+#include "srvharness.h"
 #include "sock.h"
 #include "spawn.h"
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "kv.h"
-#include "lib/harness.h"
+#include "srvharness.h"
 #include "sock.h"
 #include "spawn.h"
 

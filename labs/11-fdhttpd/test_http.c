@@ -1,7 +1,7 @@
 /* test_http.c — fdhttpd's HTTP over real sockets: static files (sendfile, ranges,
  * conditionals, the root's walls), request bodies (Content-Length, chunked, echo,
  * discard, 413, 100-continue), limits and timeouts, and the public conformance probe.
- * Each test starts its own server on port 0 (lib/harness.h) with a fresh docroot.
+ * Each test starts its own server on port 0 (srvharness.h, common/kit) with a fresh docroot.
  * Every test has the same .timeout (see the Criterion 2.4 note in the brief). */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "lib/fcache.h"
-#include "lib/harness.h"
+#include "srvharness.h"
 #include "lib/reply.h"
 #include "sock.h"
 #include "spawn.h"

@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fdhttpd.h"
+#include "accept.h"
+#include "config.h"
 
 const char fdh_usage[] =
     "usage: fdhttpd [options]\n"
@@ -92,21 +93,6 @@ const char fdh_usage[] =
     "systemd: LISTEN_FDS/LISTEN_PID sockets replace --listen (reuseport: one per\n"
     "worker, else exactly one); READY=1, RELOADING=1, STOPPING=1 go to NOTIFY_SOCKET.\n"
     "Exit status: 0 after a clean stop, 1 on a configuration or start-up error.\n";
-
-static const char *names[FDH_NACCEPT] = {"reuseport", "exclusive", "mutex", "passfd"};
-
-const char *fdh_accept_name(enum fdh_accept a)
-{
-    return (unsigned)a < FDH_NACCEPT ? names[a] : "unknown";
-}
-
-int fdh_accept_parse(const char *name)
-{
-    for (int i = 0; i < FDH_NACCEPT; i++)
-        if (strcmp(name, names[i]) == 0)
-            return i;
-    return -1;
-}
 
 /* A whole decimal number in [lo, hi], or -1. */
 static long parse_num(const char *s, long lo, long hi)
@@ -255,11 +241,11 @@ static int apply(int argc, char **argv, struct fdh_config *cfg, long *crash, lon
             break;
         }
         case 'a': {
-            int a = fdh_accept_parse(optarg);
-            if (a < 0)
+            const struct fdh_accept_ops *a = fdh_accept_find(optarg);
+            if (a == NULL)
                 return snprintf(err, errlen, "--accept '%s': want reuseport, exclusive, mutex or passfd",
                                 optarg), -1;
-            cfg->accept = (enum fdh_accept)a;
+            cfg->accept = a;
             break;
         }
         case 'r': cfg->root = optarg; break;
@@ -376,7 +362,7 @@ int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, s
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     *cfg = (struct fdh_config){.ip = "127.0.0.1", .port = FDH_DEFAULT_PORT,
                                .workers = ncpu < 1 ? 1 : ncpu > FDH_MAX_WORKERS ? FDH_MAX_WORKERS : (int)ncpu,
-                               .accept = FDH_REUSEPORT, .crash_slot = -1, .stubborn_slot = -1,
+                               .accept = fdh_accept_default(), .crash_slot = -1, .stubborn_slot = -1,
                                .max_body = FDH_MAX_BODY, .max_header_bytes = FDH_MAX_HEADER_BYTES,
                                .max_headers = FDH_MAX_HEADERS, .max_conns = FDH_MAX_CONNS,
                                .header_timeout_ms = FDH_IO_TIMEOUT_MS, .keepalive_timeout_ms = FDH_IO_TIMEOUT_MS,
