@@ -14,6 +14,7 @@
 
 #include "fcache.h"
 #include "mime.h"
+#include "urlpath.h"
 
 #define ALLOW "Allow: GET, HEAD, OPTIONS\r\n"
 #define INDEX "index.html"
@@ -63,99 +64,6 @@ static int header_find(const struct http_request *req, const char *name, struct 
                 *first = req->headers[i].value;
         }
     return n;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* ---------------------------------------------------------------- target → relative path */
-
-/* The path and query views of the target (origin- or absolute-form). */
-static void target_split(const struct http_request *req, struct http_str *path, struct http_str *query)
-{
-    struct http_str t = req->target;
-    if (req->form == HTTP_FORM_ABSOLUTE) {
-        /* The authority is a view inside the target: the path starts right after it. */
-        size_t skip = (size_t)(req->authority.p + req->authority.len - t.p);
-        if (req->authority.p < t.p || skip > t.len)
-            skip = t.len; /* cannot happen with the parser's views; stay in bounds */
-        t.p += skip;
-        t.len -= skip;
-    }
-    size_t q = 0;
-    while (q < t.len && t.p[q] != '?')
-        q++;
-    *path = (struct http_str){t.p, q};
-    *query = (struct http_str){t.p + q, t.len - q};
-    if (path->len == 0)
-        *path = (struct http_str){"/", 1}; /* "http://host" or "http://host?x" */
-}
-
-/* Decodes and normalises path (starting with '/') into rel (cap bytes, NUL-terminated,
- * no leading '/', "" for the root). *dir_hint = 1 when the last segment was empty, "."
- * or "..". Returns 0 or the HTTP status to answer (400, 414). */
-static int path_normalise(struct http_str path, char *rel, size_t cap, int *dir_hint)
-{
-    size_t len = 0, i = 0;
-    if (path.len == 0 || path.p[0] != '/')
-        return 400;
-    *dir_hint = 0;
-    rel[0] = '\0';
-    while (i < path.len) {
-        i++; /* the '/' */
-        size_t seg = len ? len + 1 : 0; /* where this segment's first byte goes */
-        size_t k = seg;
-        while (i < path.len && path.p[i] != '/') {
-            unsigned char c = (unsigned char)path.p[i];
-            if (c == '%') {
-                int hi = i + 1 < path.len ? hexval(path.p[i + 1]) : -1;
-                int lo = i + 2 < path.len ? hexval(path.p[i + 2]) : -1;
-                if (hi < 0 || lo < 0)
-                    return 400;
-                c = (unsigned char)(hi * 16 + lo);
-                if (c == '/')
-                    return 400; /* an encoded separator: see static.h */
-                i += 3;
-            } else {
-                if (c == '#')
-                    return 400;
-                i++;
-            }
-            if (c < 0x20 || c == 0x7f || c == '\\')
-                return 400; /* NUL and the other controls; backslash */
-            if (k + 1 >= cap)
-                return 414;
-            rel[k++] = (char)c;
-        }
-        size_t n = k - seg;
-        const char *s = rel + seg;
-        if (n == 0 || (n == 1 && s[0] == '.')) {
-            *dir_hint = 1;
-        } else if (n == 2 && s[0] == '.' && s[1] == '.') {
-            if (len == 0)
-                return 400; /* would climb above the root */
-            while (len > 0 && rel[len - 1] != '/')
-                len--;
-            if (len > 0)
-                len--; /* the separator before the dropped segment */
-            *dir_hint = 1;
-        } else {
-            if (seg > 0)
-                rel[len] = '/';
-            len = k;
-            *dir_hint = 0;
-        }
-        rel[len] = '\0';
-    }
-    return 0;
 }
 
 /* ---------------------------------------------------------------- opening */
@@ -302,36 +210,6 @@ static enum range_res range_parse(struct http_str v, long long size, long long *
 
 /* ---------------------------------------------------------------- the handler */
 
-/* Location for "/dir" → "/dir/": the normalised path re-encoded, plus the query. */
-static int location(char *buf, size_t cap, const char *rel, struct http_str query)
-{
-    static const char keep[] = "-._~!$&'()*+,;=:@/";
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = 0;
-#define PUT(c) do { if (n + 1 >= cap) return -1; buf[n++] = (c); } while (0)
-    const char *pre = "Location: /";
-    for (const char *c = pre; *c; c++)
-        PUT(*c);
-    for (const unsigned char *c = (const unsigned char *)rel; *c; c++) {
-        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-            strchr(keep, *c) != NULL) {
-            PUT((char)*c);
-        } else {
-            PUT('%');
-            PUT(hex[*c >> 4]);
-            PUT(hex[*c & 15]);
-        }
-    }
-    PUT('/');
-    for (size_t i = 0; i < query.len; i++)
-        PUT(query.p[i]); /* visible ASCII, as the parser checked */
-    PUT('\r');
-    PUT('\n');
-#undef PUT
-    buf[n] = '\0';
-    return 0;
-}
-
 /* Opens rel (the normalised path; cap bytes of room for "/index.html") and finds the
  * regular file to serve. Returns 0 with *fd (owned by the caller) and *sb, or the status
  * of a reply already written into *out (errors, the directory redirect). */
@@ -349,7 +227,7 @@ static int resolve(const struct site *s, char *rel, int dir_hint, struct http_st
         close(fd);
         if (!dir_hint) {
             char loc[REPLY_HEAD_MAX];
-            if (location(loc, sizeof loc, rel, query) < 0)
+            if (urlpath_location(loc, sizeof loc, rel, query) < 0)
                 return reply_error(out, 414, conn, extra, now);
             return reply_error_hdrs(out, 301, conn, loc, extra, now);
         }
@@ -389,6 +267,43 @@ struct file_view {
     struct fc_entry *e;
 };
 
+/* Conditionals (If-None-Match first; If-Modified-Since only without it), then Range
+ * (GET only, one field line, one range-spec, If-Range satisfied). Returns 200 or 206
+ * with the bytes [*first, *last] to send, or the status of a reply written into out
+ * (304, 416, or the 500 a head too big for REPLY_HEAD_MAX falls back to). */
+static int preconditions(const struct file_view *f, const struct http_request *req, int head, time_t lm,
+                         const char *lmdate, enum reply_conn conn, const char *extra, time_t now, const char *date,
+                         struct reply *out, long long *first, long long *last)
+{
+    char hdrs[256];
+    struct http_str v = {"", 0};
+    int not_modified;
+    if (header_find(req, "If-None-Match", &v) > 0) {
+        not_modified = none_match(req, f->etag);
+    } else {
+        time_t ims;
+        not_modified = header_find(req, "If-Modified-Since", &v) == 1 &&
+                       http_date_parse(trim(v).p, trim(v).len, &ims) == 0 && lm <= ims;
+    }
+    if (not_modified) {
+        snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\n", f->etag, lmdate);
+        return reply_head_date(out, 304, NULL, -1, hdrs, extra, conn, date);
+    }
+    enum range_res rr = RANGE_IGNORE;
+    if (!head && header_find(req, "Range", &v) == 1 && if_range_ok(req, f->etag, lm))
+        rr = range_parse(v, f->size, first, last);
+    if (rr == RANGE_416) {
+        snprintf(hdrs, sizeof hdrs, "Content-Range: bytes */%lld\r\n", f->size);
+        reply_error_hdrs(out, 416, conn, hdrs, extra, now);
+        return out->status;
+    }
+    if (rr == RANGE_OK)
+        return 206;
+    *first = 0;
+    *last = f->size - 1;
+    return 200;
+}
+
 /* Validators, conditionals, Range, then the head; the body is the file's bytes (data or
  * fd). Consumes f: an owned fd goes into out or is closed; a pin goes into out or is
  * dropped. `date`: the preformatted Date of `now`, or NULL to format it. */
@@ -405,43 +320,10 @@ static int answer(struct file_view *f, const struct http_request *req, int head,
         memcpy(lmdate, f->lmdate, sizeof lmdate); /* the cache formatted it once */
     else
         http_date_format(lm, lmdate);
-    long long size = f->size;
-    int status = 200;
-    long long first = 0, last = size - 1;
-
-    {
-        /* Conditionals: If-None-Match first; If-Modified-Since only without it. */
-        struct http_str v = {"", 0};
-        int not_modified;
-        if (header_find(req, "If-None-Match", &v) > 0) {
-            not_modified = none_match(req, f->etag);
-        } else {
-            time_t ims;
-            not_modified = header_find(req, "If-Modified-Since", &v) == 1 &&
-                           http_date_parse(trim(v).p, trim(v).len, &ims) == 0 && lm <= ims;
-        }
-        if (not_modified) {
-            snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\n", f->etag, lmdate);
-            status = reply_head_date(out, 304, NULL, -1, hdrs, extra, conn, date);
-            goto drop;
-        }
-        /* Range: GET only, one field line, one range-spec, If-Range satisfied. */
-        enum range_res rr = RANGE_IGNORE;
-        if (!head && header_find(req, "Range", &v) == 1 && if_range_ok(req, f->etag, lm))
-            rr = range_parse(v, size, &first, &last);
-        if (rr == RANGE_416) {
-            snprintf(hdrs, sizeof hdrs, "Content-Range: bytes */%lld\r\n", size);
-            reply_error_hdrs(out, 416, conn, hdrs, extra, now);
-            status = out->status;
-            goto drop;
-        }
-        if (rr == RANGE_OK) {
-            status = 206;
-        } else {
-            first = 0;
-            last = size - 1;
-        }
-    }
+    long long size = f->size, first = 0, last = size - 1;
+    int status = preconditions(f, req, head, lm, lmdate, conn, extra, now, date, out, &first, &last);
+    if (status != 200 && status != 206)
+        goto drop; /* 304 or 416 (or their fallback 500) is in out */
     const char *vh = hdrs;
     if (status == 200 && f->e != NULL && lm == f->mtime_s) {
         /* The same lines for every 200 of this entry: built once (no snprintf per hit). */
@@ -488,6 +370,40 @@ int static_handle(const struct site *s, const struct http_request *req, time_t n
     return static_handle_cached(s, NULL, req, now, NULL, extra, out);
 }
 
+/* Not in the cache (or no cache): open and check the file, store it in fc when there is
+ * one. Returns 0 with *f filled — an entry (pinned), or an owned fd with its ETag in
+ * tag — or the status of a reply already written into out. */
+static int lookup(const struct site *s, struct fcache *fc, const char *key, size_t keylen, char *rel, int dir_hint,
+                  struct http_str query, enum reply_conn conn, const char *extra, time_t now, struct reply *out,
+                  struct file_view *f, char tag[64])
+{
+    struct stat sb;
+    int fd = -1;
+    int st = resolve(s, rel, dir_hint, query, conn, extra, now, out, &fd, &sb);
+    if (st != 0) {
+        if (fc != NULL)
+            fcache_forget(fc, key, keylen); /* gone or no longer allowed */
+        return st;
+    }
+    const char *ctype = mime_type(rel, strlen(rel));
+    if (fc != NULL && (f->e = fcache_store(fc, key, keylen, fd, &sb, ctype)) != NULL) /* takes fd */
+        return 0;
+    if (fc != NULL) { /* the cache could not keep it: serve it uncached */
+        fd = open_beneath(s, rel);
+        if (fd < 0)
+            return reply_error(out, status_of_errno(errno), conn, extra, now);
+        if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+            close(fd);
+            return reply_error(out, 500, conn, extra, now);
+        }
+    }
+    long long mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+    snprintf(tag, 64, "\"%llx-%llx-%llx\"", (unsigned long long)sb.st_ino, (unsigned long long)sb.st_size,
+             (unsigned long long)mtime_ns);
+    *f = (struct file_view){.fd = fd, .size = sb.st_size, .mtime_s = sb.st_mtim.tv_sec, .etag = tag, .ctype = ctype};
+    return 0;
+}
+
 int static_handle_cached(const struct site *s, struct fcache *fc, const struct http_request *req, time_t now,
                          const char *date, const char *extra, struct reply *out)
 {
@@ -503,13 +419,13 @@ int static_handle_cached(const struct site *s, struct fcache *fc, const struct h
     struct http_str path, query;
     char rel[PATH_MAX];
     int dir_hint, st;
-    target_split(req, &path, &query);
-    st = path_normalise(path, rel, sizeof rel - sizeof "/" INDEX, &dir_hint);
+    urlpath_split(req, &path, &query);
+    st = urlpath_normalise(path, rel, sizeof rel - sizeof "/" INDEX, &dir_hint);
     if (st != 0)
         return reply_error(out, st, conn, extra, now);
 
     struct file_view f = {.fd = -1};
-    char key[PATH_MAX];
+    char key[PATH_MAX], tag[64];
     size_t keylen = 0;
     if (fc != NULL) {
         /* The key is the request's normalised path; "/" marks a directory request. */
@@ -519,43 +435,10 @@ int static_handle_cached(const struct site *s, struct fcache *fc, const struct h
             key[keylen++] = '/';
         f.e = fcache_find(fc, key, keylen);
     }
-    if (f.e == NULL) {
-        struct stat sb;
-        int fd = -1;
-        st = resolve(s, rel, dir_hint, query, conn, extra, now, out, &fd, &sb);
-        if (st != 0) {
-            if (fc != NULL)
-                fcache_forget(fc, key, keylen); /* gone or no longer allowed */
-            return st;
-        }
-        const char *ctype = mime_type(rel, strlen(rel));
-        if (fc != NULL)
-            f.e = fcache_store(fc, key, keylen, fd, &sb, ctype); /* takes fd */
-        if (f.e == NULL) {
-            if (fc != NULL) { /* the cache could not keep it: serve it uncached */
-                fd = open_beneath(s, rel);
-                if (fd < 0)
-                    return reply_error(out, status_of_errno(errno), conn, extra, now);
-                if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-                    close(fd);
-                    return reply_error(out, 500, conn, extra, now);
-                }
-            }
-            char tag[64];
-            long long mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
-            snprintf(tag, sizeof tag, "\"%llx-%llx-%llx\"", (unsigned long long)sb.st_ino,
-                     (unsigned long long)sb.st_size, (unsigned long long)mtime_ns);
-            f = (struct file_view){.fd = fd, .size = sb.st_size, .mtime_s = sb.st_mtim.tv_sec, .etag = tag,
-                                   .ctype = ctype};
-            return answer(&f, req, head, conn, extra, now, date, out);
-        }
-    }
-    f.fd = f.e->fd;
-    f.data = f.e->data;
-    f.size = f.e->size;
-    f.mtime_s = f.e->mtime_s;
-    f.etag = f.e->etag;
-    f.ctype = f.e->ctype;
-    f.lmdate = f.e->lmdate;
+    if (f.e == NULL && (st = lookup(s, fc, key, keylen, rel, dir_hint, query, conn, extra, now, out, &f, tag)) != 0)
+        return st;
+    if (f.e != NULL)
+        f = (struct file_view){.fd = f.e->fd, .data = f.e->data, .size = f.e->size, .mtime_s = f.e->mtime_s,
+                               .etag = f.e->etag, .ctype = f.e->ctype, .lmdate = f.e->lmdate, .e = f.e};
     return answer(&f, req, head, conn, extra, now, date, out);
 }
