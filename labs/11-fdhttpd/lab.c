@@ -236,7 +236,7 @@ static int kill_one(struct ctx *x, const char *mode)
     const char *in = s.err ? strstr(s.err, "respawning in ") : NULL;
     long delay = in ? strtol(in + 14, NULL, 10) : -1;
     snprintf(k, sizeof k, "%s.respawn_delay_ms", p), kv_print(k, "%ld", delay);
-    if (strcmp(mode, "mutex") == 0) /* observed, not guaranteed: see the note */
+    if (strcmp(mode, "mutex") == 0) /* observed, not guaranteed: notes/11-fdhttpd.md */
         kv_print("kill.mutex.ownerdead_recovered", "%d", s.err && strstr(s.err, "accept mutex owner") != NULL);
     /* passfd: up to two per connection, the bound test_fdhttpd.c asserts — until the
      * kernel has closed the dead worker's channel, the master's CHANNEL_NEW_CONN still

@@ -13,12 +13,12 @@
 #include <unistd.h>
 
 #include "fcache.h"
+#include "hdrview.h"
 #include "mime.h"
-#include "urlpath.h"
+#include "validators.h"
 
 #define ALLOW "Allow: GET, HEAD, OPTIONS\r\n"
 #define INDEX "index.html"
-#define NUM_MAX (INT64_MAX / 4) /* range numbers saturate here: no overflow in a sum */
 
 int site_open(struct site *s, const char *root, int follow_symlinks)
 {
@@ -34,36 +34,127 @@ void site_close(struct site *s)
     s->root_fd = -1;
 }
 
-/* ---------------------------------------------------------------- small view helpers */
+/* ---------------------------------------------------------------- target → relative path */
 
-static int str_is(struct http_str s, const char *lit)
+static int hexval(char c)
 {
-    size_t n = strlen(lit);
-    return s.len == n && memcmp(s.p, lit, n) == 0;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }
 
-static struct http_str trim(struct http_str s)
+/* The path and query views of the target (origin- or absolute-form). */
+static void target_split(const struct http_request *req, struct http_str *path, struct http_str *query)
 {
-    while (s.len > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
-        s.p++;
-        s.len--;
+    struct http_str t = req->target;
+    if (req->form == HTTP_FORM_ABSOLUTE) {
+        /* The authority is a view inside the target: the path starts right after it. */
+        size_t skip = (size_t)(req->authority.p + req->authority.len - t.p);
+        if (req->authority.p < t.p || skip > t.len)
+            skip = t.len; /* cannot happen with the parser's views; stay in bounds */
+        t.p += skip;
+        t.len -= skip;
     }
-    while (s.len > 0 && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
-        s.len--;
-    return s;
+    size_t q = 0;
+    while (q < t.len && t.p[q] != '?')
+        q++;
+    *path = (struct http_str){t.p, q};
+    *query = (struct http_str){t.p + q, t.len - q};
+    if (path->len == 0)
+        *path = (struct http_str){"/", 1}; /* "http://host" or "http://host?x" */
 }
 
-/* Number of field lines named `name`; *first is the first one's value. */
-static int header_find(const struct http_request *req, const char *name, struct http_str *first)
+/* Decodes and normalises path (starting with '/') into rel (cap bytes, NUL-terminated,
+ * no leading '/', "" for the root). *dir_hint = 1 when the last segment was empty, "."
+ * or "..". Returns 0 or the HTTP status to answer (400, 414). */
+static int path_normalise(struct http_str path, char *rel, size_t cap, int *dir_hint)
 {
-    int n = 0;
-    *first = (struct http_str){"", 0};
-    for (size_t i = 0; i < req->num_headers; i++)
-        if (http_str_ieq(req->headers[i].name, name)) {
-            if (n++ == 0)
-                *first = req->headers[i].value;
+    size_t len = 0, i = 0;
+    if (path.len == 0 || path.p[0] != '/')
+        return 400;
+    *dir_hint = 0;
+    rel[0] = '\0';
+    while (i < path.len) {
+        i++; /* the '/' */
+        size_t seg = len ? len + 1 : 0; /* where this segment's first byte goes */
+        size_t k = seg;
+        while (i < path.len && path.p[i] != '/') {
+            unsigned char c = (unsigned char)path.p[i];
+            if (c == '%') {
+                int hi = i + 1 < path.len ? hexval(path.p[i + 1]) : -1;
+                int lo = i + 2 < path.len ? hexval(path.p[i + 2]) : -1;
+                if (hi < 0 || lo < 0)
+                    return 400;
+                c = (unsigned char)(hi * 16 + lo);
+                if (c == '/')
+                    return 400; /* an encoded separator: see static.h */
+                i += 3;
+            } else {
+                if (c == '#')
+                    return 400;
+                i++;
+            }
+            if (c < 0x20 || c == 0x7f || c == '\\')
+                return 400; /* NUL and the other controls; backslash */
+            if (k + 1 >= cap)
+                return 414;
+            rel[k++] = (char)c;
         }
-    return n;
+        size_t n = k - seg;
+        const char *s = rel + seg;
+        if (n == 0 || (n == 1 && s[0] == '.')) {
+            *dir_hint = 1;
+        } else if (n == 2 && s[0] == '.' && s[1] == '.') {
+            if (len == 0)
+                return 400; /* would climb above the root */
+            while (len > 0 && rel[len - 1] != '/')
+                len--;
+            if (len > 0)
+                len--; /* the separator before the dropped segment */
+            *dir_hint = 1;
+        } else {
+            if (seg > 0)
+                rel[len] = '/';
+            len = k;
+            *dir_hint = 0;
+        }
+        rel[len] = '\0';
+    }
+    return 0;
+}
+
+/* Location for "/dir" → "/dir/": the normalised path re-encoded, plus the query. */
+static int location(char *buf, size_t cap, const char *rel, struct http_str query)
+{
+    static const char keep[] = "-._~!$&'()*+,;=:@/";
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+#define PUT(c) do { if (n + 1 >= cap) return -1; buf[n++] = (c); } while (0)
+    const char *pre = "Location: /";
+    for (const char *c = pre; *c; c++)
+        PUT(*c);
+    for (const unsigned char *c = (const unsigned char *)rel; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr(keep, *c) != NULL) {
+            PUT((char)*c);
+        } else {
+            PUT('%');
+            PUT(hex[*c >> 4]);
+            PUT(hex[*c & 15]);
+        }
+    }
+    PUT('/');
+    for (size_t i = 0; i < query.len; i++)
+        PUT(query.p[i]); /* visible ASCII, as the parser checked */
+    PUT('\r');
+    PUT('\n');
+#undef PUT
+    buf[n] = '\0';
+    return 0;
 }
 
 /* ---------------------------------------------------------------- opening */
@@ -101,113 +192,6 @@ static int status_of_errno(int e)
     }
 }
 
-/* ---------------------------------------------------------------- validators */
-
-/* Weak comparison of our ETag (quoted, strong) with every entity-tag of the
- * If-None-Match lines; "*" matches any existing file. 1 on a match. */
-static int none_match(const struct http_request *req, const char *etag)
-{
-    size_t elen = strlen(etag);
-    for (size_t h = 0; h < req->num_headers; h++) {
-        if (!http_str_ieq(req->headers[h].name, "If-None-Match"))
-            continue;
-        struct http_str v = trim(req->headers[h].value);
-        if (str_is(v, "*"))
-            return 1;
-        size_t i = 0;
-        while (i < v.len) {
-            if (v.p[i] == ',' || v.p[i] == ' ' || v.p[i] == '\t') {
-                i++;
-                continue;
-            }
-            if (i + 1 < v.len && v.p[i] == 'W' && v.p[i + 1] == '/')
-                i += 2;
-            if (i >= v.len || v.p[i] != '"')
-                break; /* not an entity-tag: the rest of the line cannot be trusted */
-            size_t end = i + 1;
-            while (end < v.len && v.p[end] != '"')
-                end++;
-            if (end >= v.len)
-                break;
-            if (end + 1 - i == elen && memcmp(v.p + i, etag, elen) == 0)
-                return 1;
-            i = end + 1;
-        }
-    }
-    return 0;
-}
-
-/* If-Range (RFC 9110 §13.1.5): 1 when the range may be served. */
-static int if_range_ok(const struct http_request *req, const char *etag, time_t lm)
-{
-    struct http_str v = {"", 0};
-    if (header_find(req, "If-Range", &v) == 0)
-        return 1;
-    v = trim(v);
-    if (v.len > 0 && v.p[0] == '"')
-        return str_is(v, etag); /* strong comparison */
-    if (v.len >= 2 && v.p[0] == 'W' && v.p[1] == '/')
-        return 0; /* a weak tag never matches strongly */
-    time_t t;
-    return http_date_parse(v.p, v.len, &t) == 0 && t == lm;
-}
-
-/* ---------------------------------------------------------------- Range */
-
-enum range_res { RANGE_IGNORE, RANGE_OK, RANGE_416 };
-
-static long long parse_num(const char *p, size_t n, size_t *i, int *got)
-{
-    long long v = 0;
-    *got = 0;
-    while (*i < n && p[*i] >= '0' && p[*i] <= '9') {
-        v = v > NUM_MAX / 10 ? NUM_MAX : v * 10 + (p[*i] - '0');
-        if (v > NUM_MAX)
-            v = NUM_MAX;
-        (*i)++;
-        *got = 1;
-    }
-    return v;
-}
-
-static enum range_res range_parse(struct http_str v, long long size, long long *first, long long *last)
-{
-    v = trim(v);
-    if (v.len < 6 || !http_str_ieq((struct http_str){v.p, 6}, "bytes="))
-        return RANGE_IGNORE;
-    const char *p = v.p + 6;
-    size_t n = v.len - 6, i = 0;
-    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == ','))
-        i++; /* empty list elements and OWS (RFC 9110 §5.6.1) */
-    int got_a, got_b;
-    long long a = parse_num(p, n, &i, &got_a);
-    if (i >= n || p[i] != '-')
-        return RANGE_IGNORE;
-    i++;
-    long long b = parse_num(p, n, &i, &got_b);
-    for (; i < n; i++) {
-        if (p[i] == ' ' || p[i] == '\t' || p[i] == ',')
-            continue;
-        return RANGE_IGNORE; /* a second range-spec (or garbage): whole file */
-    }
-    if (!got_a && !got_b)
-        return RANGE_IGNORE;
-    if (!got_a) { /* suffix: the last b bytes */
-        if (b == 0 || size == 0)
-            return RANGE_416;
-        *first = b >= size ? 0 : size - b;
-        *last = size - 1;
-        return RANGE_OK;
-    }
-    if (got_b && b < a)
-        return RANGE_IGNORE; /* invalid range-spec */
-    if (a >= size)
-        return RANGE_416;
-    *first = a;
-    *last = got_b && b < size - 1 ? b : size - 1;
-    return RANGE_OK;
-}
-
 /* ---------------------------------------------------------------- the handler */
 
 /* Opens rel (the normalised path; cap bytes of room for "/index.html") and finds the
@@ -227,7 +211,7 @@ static int resolve(const struct site *s, char *rel, int dir_hint, struct http_st
         close(fd);
         if (!dir_hint) {
             char loc[REPLY_HEAD_MAX];
-            if (urlpath_location(loc, sizeof loc, rel, query) < 0)
+            if (location(loc, sizeof loc, rel, query) < 0)
                 return reply_error(out, 414, conn, extra, now);
             return reply_error_hdrs(out, 301, conn, loc, extra, now);
         }
@@ -279,7 +263,7 @@ static int preconditions(const struct file_view *f, const struct http_request *r
     struct http_str v = {"", 0};
     int not_modified;
     if (header_find(req, "If-None-Match", &v) > 0) {
-        not_modified = none_match(req, f->etag);
+        not_modified = static_none_match(req, f->etag);
     } else {
         time_t ims;
         not_modified = header_find(req, "If-Modified-Since", &v) == 1 &&
@@ -290,8 +274,8 @@ static int preconditions(const struct file_view *f, const struct http_request *r
         return reply_head_date(out, 304, NULL, -1, hdrs, extra, conn, date);
     }
     enum range_res rr = RANGE_IGNORE;
-    if (!head && header_find(req, "Range", &v) == 1 && if_range_ok(req, f->etag, lm))
-        rr = range_parse(v, f->size, first, last);
+    if (!head && header_find(req, "Range", &v) == 1 && static_if_range_ok(req, f->etag, lm))
+        rr = static_range_parse(v, f->size, first, last);
     if (rr == RANGE_416) {
         snprintf(hdrs, sizeof hdrs, "Content-Range: bytes */%lld\r\n", f->size);
         reply_error_hdrs(out, 416, conn, hdrs, extra, now);
@@ -419,8 +403,8 @@ int static_handle_cached(const struct site *s, struct fcache *fc, const struct h
     struct http_str path, query;
     char rel[PATH_MAX];
     int dir_hint, st;
-    urlpath_split(req, &path, &query);
-    st = urlpath_normalise(path, rel, sizeof rel - sizeof "/" INDEX, &dir_hint);
+    target_split(req, &path, &query);
+    st = path_normalise(path, rel, sizeof rel - sizeof "/" INDEX, &dir_hint);
     if (st != 0)
         return reply_error(out, st, conn, extra, now);
 
