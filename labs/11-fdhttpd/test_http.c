@@ -1,7 +1,8 @@
 /* test_http.c — fdhttpd's HTTP over real sockets: static files (sendfile, ranges,
  * conditionals, the root's walls), request bodies (Content-Length, chunked, echo,
  * discard, 413, 100-continue), limits and timeouts, and the public conformance probe.
- * Each test starts its own server on port 0 (srvharness.h, common/kit) with a fresh docroot.
+ * Each test starts its own server on port 0 (common/kit/srvharness.h) with a fresh
+ * docroot.
  * Every test has the same .timeout: Criterion 2.4's runner drops the pending timeouts
  * that sort after a shorter new one (labs/01-naive/test_naive.c says how). */
 #include <criterion/criterion.h>

@@ -45,14 +45,14 @@ int fdh_accept_one(const struct fdh_config *cfg)
     return 1;
 }
 
-const char *fdh_accept_reload_refusal(const struct fdh_config *old, const struct fdh_config *cfg)
+int fdh_accept_reload_refusal(const struct fdh_config *old, const struct fdh_config *cfg, char *why, size_t len)
 {
     if (cfg->accept != old->accept)
-        return "--accept changed: it needs other listening sockets (restart to change it)";
+        return snprintf(why, len, "--accept changed: it needs other listening sockets (restart to change it)"), 1;
     if (cfg->accept->nlisteners(cfg) != old->accept->nlisteners(old))
-        return "--workers changed under reuseport: one listener per worker, and closing one "
-               "resets its queue (restart to change it)";
-    return NULL;
+        return snprintf(why, len, "--workers changed under %s: one listener per worker, and closing one "
+                        "resets its queue (restart to change it)", cfg->accept->name), 1;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- a worker's listener */

@@ -62,10 +62,10 @@ extern const struct fdh_accept_ops fdh_accept_reuseport, fdh_accept_exclusive, f
 const struct fdh_accept_ops *fdh_accept_find(const char *name);
 const struct fdh_accept_ops *fdh_accept_default(void);
 
-/* NULL when a reload from `old` to `cfg` keeps the listening sockets; otherwise why
- * not (another strategy, or another number of listeners): a reload never closes a
- * listener, which would reset every connection waiting in its queue. */
-const char *fdh_accept_reload_refusal(const struct fdh_config *old, const struct fdh_config *cfg);
+/* 0 when a reload from `old` to `cfg` keeps the listening sockets; otherwise 1 with why
+ * not in why (another strategy, or another number of listeners): a reload never closes
+ * a listener, which would reset every connection waiting in its queue. */
+int fdh_accept_reload_refusal(const struct fdh_config *old, const struct fdh_config *cfg, char *why, size_t len);
 
 /* Worker side, shared by the strategies that have a listener (accept.c). */
 void fdh_accept_init(struct fdh_w *w);   /* before the loop: the EMFILE pause timer */

@@ -132,17 +132,15 @@ static struct fdh_config *reparse(const struct fdh_config *old, char *why, size_
     struct fdh_config *cfg = malloc(sizeof *cfg);
     if (cfg == NULL)
         return snprintf(why, whylen, "out of memory"), NULL;
-    const char *refusal = NULL;
-    if (fdh_config_parse(old->argc, old->argv, cfg, why, whylen) < 0)
-        refusal = why;
-    else if (strcmp(cfg->ip, old->ip) != 0 || cfg->port != old->port)
-        refusal = "--listen changed: a reload keeps the listening sockets (restart to move)";
-    else
-        refusal = fdh_accept_reload_refusal(old, cfg);
-    if (refusal == NULL)
+    int refused = fdh_config_parse(old->argc, old->argv, cfg, why, whylen) < 0;
+    if (!refused && (strcmp(cfg->ip, old->ip) != 0 || cfg->port != old->port)) {
+        snprintf(why, whylen, "--listen changed: a reload keeps the listening sockets (restart to move)");
+        refused = 1;
+    }
+    if (!refused)
+        refused = fdh_accept_reload_refusal(old, cfg, why, whylen);
+    if (!refused)
         return cfg;
-    if (refusal != why)
-        snprintf(why, whylen, "%s", refusal);
     free(cfg);
     return NULL;
 }
