@@ -12,8 +12,6 @@
 #include "err.h"
 #include "worker.h"
 
-#define ACCEPT_BATCH 64 /* connections taken per listener wake-up, then serve */
-
 static const struct fdh_accept_ops *const table[] = {
     &fdh_accept_reuseport, /* the default */
     &fdh_accept_exclusive,
@@ -113,7 +111,7 @@ void fdh_accept_conns_changed(struct fdh_w *w)
  * EAGAIN per wake-up this loop pays, so the loop stays. */
 static void accept_some(struct fdh_w *w)
 {
-    for (int i = 0; i < ACCEPT_BATCH && !w->draining && w->listening; i++) {
+    for (int i = 0; i < FDH_ACCEPT_BATCH && !w->draining && w->listening; i++) {
         int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)

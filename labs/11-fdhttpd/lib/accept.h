@@ -23,6 +23,8 @@
 
 #include <stddef.h>
 
+#define FDH_ACCEPT_BATCH 64 /* connections accepted per listener wake-up, then serve */
+
 struct fdh_config;
 struct fdh_shared;
 struct fdh_w;

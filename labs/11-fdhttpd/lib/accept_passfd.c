@@ -22,8 +22,6 @@
 #include "kv.h"
 #include "master.h"
 
-#define ACCEPT_BATCH 64 /* connections taken per listener wake-up */
-
 struct passfd {
     struct master *m;
     int rr;                 /* next slot to try */
@@ -73,7 +71,7 @@ static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
 {
     (void)el, (void)events;
     struct passfd *p = ud;
-    for (int k = 0; k < ACCEPT_BATCH; k++) {
+    for (int k = 0; k < FDH_ACCEPT_BATCH; k++) {
         int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
