@@ -110,26 +110,21 @@ static void on_signal(struct evloop *el, int signo, void *ud)
  * fork and here. Ours become signalfd events; SIGHUP and SIGUSR2 are the master's
  * (reload, upgrade): a worker keeps them blocked and never reads them, so one sent to
  * the whole group does not kill it. */
-static void signals(struct fdh_w *w, pid_t master)
+static void signals(pid_t master, sigset_t *sigs)
 {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
         die("prctl");
     if (getppid() != master)
         _exit(1);
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGQUIT);
-    sigset_t blocked = sigs;
+    sigemptyset(sigs);
+    sigaddset(sigs, SIGTERM);
+    sigaddset(sigs, SIGINT);
+    sigaddset(sigs, SIGQUIT);
+    sigset_t blocked = *sigs;
     sigaddset(&blocked, SIGHUP);
     sigaddset(&blocked, SIGUSR2);
     if (sigprocmask(SIG_SETMASK, &blocked, NULL) < 0)
         die("sigprocmask");
-    if ((w->el = evloop_new()) == NULL)
-        die("evloop_new");
-    if (evloop_signalfd(w->el, &sigs, on_signal, w) < 0)
-        die("evloop_signalfd");
 }
 
 /* Each cached big file holds a descriptor: the cache never takes more than a quarter
@@ -155,7 +150,12 @@ static void start(struct fdh_w *w, pid_t master)
     ev_timer_init(&w->drain_idle, on_drain_idle, w);
     if ((w->headers = calloc(w->lim.max_headers, sizeof *w->headers)) == NULL)
         die("worker %d: headers", w->slot);
-    signals(w, master);
+    sigset_t sigs;
+    signals(master, &sigs); /* sigs: the worker's own, read from its signalfd */
+    if ((w->el = evloop_new()) == NULL)
+        die("evloop_new");
+    if (evloop_signalfd(w->el, &sigs, on_signal, w) < 0)
+        die("evloop_signalfd");
     open_cache(w);
     if (fcntl(w->chan, F_SETFL, O_NONBLOCK) < 0) /* on_channel reads until EAGAIN */
         die("fcntl");
