@@ -6,7 +6,8 @@
 #                            (common/*/test_*.c are their tests, one binary)
 #   labs/NN-name/*.c      -> one program per file, build/$(V)/labs/NN-name/<file>
 #                            (labs/NN-name/test_*.c are the lab's Criterion tests,
-#                             labs/NN-name/lib/*.c are objects shared by that lab's programs)
+#                             labs/NN-name/lib/*.c are objects shared by that lab's programs,
+#                             linked from an archive: a program takes only what it uses)
 #   bench/*.c             -> one program per file, build/$(V)/bench/<file>
 # A lab's entry point is the program `lab` (labs/NN-name/lab.c): `make lab-N` runs it.
 # Optional per-directory extras live in labs/NN-name/lab.mk or bench/bench.mk (included).
@@ -78,7 +79,12 @@ ALL_TESTS := $(BUILD)/tests/common
 define lab_rules
 $(1)_NAME := $(notdir $(1))
 $(1)_NUM := $(shell echo $(notdir $(1)) | cut -c1-2)
-$(1)_LOCAL := $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/lib/*.c))
+$(1)_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/lib/*.c))
+# The lab's lib/ objects as an archive: each program takes only the objects it uses.
+$(1)_LOCAL := $$(if $$($(1)_OBJS),$(BUILD)/$(1)/lib/liblab.a)
+$(BUILD)/$(1)/lib/liblab.a: $$($(1)_OBJS)
+	@mkdir -p $$(@D)
+	rm -f $$@ && $(AR) rcs $$@ $$^
 $(1)_PROGS := $(patsubst %.c,$(BUILD)/%,$(filter-out $(1)/test_%.c,$(wildcard $(1)/*.c)))
 $(1)_TEST_SRC := $(wildcard $(1)/test_*.c)
 ALL_PROGS += $$($(1)_PROGS)

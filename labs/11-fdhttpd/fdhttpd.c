@@ -1,9 +1,12 @@
 /* fdhttpd — lab 11's server: a master and N pre-forked epoll workers.
- * `fdhttpd --help` documents the options; lib/fdhttpd.h maps the source files. */
+ * `fdhttpd --help` documents the options; lib/master.h maps the master's files,
+ * lib/worker.h the worker's. */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "lib/fdhttpd.h"
+#include "lib/accept.h"
+#include "lib/config.h"
+#include "lib/master.h"
 
 int main(int argc, char **argv)
 {
@@ -22,7 +25,7 @@ int main(int argc, char **argv)
     }
     if (cfg->check_only) {
         printf("fdhttpd: configuration ok: listen=%s:%u workers=%d accept=%s root=%s\n", cfg->ip, cfg->port,
-               cfg->workers, fdh_accept_name(cfg->accept), cfg->root ? cfg->root : "(none)");
+               cfg->workers, cfg->accept->name, cfg->root ? cfg->root : "(none)");
         free(cfg);
         return 0;
     }

@@ -34,10 +34,22 @@
 #include "clock.h"
 #include "err.h"
 #include "kv.h"
-#include "lib/fdhttpd.h"
-#include "lib/harness.h"
+#include "lib/config.h"
+#include "srvharness.h"
 #include "loadgen.h"
 #include "sock.h"
+
+/* The accept strategies this driver shows, by their --accept names (lib/accept.h). */
+static const char *const modes[] = {"reuseport", "exclusive", "mutex", "passfd"};
+#define NMODES (int)(sizeof modes / sizeof modes[0])
+
+static int mode_index(const char *name)
+{
+    for (int m = 0; m < NMODES; m++)
+        if (strcmp(name, modes[m]) == 0)
+            return m;
+    return -1;
+}
 
 struct ctx {
     char bin[PATH_MAX];
@@ -224,7 +236,7 @@ static int kill_one(struct ctx *x, const char *mode)
     const char *in = s.err ? strstr(s.err, "respawning in ") : NULL;
     long delay = in ? strtol(in + 14, NULL, 10) : -1;
     snprintf(k, sizeof k, "%s.respawn_delay_ms", p), kv_print(k, "%ld", delay);
-    if (strcmp(mode, "mutex") == 0) /* observed, not guaranteed: see the note */
+    if (strcmp(mode, "mutex") == 0) /* observed, not guaranteed: notes/11-fdhttpd.md */
         kv_print("kill.mutex.ownerdead_recovered", "%d", s.err && strstr(s.err, "accept mutex owner") != NULL);
     /* passfd: up to two per connection, the bound test_fdhttpd.c asserts — until the
      * kernel has closed the dead worker's channel, the master's CHANNEL_NEW_CONN still
@@ -431,7 +443,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (mode && fdh_accept_parse(mode) < 0)
+    if (mode && mode_index(mode) < 0)
         die_msg("-a %s: want reuseport, exclusive, mutex or passfd", mode);
     if (x.workers < 1 || x.workers > LOADGEN_MAX_WORKERS || x.requests < 1 || x.conns < 1)
         die_msg("bad -w/-n/-c");
@@ -445,15 +457,15 @@ int main(int argc, char **argv)
     int all = strcmp(scen, "all") == 0, shown = 1, ran = 0;
     if (all || strcmp(scen, "split") == 0) {
         puts("# split: N requests through each accept strategy; X-Worker names the worker");
-        for (int m = 0; m < FDH_NACCEPT; m++)
-            if (!mode || m == fdh_accept_parse(mode))
-                shown &= split(&x, fdh_accept_name(m)), ran++;
+        for (int m = 0; m < NMODES; m++)
+            if (!mode || m == mode_index(mode))
+                shown &= split(&x, modes[m]), ran++;
     }
     if (all || strcmp(scen, "kill") == 0) {
         puts("# kill: SIGKILL a worker under load; the master respawns it in the same slot");
-        for (int m = 0; m < FDH_NACCEPT; m++)
-            if (!mode || m == fdh_accept_parse(mode))
-                shown &= kill_one(&x, fdh_accept_name(m)), ran++;
+        for (int m = 0; m < NMODES; m++)
+            if (!mode || m == mode_index(mode))
+                shown &= kill_one(&x, modes[m]), ran++;
     }
     if (all || strcmp(scen, "quit") == 0) {
         puts("# quit: SIGQUIT while a request is half sent; it is still answered");

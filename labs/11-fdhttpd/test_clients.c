@@ -5,10 +5,11 @@
  * (Pipelining, the sparse gigabyte over a raw socket and the trickling client are in
  * test_http.c; the lab's own kill/fds scenarios in test_fdhttpd.c.)
  *
- * Every server is started on port 0 through lib/harness.h, in a fresh docroot under a
- * mkdtemp directory (the suite's init/fini), and stopped with SIGTERM: exit 0, nothing
+ * Every server is started on port 0 through common/kit/srvharness.h, in a fresh
+ * docroot under a mkdtemp directory (the suite's init/fini), and stopped with SIGTERM: exit 0, nothing
  * left in its process group. Clients run through spawn.h (bounded, group killed).
- * Every test has the same .timeout (see the Criterion 2.4 note in the brief). */
+ * Every test has the same .timeout: Criterion 2.4's runner drops the pending timeouts
+ * that sort after a shorter new one (labs/01-naive/test_naive.c says how). */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
@@ -30,7 +31,7 @@
 #include "io.h"
 #include "kv.h"
 #include "labpath.h"
-#include "lib/harness.h"
+#include "srvharness.h"
 #include "sock.h"
 #include "spawn.h"
 

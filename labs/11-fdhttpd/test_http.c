@@ -1,8 +1,10 @@
 /* test_http.c — fdhttpd's HTTP over real sockets: static files (sendfile, ranges,
  * conditionals, the root's walls), request bodies (Content-Length, chunked, echo,
  * discard, 413, 100-continue), limits and timeouts, and the public conformance probe.
- * Each test starts its own server on port 0 (lib/harness.h) with a fresh docroot.
- * Every test has the same .timeout (see the Criterion 2.4 note in the brief). */
+ * Each test starts its own server on port 0 (common/kit/srvharness.h) with a fresh
+ * docroot.
+ * Every test has the same .timeout: Criterion 2.4's runner drops the pending timeouts
+ * that sort after a shorter new one (labs/01-naive/test_naive.c says how). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +23,7 @@
 
 #include "labpath.h"
 #include "lib/fcache.h"
-#include "lib/harness.h"
+#include "srvharness.h"
 #include "lib/reply.h"
 #include "sock.h"
 #include "spawn.h"

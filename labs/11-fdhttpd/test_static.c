@@ -35,7 +35,7 @@
 #include "lib/reply.h"
 #include "lib/static.h"
 
-#define TMO 120 /* one timeout value for every test (see common.md) */
+#define TMO 120 /* one timeout for every test: Criterion 2.4 (labs/01-naive/test_naive.c) */
 #define S_(lit) lit, sizeof(lit) - 1 /* a literal and its length */
 
 static char tmpdir[64];

@@ -1,10 +1,6 @@
-# labs/12-reload/lab.mk — lab 12 drives lab 11's server: its programs link lab 11's
-# harness (lib/rl.c uses it), and `make lab-12` needs fdhttpd and fdload built first.
-# The harness object comes after libfdlab.a on the link line ($^), so the library is
-# named again after it (LDLIBS) for the symbols only the harness needs.
+# labs/12-reload/lab.mk — lab 12 drives lab 11's server (through common/kit's
+# srvharness.h): `make lab-12` and its tests need fdhttpd and fdload built first.
 #help make lab-12       reload (SIGHUP), binary upgrade (SIGUSR2), rollback, systemd activation
-$(labs/12-reload_PROGS) $(BUILD)/tests/12-reload: $(BUILD)/labs/11-fdhttpd/lib/harness.o
-$(labs/12-reload_PROGS) $(BUILD)/tests/12-reload: LDLIBS := $(LIB) -lpthread
 build-lab-12: $(BUILD)/labs/11-fdhttpd/fdhttpd $(BUILD)/labs/11-fdhttpd/fdload
 # The tests run the lab driver (and it runs fdhttpd, fdload, sdactivate): built first.
 $(BUILD)/tests/12-reload: | $(BUILD)/labs/11-fdhttpd/fdhttpd $(BUILD)/labs/11-fdhttpd/fdload $(labs/12-reload_PROGS)

@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fdhttpd.h"
+#include "accept.h"
+#include "config.h"
 
 const char fdh_usage[] =
     "usage: fdhttpd [options]\n"
@@ -92,21 +93,6 @@ const char fdh_usage[] =
     "systemd: LISTEN_FDS/LISTEN_PID sockets replace --listen (reuseport: one per\n"
     "worker, else exactly one); READY=1, RELOADING=1, STOPPING=1 go to NOTIFY_SOCKET.\n"
     "Exit status: 0 after a clean stop, 1 on a configuration or start-up error.\n";
-
-static const char *names[FDH_NACCEPT] = {"reuseport", "exclusive", "mutex", "passfd"};
-
-const char *fdh_accept_name(enum fdh_accept a)
-{
-    return (unsigned)a < FDH_NACCEPT ? names[a] : "unknown";
-}
-
-int fdh_accept_parse(const char *name)
-{
-    for (int i = 0; i < FDH_NACCEPT; i++)
-        if (strcmp(name, names[i]) == 0)
-            return i;
-    return -1;
-}
 
 /* A whole decimal number in [lo, hi], or -1. */
 static long parse_num(const char *s, long lo, long hi)
@@ -215,6 +201,63 @@ static int parse_listen(const char *s, struct fdh_config *cfg)
     return 0;
 }
 
+/* The numeric options (limits, timeouts, testing slots). Returns 0, or -1 with err. */
+static int apply_number(int c, const char *arg, struct fdh_config *cfg, long *crash, long *stubborn, char *err,
+                        size_t errlen)
+{
+    switch (c) {
+    case 'C':
+        if ((*crash = parse_num(arg, 0, FDH_MAX_WORKERS - 1)) < 0)
+            return snprintf(err, errlen, "--crash-slot '%s': want a slot number", arg), -1;
+        return 0;
+    case 'S':
+        if ((*stubborn = parse_num(arg, 0, FDH_MAX_WORKERS - 1)) < 0)
+            return snprintf(err, errlen, "--stubborn-slot '%s': want a slot number", arg), -1;
+        return 0;
+    case 'B':
+        if ((cfg->max_body = parse_num(arg, 0, 1L << 30)) < 0)
+            return snprintf(err, errlen, "--max-body '%s': want 0..%ld bytes", arg, 1L << 30), -1;
+        return 0;
+    case 'H':
+        if ((cfg->max_header_bytes = parse_num(arg, 256, 1L << 20)) < 0)
+            return snprintf(err, errlen, "--max-header-bytes '%s': want 256..1048576", arg), -1;
+        return 0;
+    case 'N':
+        if ((cfg->max_headers = parse_num(arg, 1, 1000)) < 0)
+            return snprintf(err, errlen, "--max-headers '%s': want 1..1000", arg), -1;
+        return 0;
+    case 'M':
+        if ((cfg->max_conns = parse_num(arg, 1, 1000000)) < 0)
+            return snprintf(err, errlen, "--max-conns '%s': want 1..1000000", arg), -1;
+        return 0;
+    case 'T': case 'K': case 'I': case 'D': {
+        long ms = parse_secs(arg);
+        if (ms < 0)
+            return snprintf(err, errlen, "--%s '%s': want seconds > 0, e.g. 0.5",
+                            c == 'T' ? "header-timeout" : c == 'K' ? "keepalive-timeout"
+                            : c == 'I' ? "io-timeout" : "drain-timeout", arg), -1;
+        *(c == 'T' ? &cfg->header_timeout_ms : c == 'K' ? &cfg->keepalive_timeout_ms
+          : c == 'I' ? &cfg->io_timeout_ms : &cfg->drain_timeout_ms) = ms;
+        return 0;
+    }
+    }
+    return 0;
+}
+
+static const struct option longopts[] = {
+    {"listen", required_argument, NULL, 'l'},  {"workers", required_argument, NULL, 'w'},
+    {"accept", required_argument, NULL, 'a'},  {"root", required_argument, NULL, 'r'},
+    {"test-config", no_argument, NULL, 't'},   {"help", no_argument, NULL, 'h'},
+    {"crash-slot", required_argument, NULL, 'C'}, {"stubborn-slot", required_argument, NULL, 'S'},
+    {"max-body", required_argument, NULL, 'B'}, {"max-header-bytes", required_argument, NULL, 'H'},
+    {"max-headers", required_argument, NULL, 'N'}, {"max-conns", required_argument, NULL, 'M'},
+    {"header-timeout", required_argument, NULL, 'T'}, {"keepalive-timeout", required_argument, NULL, 'K'},
+    {"io-timeout", required_argument, NULL, 'I'}, {"access-log", required_argument, NULL, 'L'},
+    /* lab 12: reload and upgrade */
+    {"config", required_argument, NULL, 'f'}, {"no-handover", no_argument, NULL, 'O'},
+    {"upgrade-from", required_argument, NULL, 'U'}, {"drain-timeout", required_argument, NULL, 'D'},
+    {NULL, 0, NULL, 0}};
+
 /* One pass of getopt over argv (argv[0] is skipped) into *cfg; *crash / *stubborn get
  * the testing slots (checked later against the final worker count). in_file: the
  * options come from a --config file, where --config, --upgrade-from and -t make no
@@ -222,19 +265,6 @@ static int parse_listen(const char *s, struct fdh_config *cfg)
 static int apply(int argc, char **argv, struct fdh_config *cfg, long *crash, long *stubborn, int in_file,
                  char *err, size_t errlen)
 {
-    static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'},  {"workers", required_argument, NULL, 'w'},
-        {"accept", required_argument, NULL, 'a'},  {"root", required_argument, NULL, 'r'},
-        {"test-config", no_argument, NULL, 't'},   {"help", no_argument, NULL, 'h'},
-        {"crash-slot", required_argument, NULL, 'C'}, {"stubborn-slot", required_argument, NULL, 'S'},
-        {"max-body", required_argument, NULL, 'B'}, {"max-header-bytes", required_argument, NULL, 'H'},
-        {"max-headers", required_argument, NULL, 'N'}, {"max-conns", required_argument, NULL, 'M'},
-        {"header-timeout", required_argument, NULL, 'T'}, {"keepalive-timeout", required_argument, NULL, 'K'},
-        {"io-timeout", required_argument, NULL, 'I'}, {"access-log", required_argument, NULL, 'L'},
-        /* lab 12: reload and upgrade */
-        {"config", required_argument, NULL, 'f'}, {"no-handover", no_argument, NULL, 'O'},
-        {"upgrade-from", required_argument, NULL, 'U'}, {"drain-timeout", required_argument, NULL, 'D'},
-        {NULL, 0, NULL, 0}};
     int c;
     opterr = 0; /* our own messages */
     optind = 0; /* 0, not 1: glibc then fully re-initialises (parsed again on reload) */
@@ -255,56 +285,26 @@ static int apply(int argc, char **argv, struct fdh_config *cfg, long *crash, lon
             break;
         }
         case 'a': {
-            int a = fdh_accept_parse(optarg);
-            if (a < 0)
+            const struct fdh_accept_ops *a = fdh_accept_find(optarg);
+            if (a == NULL)
                 return snprintf(err, errlen, "--accept '%s': want reuseport, exclusive, mutex or passfd",
                                 optarg), -1;
-            cfg->accept = (enum fdh_accept)a;
+            cfg->accept = a;
             break;
         }
         case 'r': cfg->root = optarg; break;
         case 't': cfg->check_only = 1; break;
-        case 'C':
-            if ((*crash = parse_num(optarg, 0, FDH_MAX_WORKERS - 1)) < 0)
-                return snprintf(err, errlen, "--crash-slot '%s': want a slot number", optarg), -1;
-            break;
-        case 'S':
-            if ((*stubborn = parse_num(optarg, 0, FDH_MAX_WORKERS - 1)) < 0)
-                return snprintf(err, errlen, "--stubborn-slot '%s': want a slot number", optarg), -1;
-            break;
-        case 'B':
-            if ((cfg->max_body = parse_num(optarg, 0, 1L << 30)) < 0)
-                return snprintf(err, errlen, "--max-body '%s': want 0..%ld bytes", optarg, 1L << 30), -1;
-            break;
-        case 'H':
-            if ((cfg->max_header_bytes = parse_num(optarg, 256, 1L << 20)) < 0)
-                return snprintf(err, errlen, "--max-header-bytes '%s': want 256..1048576", optarg), -1;
-            break;
-        case 'N':
-            if ((cfg->max_headers = parse_num(optarg, 1, 1000)) < 0)
-                return snprintf(err, errlen, "--max-headers '%s': want 1..1000", optarg), -1;
-            break;
-        case 'M':
-            if ((cfg->max_conns = parse_num(optarg, 1, 1000000)) < 0)
-                return snprintf(err, errlen, "--max-conns '%s': want 1..1000000", optarg), -1;
-            break;
-        case 'T': case 'K': case 'I': case 'D': {
-            long ms = parse_secs(optarg);
-            if (ms < 0)
-                return snprintf(err, errlen, "--%s '%s': want seconds > 0, e.g. 0.5",
-                                c == 'T' ? "header-timeout" : c == 'K' ? "keepalive-timeout"
-                                : c == 'I' ? "io-timeout" : "drain-timeout", optarg), -1;
-            *(c == 'T' ? &cfg->header_timeout_ms : c == 'K' ? &cfg->keepalive_timeout_ms
-              : c == 'I' ? &cfg->io_timeout_ms : &cfg->drain_timeout_ms) = ms;
-            break;
-        }
         case 'L': cfg->access_log = optarg; break;
         case 'f': cfg->config_file = optarg; break;
         case 'O': cfg->no_handover = 1; break;
         case 'U': cfg->upgrade_from = optarg; break;
         case 'h': fputs(fdh_usage, stdout); exit(0);
         case ':': return snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]), -1;
-        default: return snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]), -1;
+        case '?': return snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]), -1;
+        default:
+            if (apply_number(c, optarg, cfg, crash, stubborn, err, errlen) < 0)
+                return -1;
+            break;
         }
     }
     if (optind < argc)
@@ -377,7 +377,7 @@ int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, s
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     *cfg = (struct fdh_config){.ip = "127.0.0.1", .port = FDH_DEFAULT_PORT,
                                .workers = ncpu < 1 ? 1 : ncpu > FDH_MAX_WORKERS ? FDH_MAX_WORKERS : (int)ncpu,
-                               .accept = FDH_REUSEPORT, .crash_slot = -1, .stubborn_slot = -1,
+                               .accept = fdh_accept_default(), .crash_slot = -1, .stubborn_slot = -1,
                                .max_body = FDH_MAX_BODY, .max_header_bytes = FDH_MAX_HEADER_BYTES,
                                .max_headers = FDH_MAX_HEADERS, .max_conns = FDH_MAX_CONNS,
                                .header_timeout_ms = FDH_IO_TIMEOUT_MS, .keepalive_timeout_ms = FDH_IO_TIMEOUT_MS,

@@ -23,7 +23,7 @@
  * and hands the result to fcache_store, which keeps the old entry when the file is the
  * same (device, inode, size, mtime in ns all equal: the new fd is closed) and replaces it
  * otherwise. Consequences, each bounded by FC_VALID_MS (the worker ticks the clock at
- * every event it serves, fdh_worker_clock, so an idle wait does not stretch it):
+ * every event it serves, fdh_conn_clock, so an idle wait does not stretch it):
  *  - a file replaced on disk (rename over it, or rewritten so that size or mtime
  *    changes) is served with its new bytes and new ETag;
  *  - a file removed (or made unreadable) answers 404 (403) — the caller does not store

@@ -1,4 +1,4 @@
-/* listeners.c — checking listening sockets we did not open ourselves (handover.h). */
+/* listeners.c — the master's listening sockets (listeners.h). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "handover.h"
+#include "accept.h"
+#include "clock.h"
+#include "err.h"
+#include "listeners.h"
+#include "sock.h"
 
 static int sockopt(int fd, int opt, int *v)
 {
@@ -72,4 +76,68 @@ int fdh_systemd_listeners(int *fds, int max, char *err, size_t errlen)
     unsetenv("LISTEN_FDS");
     unsetenv("LISTEN_FDNAMES");
     return (int)n;
+}
+
+#define BACKLOG 1024
+
+int fdh_listeners_bind(struct fdh_listeners *ls, const struct fdh_config *cfg, int retry_busy)
+{
+    int n = cfg->accept->nlisteners(cfg);
+    int flags = SOCK_NONBLOCK | SOCK_CLOEXEC | (cfg->accept->reuseport ? SOCK_REUSEPORT : 0);
+    ls->port = cfg->port;
+    double end = mono_s() + 5;
+    for (int i = 0; i < n; i++) {
+        int fd;
+        while ((fd = tcp_listen(cfg->ip, ls->port, BACKLOG, flags, &ls->port)) < 0 && retry_busy &&
+               errno == EADDRINUSE && mono_s() < end)
+            sleep_ms(5);
+        if (fd < 0) {
+            warn_errno("listen on %s:%u", cfg->ip, ls->port);
+            return -1;
+        }
+        ls->fd[ls->n++] = fd;
+    }
+    return 0;
+}
+
+int fdh_listeners_adopt(struct fdh_listeners *ls, int fd, const char *ip, int reuseport, char *err, size_t errlen)
+{
+    int p = fdh_listener_check(fd, ip, ls->port, reuseport, err, errlen);
+    if (p < 0)
+        return -1;
+    ls->port = (uint16_t)p;
+    ls->fd[ls->n++] = fd;
+    return 0;
+}
+
+int fdh_listeners_activated(struct fdh_listeners *ls, const struct fdh_config *cfg, const int *fds, int n,
+                            char *err, size_t errlen)
+{
+    int want = cfg->accept->nlisteners(cfg);
+    if (n != want)
+        return snprintf(err, errlen, "socket activation passed %d sockets; accept=%s with %d workers needs %d "
+                        "(reuseport: one per worker, the others: exactly one)", n, cfg->accept->name,
+                        cfg->workers, want), -1;
+    ls->port = 0;
+    for (int i = 0; i < n; i++)
+        if (fdh_listeners_adopt(ls, fds[i], NULL, cfg->accept->reuseport, err, errlen) < 0)
+            return -1;
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    if (getsockname(fds[0], (struct sockaddr *)&sa, &len) < 0 ||
+        !inet_ntop(AF_INET, &sa.sin_addr, ls->ip, sizeof ls->ip))
+        return snprintf(err, errlen, "getsockname: %s", strerror(errno)), -1;
+    return 0;
+}
+
+void fdh_listeners_close(struct fdh_listeners *ls, struct evloop *el)
+{
+    for (int i = 0; i < ls->n; i++) {
+        if (ls->fd[i] < 0)
+            continue;
+        if (el && evloop_io_mask(el, ls->fd[i]))
+            evloop_io_del(el, ls->fd[i]);
+        close(ls->fd[i]);
+        ls->fd[i] = -1;
+    }
 }

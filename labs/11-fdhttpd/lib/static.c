@@ -13,11 +13,12 @@
 #include <unistd.h>
 
 #include "fcache.h"
+#include "hdrview.h"
 #include "mime.h"
+#include "validators.h"
 
 #define ALLOW "Allow: GET, HEAD, OPTIONS\r\n"
 #define INDEX "index.html"
-#define NUM_MAX (INT64_MAX / 4) /* range numbers saturate here: no overflow in a sum */
 
 int site_open(struct site *s, const char *root, int follow_symlinks)
 {
@@ -33,37 +34,7 @@ void site_close(struct site *s)
     s->root_fd = -1;
 }
 
-/* ---------------------------------------------------------------- small view helpers */
-
-static int str_is(struct http_str s, const char *lit)
-{
-    size_t n = strlen(lit);
-    return s.len == n && memcmp(s.p, lit, n) == 0;
-}
-
-static struct http_str trim(struct http_str s)
-{
-    while (s.len > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
-        s.p++;
-        s.len--;
-    }
-    while (s.len > 0 && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
-        s.len--;
-    return s;
-}
-
-/* Number of field lines named `name`; *first is the first one's value. */
-static int header_find(const struct http_request *req, const char *name, struct http_str *first)
-{
-    int n = 0;
-    *first = (struct http_str){"", 0};
-    for (size_t i = 0; i < req->num_headers; i++)
-        if (http_str_ieq(req->headers[i].name, name)) {
-            if (n++ == 0)
-                *first = req->headers[i].value;
-        }
-    return n;
-}
+/* ---------------------------------------------------------------- target → relative path */
 
 static int hexval(char c)
 {
@@ -75,8 +46,6 @@ static int hexval(char c)
         return c - 'A' + 10;
     return -1;
 }
-
-/* ---------------------------------------------------------------- target → relative path */
 
 /* The path and query views of the target (origin- or absolute-form). */
 static void target_split(const struct http_request *req, struct http_str *path, struct http_str *query)
@@ -158,6 +127,36 @@ static int path_normalise(struct http_str path, char *rel, size_t cap, int *dir_
     return 0;
 }
 
+/* Location for "/dir" → "/dir/": the normalised path re-encoded, plus the query. */
+static int location(char *buf, size_t cap, const char *rel, struct http_str query)
+{
+    static const char keep[] = "-._~!$&'()*+,;=:@/";
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+#define PUT(c) do { if (n + 1 >= cap) return -1; buf[n++] = (c); } while (0)
+    const char *pre = "Location: /";
+    for (const char *c = pre; *c; c++)
+        PUT(*c);
+    for (const unsigned char *c = (const unsigned char *)rel; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr(keep, *c) != NULL) {
+            PUT((char)*c);
+        } else {
+            PUT('%');
+            PUT(hex[*c >> 4]);
+            PUT(hex[*c & 15]);
+        }
+    }
+    PUT('/');
+    for (size_t i = 0; i < query.len; i++)
+        PUT(query.p[i]); /* visible ASCII, as the parser checked */
+    PUT('\r');
+    PUT('\n');
+#undef PUT
+    buf[n] = '\0';
+    return 0;
+}
+
 /* ---------------------------------------------------------------- opening */
 
 /* openat2 beneath the root; "" is the root itself. Returns the fd or -1 with errno. */
@@ -193,144 +192,7 @@ static int status_of_errno(int e)
     }
 }
 
-/* ---------------------------------------------------------------- validators */
-
-/* Weak comparison of our ETag (quoted, strong) with every entity-tag of the
- * If-None-Match lines; "*" matches any existing file. 1 on a match. */
-static int none_match(const struct http_request *req, const char *etag)
-{
-    size_t elen = strlen(etag);
-    for (size_t h = 0; h < req->num_headers; h++) {
-        if (!http_str_ieq(req->headers[h].name, "If-None-Match"))
-            continue;
-        struct http_str v = trim(req->headers[h].value);
-        if (str_is(v, "*"))
-            return 1;
-        size_t i = 0;
-        while (i < v.len) {
-            if (v.p[i] == ',' || v.p[i] == ' ' || v.p[i] == '\t') {
-                i++;
-                continue;
-            }
-            if (i + 1 < v.len && v.p[i] == 'W' && v.p[i + 1] == '/')
-                i += 2;
-            if (i >= v.len || v.p[i] != '"')
-                break; /* not an entity-tag: the rest of the line cannot be trusted */
-            size_t end = i + 1;
-            while (end < v.len && v.p[end] != '"')
-                end++;
-            if (end >= v.len)
-                break;
-            if (end + 1 - i == elen && memcmp(v.p + i, etag, elen) == 0)
-                return 1;
-            i = end + 1;
-        }
-    }
-    return 0;
-}
-
-/* If-Range (RFC 9110 §13.1.5): 1 when the range may be served. */
-static int if_range_ok(const struct http_request *req, const char *etag, time_t lm)
-{
-    struct http_str v = {"", 0};
-    if (header_find(req, "If-Range", &v) == 0)
-        return 1;
-    v = trim(v);
-    if (v.len > 0 && v.p[0] == '"')
-        return str_is(v, etag); /* strong comparison */
-    if (v.len >= 2 && v.p[0] == 'W' && v.p[1] == '/')
-        return 0; /* a weak tag never matches strongly */
-    time_t t;
-    return http_date_parse(v.p, v.len, &t) == 0 && t == lm;
-}
-
-/* ---------------------------------------------------------------- Range */
-
-enum range_res { RANGE_IGNORE, RANGE_OK, RANGE_416 };
-
-static long long parse_num(const char *p, size_t n, size_t *i, int *got)
-{
-    long long v = 0;
-    *got = 0;
-    while (*i < n && p[*i] >= '0' && p[*i] <= '9') {
-        v = v > NUM_MAX / 10 ? NUM_MAX : v * 10 + (p[*i] - '0');
-        if (v > NUM_MAX)
-            v = NUM_MAX;
-        (*i)++;
-        *got = 1;
-    }
-    return v;
-}
-
-static enum range_res range_parse(struct http_str v, long long size, long long *first, long long *last)
-{
-    v = trim(v);
-    if (v.len < 6 || !http_str_ieq((struct http_str){v.p, 6}, "bytes="))
-        return RANGE_IGNORE;
-    const char *p = v.p + 6;
-    size_t n = v.len - 6, i = 0;
-    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == ','))
-        i++; /* empty list elements and OWS (RFC 9110 §5.6.1) */
-    int got_a, got_b;
-    long long a = parse_num(p, n, &i, &got_a);
-    if (i >= n || p[i] != '-')
-        return RANGE_IGNORE;
-    i++;
-    long long b = parse_num(p, n, &i, &got_b);
-    for (; i < n; i++) {
-        if (p[i] == ' ' || p[i] == '\t' || p[i] == ',')
-            continue;
-        return RANGE_IGNORE; /* a second range-spec (or garbage): whole file */
-    }
-    if (!got_a && !got_b)
-        return RANGE_IGNORE;
-    if (!got_a) { /* suffix: the last b bytes */
-        if (b == 0 || size == 0)
-            return RANGE_416;
-        *first = b >= size ? 0 : size - b;
-        *last = size - 1;
-        return RANGE_OK;
-    }
-    if (got_b && b < a)
-        return RANGE_IGNORE; /* invalid range-spec */
-    if (a >= size)
-        return RANGE_416;
-    *first = a;
-    *last = got_b && b < size - 1 ? b : size - 1;
-    return RANGE_OK;
-}
-
 /* ---------------------------------------------------------------- the handler */
-
-/* Location for "/dir" → "/dir/": the normalised path re-encoded, plus the query. */
-static int location(char *buf, size_t cap, const char *rel, struct http_str query)
-{
-    static const char keep[] = "-._~!$&'()*+,;=:@/";
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = 0;
-#define PUT(c) do { if (n + 1 >= cap) return -1; buf[n++] = (c); } while (0)
-    const char *pre = "Location: /";
-    for (const char *c = pre; *c; c++)
-        PUT(*c);
-    for (const unsigned char *c = (const unsigned char *)rel; *c; c++) {
-        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-            strchr(keep, *c) != NULL) {
-            PUT((char)*c);
-        } else {
-            PUT('%');
-            PUT(hex[*c >> 4]);
-            PUT(hex[*c & 15]);
-        }
-    }
-    PUT('/');
-    for (size_t i = 0; i < query.len; i++)
-        PUT(query.p[i]); /* visible ASCII, as the parser checked */
-    PUT('\r');
-    PUT('\n');
-#undef PUT
-    buf[n] = '\0';
-    return 0;
-}
 
 /* Opens rel (the normalised path; cap bytes of room for "/index.html") and finds the
  * regular file to serve. Returns 0 with *fd (owned by the caller) and *sb, or the status
@@ -389,6 +251,43 @@ struct file_view {
     struct fc_entry *e;
 };
 
+/* Conditionals (If-None-Match first; If-Modified-Since only without it), then Range
+ * (GET only, one field line, one range-spec, If-Range satisfied). Returns 200 or 206
+ * with the bytes [*first, *last] to send, or the status of a reply written into out
+ * (304, 416, or the 500 a head too big for REPLY_HEAD_MAX falls back to). */
+static int preconditions(const struct file_view *f, const struct http_request *req, int head, time_t lm,
+                         const char *lmdate, enum reply_conn conn, const char *extra, time_t now, const char *date,
+                         struct reply *out, long long *first, long long *last)
+{
+    char hdrs[256];
+    struct http_str v = {"", 0};
+    int not_modified;
+    if (header_find(req, "If-None-Match", &v) > 0) {
+        not_modified = static_none_match(req, f->etag);
+    } else {
+        time_t ims;
+        not_modified = header_find(req, "If-Modified-Since", &v) == 1 &&
+                       http_date_parse(trim(v).p, trim(v).len, &ims) == 0 && lm <= ims;
+    }
+    if (not_modified) {
+        snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\n", f->etag, lmdate);
+        return reply_head_date(out, 304, NULL, -1, hdrs, extra, conn, date);
+    }
+    enum range_res rr = RANGE_IGNORE;
+    if (!head && header_find(req, "Range", &v) == 1 && static_if_range_ok(req, f->etag, lm))
+        rr = static_range_parse(v, f->size, first, last);
+    if (rr == RANGE_416) {
+        snprintf(hdrs, sizeof hdrs, "Content-Range: bytes */%lld\r\n", f->size);
+        reply_error_hdrs(out, 416, conn, hdrs, extra, now);
+        return out->status;
+    }
+    if (rr == RANGE_OK)
+        return 206;
+    *first = 0;
+    *last = f->size - 1;
+    return 200;
+}
+
 /* Validators, conditionals, Range, then the head; the body is the file's bytes (data or
  * fd). Consumes f: an owned fd goes into out or is closed; a pin goes into out or is
  * dropped. `date`: the preformatted Date of `now`, or NULL to format it. */
@@ -405,43 +304,10 @@ static int answer(struct file_view *f, const struct http_request *req, int head,
         memcpy(lmdate, f->lmdate, sizeof lmdate); /* the cache formatted it once */
     else
         http_date_format(lm, lmdate);
-    long long size = f->size;
-    int status = 200;
-    long long first = 0, last = size - 1;
-
-    {
-        /* Conditionals: If-None-Match first; If-Modified-Since only without it. */
-        struct http_str v = {"", 0};
-        int not_modified;
-        if (header_find(req, "If-None-Match", &v) > 0) {
-            not_modified = none_match(req, f->etag);
-        } else {
-            time_t ims;
-            not_modified = header_find(req, "If-Modified-Since", &v) == 1 &&
-                           http_date_parse(trim(v).p, trim(v).len, &ims) == 0 && lm <= ims;
-        }
-        if (not_modified) {
-            snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\n", f->etag, lmdate);
-            status = reply_head_date(out, 304, NULL, -1, hdrs, extra, conn, date);
-            goto drop;
-        }
-        /* Range: GET only, one field line, one range-spec, If-Range satisfied. */
-        enum range_res rr = RANGE_IGNORE;
-        if (!head && header_find(req, "Range", &v) == 1 && if_range_ok(req, f->etag, lm))
-            rr = range_parse(v, size, &first, &last);
-        if (rr == RANGE_416) {
-            snprintf(hdrs, sizeof hdrs, "Content-Range: bytes */%lld\r\n", size);
-            reply_error_hdrs(out, 416, conn, hdrs, extra, now);
-            status = out->status;
-            goto drop;
-        }
-        if (rr == RANGE_OK) {
-            status = 206;
-        } else {
-            first = 0;
-            last = size - 1;
-        }
-    }
+    long long size = f->size, first = 0, last = size - 1;
+    int status = preconditions(f, req, head, lm, lmdate, conn, extra, now, date, out, &first, &last);
+    if (status != 200 && status != 206)
+        goto drop; /* 304 or 416 (or their fallback 500) is in out */
     const char *vh = hdrs;
     if (status == 200 && f->e != NULL && lm == f->mtime_s) {
         /* The same lines for every 200 of this entry: built once (no snprintf per hit). */
@@ -488,6 +354,40 @@ int static_handle(const struct site *s, const struct http_request *req, time_t n
     return static_handle_cached(s, NULL, req, now, NULL, extra, out);
 }
 
+/* Not in the cache (or no cache): open and check the file, store it in fc when there is
+ * one. Returns 0 with *f filled — an entry (pinned), or an owned fd with its ETag in
+ * tag — or the status of a reply already written into out. */
+static int lookup(const struct site *s, struct fcache *fc, const char *key, size_t keylen, char *rel, int dir_hint,
+                  struct http_str query, enum reply_conn conn, const char *extra, time_t now, struct reply *out,
+                  struct file_view *f, char tag[64])
+{
+    struct stat sb;
+    int fd = -1;
+    int st = resolve(s, rel, dir_hint, query, conn, extra, now, out, &fd, &sb);
+    if (st != 0) {
+        if (fc != NULL)
+            fcache_forget(fc, key, keylen); /* gone or no longer allowed */
+        return st;
+    }
+    const char *ctype = mime_type(rel, strlen(rel));
+    if (fc != NULL && (f->e = fcache_store(fc, key, keylen, fd, &sb, ctype)) != NULL) /* takes fd */
+        return 0;
+    if (fc != NULL) { /* the cache could not keep it: serve it uncached */
+        fd = open_beneath(s, rel);
+        if (fd < 0)
+            return reply_error(out, status_of_errno(errno), conn, extra, now);
+        if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+            close(fd);
+            return reply_error(out, 500, conn, extra, now);
+        }
+    }
+    long long mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+    snprintf(tag, 64, "\"%llx-%llx-%llx\"", (unsigned long long)sb.st_ino, (unsigned long long)sb.st_size,
+             (unsigned long long)mtime_ns);
+    *f = (struct file_view){.fd = fd, .size = sb.st_size, .mtime_s = sb.st_mtim.tv_sec, .etag = tag, .ctype = ctype};
+    return 0;
+}
+
 int static_handle_cached(const struct site *s, struct fcache *fc, const struct http_request *req, time_t now,
                          const char *date, const char *extra, struct reply *out)
 {
@@ -509,7 +409,7 @@ int static_handle_cached(const struct site *s, struct fcache *fc, const struct h
         return reply_error(out, st, conn, extra, now);
 
     struct file_view f = {.fd = -1};
-    char key[PATH_MAX];
+    char key[PATH_MAX], tag[64];
     size_t keylen = 0;
     if (fc != NULL) {
         /* The key is the request's normalised path; "/" marks a directory request. */
@@ -519,43 +419,10 @@ int static_handle_cached(const struct site *s, struct fcache *fc, const struct h
             key[keylen++] = '/';
         f.e = fcache_find(fc, key, keylen);
     }
-    if (f.e == NULL) {
-        struct stat sb;
-        int fd = -1;
-        st = resolve(s, rel, dir_hint, query, conn, extra, now, out, &fd, &sb);
-        if (st != 0) {
-            if (fc != NULL)
-                fcache_forget(fc, key, keylen); /* gone or no longer allowed */
-            return st;
-        }
-        const char *ctype = mime_type(rel, strlen(rel));
-        if (fc != NULL)
-            f.e = fcache_store(fc, key, keylen, fd, &sb, ctype); /* takes fd */
-        if (f.e == NULL) {
-            if (fc != NULL) { /* the cache could not keep it: serve it uncached */
-                fd = open_beneath(s, rel);
-                if (fd < 0)
-                    return reply_error(out, status_of_errno(errno), conn, extra, now);
-                if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-                    close(fd);
-                    return reply_error(out, 500, conn, extra, now);
-                }
-            }
-            char tag[64];
-            long long mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
-            snprintf(tag, sizeof tag, "\"%llx-%llx-%llx\"", (unsigned long long)sb.st_ino,
-                     (unsigned long long)sb.st_size, (unsigned long long)mtime_ns);
-            f = (struct file_view){.fd = fd, .size = sb.st_size, .mtime_s = sb.st_mtim.tv_sec, .etag = tag,
-                                   .ctype = ctype};
-            return answer(&f, req, head, conn, extra, now, date, out);
-        }
-    }
-    f.fd = f.e->fd;
-    f.data = f.e->data;
-    f.size = f.e->size;
-    f.mtime_s = f.e->mtime_s;
-    f.etag = f.e->etag;
-    f.ctype = f.e->ctype;
-    f.lmdate = f.e->lmdate;
+    if (f.e == NULL && (st = lookup(s, fc, key, keylen, rel, dir_hint, query, conn, extra, now, out, &f, tag)) != 0)
+        return st;
+    if (f.e != NULL)
+        f = (struct file_view){.fd = f.e->fd, .data = f.e->data, .size = f.e->size, .mtime_s = f.e->mtime_s,
+                               .etag = f.e->etag, .ctype = f.e->ctype, .lmdate = f.e->lmdate, .e = f.e};
     return answer(&f, req, head, conn, extra, now, date, out);
 }

@@ -7,9 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fdhttpd.h"
+#include "accept.h"
 #include "pmutex.h"
 #include "pshm.h"
+#include "stats.h"
 
 struct fdh_shared *fdh_shared_new(int *fd)
 {
@@ -101,7 +102,7 @@ size_t fdh_status_text(const struct fdh_shared *sh, const struct fdh_config *cfg
         return 0;
     buf[0] = '\0';
     long gen = atomic_load_explicit(&sh->generation, memory_order_relaxed);
-    put(buf, cap, &len, "accept=%s\nworkers=%d\n", fdh_accept_name(cfg->accept), cfg->workers);
+    put(buf, cap, &len, "accept=%s\nworkers=%d\n", cfg->accept->name, cfg->workers);
     for (int i = 0; i < cfg->workers; i++) {
         long rq = 0, by = 0, ac = 0, ap = 0, st = 0, wr = 0;
         for (int b = 0; b < FDH_BANKS; b++) {
@@ -122,8 +123,8 @@ size_t fdh_status_text(const struct fdh_shared *sh, const struct fdh_config *cfg
             by, i, ac, i, ap, i, bo, i, wr);
         tot_req += rq, tot_bytes += by, tot_active += ac, tot_acc += ap;
     }
-    if (cfg->accept == FDH_MUTEX)
-        put(buf, cap, &len, "mutex.holder=%d\n", atomic_load(&sh->holder));
+    if (cfg->accept->status && len + 1 < cap)
+        len += cfg->accept->status(sh, buf + len, cap - len);
     put(buf, cap, &len, "total.requests=%ld\ntotal.bytes=%ld\ntotal.active=%ld\ntotal.accepted=%ld\n",
         tot_req, tot_bytes, tot_active, tot_acc);
     put(buf, cap, &len, "generation=%ld\nreloads=%ld\nreloads_failed=%ld\nupgrades=%ld\nupgrades_failed=%ld\n"

@@ -1,4 +1,4 @@
-/* rl.h — lab 12's helpers around lab 11's harness (../../11-fdhttpd/lib/harness.h):
+/* rl.h — lab 12's helpers around the server harness (srvharness.h, common/kit):
  * following a server whose master changes (upgrade), waiting for its key=value lines,
  * and identifying listening sockets.
  *
@@ -33,7 +33,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../../11-fdhttpd/lib/harness.h"
+#include "srvharness.h"
 
 int rl_count(const char *text, const char *prefix);
 int rl_wait(struct fdh_srv *s, const char *prefix, int n, double timeout_s);

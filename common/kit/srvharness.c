@@ -1,5 +1,5 @@
-/* harness.c — see harness.h. */
-#include "harness.h"
+/* srvharness.c — see srvharness.h. */
+#include "srvharness.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,4 +1,5 @@
-/* harness.h — start an fdhttpd, talk to it, stop it: for lab.c and the tests.
+/* srvharness.h — start an fdhttpd (lab 11), talk to it, stop it: for the lab drivers
+ * and tests of labs 11 and 12.
  *
  * fdh_srv_start(s, bin, argv, timeout_s)
  *   Forks and execs bin with argv (argv[0] included, NULL-terminated) in a NEW process
@@ -25,8 +26,8 @@
  *   Returns 0, or -1 with errno.
  * fdh_fd_count(pid): entries of /proc/PID/fd, or -1.
  */
-#ifndef LAB11_HARNESS_H
-#define LAB11_HARNESS_H
+#ifndef KIT_SRVHARNESS_H
+#define KIT_SRVHARNESS_H
 
 #include <stddef.h>
 #include <stdint.h>

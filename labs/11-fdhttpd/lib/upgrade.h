@@ -1,22 +1,7 @@
-/* handover.h — lab 12: listening sockets that come from elsewhere (the old master on
- * a binary upgrade, systemd's socket activation), how they are checked, and the
- * upgrade protocol between two masters. Code: listeners.c, upgrade.c.
- *
- * fdh_listener_check(fd, ip, port, reuseport, err, errlen)
- *   Trusts nothing about fd: it must be a listening (SO_ACCEPTCONN = 1) stream
- *   (SO_TYPE) IPv4 (SO_DOMAIN) socket, bound (getsockname) to ip (a dotted quad; NULL:
- *   any address) and port (0: any port), with SO_REUSEPORT set when reuseport != 0.
- *   Returns the bound port (1..65535), or -1 with the reason in err.
- * fdh_systemd_listeners(fds, max, err, errlen)
- *   Socket activation (sd_listen_fds(3), implemented directly): when LISTEN_PID is
- *   this process and LISTEN_FDS = n >= 1, descriptors 3..3+n-1 are the sockets. They
- *   are stored in fds[0..n), made non-blocking and close-on-exec (workers and a new
- *   master must not inherit them by accident), and LISTEN_PID, LISTEN_FDS and
- *   LISTEN_FDNAMES are removed from the environment (a child must not take them for
- *   its own). Returns n; 0 when not activated (no variables, or they name another
- *   pid: then nothing is touched; or LISTEN_FDS=0, as sd_listen_fds(3) reads it: the
- *   variables are removed); -1 with the reason in err (n > max, negative, not a
- *   number, an fd that is not open).
+/* upgrade.h — the binary upgrade (SIGUSR2, lab 12): the old master forks and execs its
+ * own path again and hands the new master every listening socket and the statistics
+ * page; once the new one is ready the old one drains and exits. upgrade.c has the old
+ * side, upgrade_new.c the new side and the protocol's messages.
  *
  * THE UPGRADE PROTOCOL. The old master listens on an abstract AF_UNIX SOCK_SEQPACKET
  * name "@fdhttpd-upgrade-<pid>-<n>-<64 random bits in hex>" (no file to clean up;
@@ -29,7 +14,8 @@
  *               same uid, and pid = the child it forked / pid = getppid()
  *   old -> new  HANDOVER, descriptors attached with SCM_RIGHTS: nfds = the listeners
  *               (kind FDH_FD_LISTENER, in slot order) then the stats memfd
- *               (FDH_FD_STATS); ip/port/accept say what the old master serves
+ *               (FDH_FD_STATS); ip/port/accept (the strategy's name) say what the
+ *               old master serves
  *   new -> old  READY once every new worker reported ready, or FAIL with a reason
  *               (then it exits 1); the old master then drains and exits
  *   the connection stays open until the old master exits: its end of file tells the
@@ -43,14 +29,15 @@
  * fdh_peer_check(sock, pid, err, errlen): 0 when the peer of the connected Unix
  *   socket has our uid and pid `pid`; -1 with the reason in err.
  */
-#ifndef LAB11_HANDOVER_H
-#define LAB11_HANDOVER_H
+#ifndef LAB11_UPGRADE_H
+#define LAB11_UPGRADE_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "fdhttpd.h"
+#include "config.h"
+#include "master.h"
 
 #define FDH_UP_MAGIC 0x46444855u /* "FDHU" */
 enum { FDH_UP_HANDOVER = 1, FDH_UP_READY = 2, FDH_UP_FAIL = 3 };
@@ -65,14 +52,32 @@ struct fdh_upmsg {
     uint8_t kind[FDH_UP_MAXFDS]; /* HANDOVER: FDH_FD_* of each descriptor */
     char ip[16];      /* HANDOVER: the address served */
     uint16_t port;
-    int32_t accept;   /* HANDOVER: enum fdh_accept */
+    char accept[16];  /* HANDOVER: the accept strategy's name */
     char text[200];   /* FAIL: the reason */
 };
 
-int fdh_listener_check(int fd, const char *ip, uint16_t port, int reuseport, char *err, size_t errlen);
-int fdh_systemd_listeners(int *fds, int max, char *err, size_t errlen);
 int fdh_up_send(int sock, const struct fdh_upmsg *msg, const int *fds, size_t nfds);
 int fdh_up_recv(int sock, struct fdh_upmsg *msg, int *fds, size_t *nfds);
 int fdh_peer_check(int sock, pid_t pid, char *err, size_t errlen);
+
+/* Old side (upgrade.c). */
+void fdh_upgrade_init(struct master *m);             /* its timer; nothing open */
+void fdh_upgrade_start(struct master *m);            /* SIGUSR2 */
+/* A rollback: the new master failed; we serve on. Kills and reaps it. */
+void fdh_upgrade_failed(struct master *m, const char *reason);
+/* SIGCHLD for pid: 1 when it was the new master (handled), 0 when not. */
+int fdh_upgrade_reaped(struct master *m, pid_t pid, const char *why);
+void fdh_upgrade_child_close(struct master *m);      /* in a worker after fork */
+void fdh_upgrade_end(struct master *m);              /* the master leaves: close all */
+
+/* New side (upgrade_new.c). fdh_upgrade_adopt: connect to cfg->upgrade_from, check
+ * the peer, take its listeners (into m->ls) and statistics page (m->sh, m->shfd).
+ * 0, or -1 with the reason in err (what was taken is the caller's to close).
+ * fdh_upgrade_tell_old: FDH_UP_FAIL with a reason, or FDH_UP_READY (no-op without a
+ * connection). fdh_upgrade_serving: every new worker is ready: READY to the old master,
+ * then wait for its end of file (upgrade=done). */
+int fdh_upgrade_adopt(struct master *m, const struct fdh_config *cfg, char *err, size_t errlen);
+void fdh_upgrade_tell_old(struct master *m, uint32_t type, const char *text);
+void fdh_upgrade_serving(struct master *m);
 
 #endif

@@ -1,0 +1,153 @@
+/* accept.c — the table of accept strategies (accept.h), and what the strategies with a
+ * listener in the worker share: putting it in and out of the worker's epoll set, the
+ * accept batch, and the two pauses (--max-conns, out of descriptors).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "accept.h"
+#include "conn.h"
+#include "err.h"
+#include "worker.h"
+
+static const struct fdh_accept_ops *const table[] = {
+    &fdh_accept_reuseport, /* the default */
+    &fdh_accept_exclusive,
+    &fdh_accept_mutex,
+    &fdh_accept_passfd,
+};
+
+const struct fdh_accept_ops *fdh_accept_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(name, table[i]->name) == 0)
+            return table[i];
+    return NULL;
+}
+
+const struct fdh_accept_ops *fdh_accept_default(void)
+{
+    return table[0];
+}
+
+int fdh_accept_per_slot(const struct fdh_config *cfg)
+{
+    return cfg->workers;
+}
+
+int fdh_accept_one(const struct fdh_config *cfg)
+{
+    (void)cfg;
+    return 1;
+}
+
+int fdh_accept_reload_refusal(const struct fdh_config *old, const struct fdh_config *cfg, char *why, size_t len)
+{
+    if (cfg->accept != old->accept)
+        return snprintf(why, len, "--accept changed: it needs other listening sockets (restart to change it)"), 1;
+    if (cfg->accept->nlisteners(cfg) != old->accept->nlisteners(old))
+        return snprintf(why, len, "--workers changed under %s: one listener per worker, and closing one "
+                        "resets its queue (restart to change it)", cfg->accept->name), 1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- a worker's listener */
+
+static void on_listener(struct evloop *el, int fd, unsigned events, void *ud);
+
+/* Out of descriptors (EMFILE: this process; ENFILE: the system; ENOBUFS/ENOMEM): the
+ * pending connection stays in the backlog and the level-triggered listener would wake
+ * us again at once — a busy loop. So take the listener out of the epoll set for
+ * FDH_EMFILE_PAUSE_MS (connections already open go on being served, and may free
+ * descriptors meanwhile), log once per episode, then try again. */
+static void accept_pause(struct fdh_w *w)
+{
+    if (!w->emfile_logged)
+        warn_errno("worker %d: accept4: not accepting for %d ms (logged once until an accept succeeds)", w->slot,
+                   FDH_EMFILE_PAUSE_MS);
+    w->emfile_logged = 1;
+    w->paused_emfile = 1;
+    fdh_listen_off(w);
+    if (evloop_timer_start(w->el, &w->accept_timer, FDH_EMFILE_PAUSE_MS, 0) < 0)
+        die("worker %d: evloop_timer_start", w->slot);
+}
+
+static void resume(struct fdh_w *w)
+{
+    if (w->cfg->accept->worker_resume)
+        w->cfg->accept->worker_resume(w);
+}
+
+static void on_accept_timer(struct evloop *el, struct ev_timer *t, void *ud)
+{
+    (void)el, (void)t;
+    struct fdh_w *w = ud;
+    w->paused_emfile = 0;
+    resume(w);
+}
+
+void fdh_accept_init(struct fdh_w *w)
+{
+    ev_timer_init(&w->accept_timer, on_accept_timer, w);
+}
+
+void fdh_accept_conns_changed(struct fdh_w *w)
+{
+    int full = w->nconns >= w->cfg->max_conns;
+    if (full && !w->paused_full) {
+        w->paused_full = 1;
+        fdh_listen_off(w); /* new connections wait in the backlog (or in other workers) */
+    } else if (!full && w->paused_full) {
+        w->paused_full = 0;
+        resume(w);
+    }
+}
+
+/* Accept up to a batch, until EAGAIN. Level-triggered, so what is left wakes us again;
+ * stopping early (a pause, the batch) loses nothing. Measured (make bench-server, the
+ * close-13B case): one accept4 per wake-up costs more epoll_wait calls than the one
+ * EAGAIN per wake-up this loop pays, so the loop stays. */
+static void accept_some(struct fdh_w *w)
+{
+    for (int i = 0; i < FDH_ACCEPT_BATCH && !w->draining && w->listening; i++) {
+        int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                accept_pause(w);
+            else if (errno != EAGAIN)
+                warn_errno("worker %d: accept4", w->slot);
+            return;
+        }
+        w->emfile_logged = 0;
+        fdh_conn_open(w, fd, 1);
+        fdh_accept_conns_changed(w); /* at --max-conns: stop accepting */
+    }
+}
+
+static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
+{
+    (void)el, (void)fd, (void)events;
+    accept_some(ud);
+}
+
+void fdh_listen_on(struct fdh_w *w)
+{
+    if (w->listening || w->lfd < 0 || w->draining || w->stop || w->paused_full || w->paused_emfile)
+        return; /* stop: leaving (closing the connections must not re-add it) */
+    if (evloop_io_add(w->el, w->lfd, w->cfg->accept->listen_mask, on_listener, w) < 0)
+        die("worker %d: evloop_io_add(listener)", w->slot);
+    w->listening = 1;
+}
+
+void fdh_listen_off(struct fdh_w *w)
+{
+    if (!w->listening)
+        return;
+    if (evloop_io_del(w->el, w->lfd) < 0)
+        die("worker %d: evloop_io_del(listener)", w->slot);
+    w->listening = 0;
+}

@@ -1,0 +1,85 @@
+/* accept.h — how connections reach the workers: one table of operations per accept
+ * strategy, one file per strategy. The rest of the server calls these operations and
+ * never asks which strategy is active.
+ *
+ *   accept_reuseport.c  one SO_REUSEPORT listener per worker; the kernel picks (lab 08)
+ *   accept_exclusive.c  one shared listener, EPOLLEXCLUSIVE in every worker (lab 08)
+ *   accept_mutex.c      one shared listener, taken in turns under a robust
+ *                       process-shared mutex, nginx's accept_mutex (labs 05, 07)
+ *   accept_passfd.c     the master accepts and passes each connection to a worker
+ *                       over its channel with SCM_RIGHTS (labs 03, 09)
+ *   accept.c            the table, and what the three listener strategies share: a
+ *                       worker's listener in and out of its epoll set, the accept
+ *                       batch, the pauses at --max-conns and on EMFILE
+ *
+ * Adding a strategy: a file defining a `const struct fdh_accept_ops`, and its entry in
+ * the table of accept.c. A member left NULL means "nothing to do" (or, for
+ * worker_round, "wait without a bound"). A strategy that needs more from the server —
+ * a hook once the listeners are bound, a worker publishing its load — gets a new
+ * optional member here, called where the others are.
+ */
+#ifndef LAB11_ACCEPT_H
+#define LAB11_ACCEPT_H
+
+#include <stddef.h>
+
+#define FDH_ACCEPT_BATCH 64 /* connections accepted per listener wake-up, then serve */
+
+struct fdh_config;
+struct fdh_shared;
+struct fdh_w;
+struct master;
+
+struct fdh_accept_ops {
+    const char *name; /* --accept NAME, /status accept=NAME */
+
+    /* The listening sockets the master opens (or adopts) once and holds for its life.
+     * reuseport: bound with SO_REUSEPORT, and required on sockets handed to us. */
+    int (*nlisteners)(const struct fdh_config *cfg);
+    int reuseport;
+    /* The index of the listener the worker of `slot` keeps (the others are closed in
+     * it after fork); -1: none, connections come over its channel. */
+    int (*slot_listener)(int slot);
+
+    /* Worker. listen_mask: the epoll interest of its listener (evloop.h EV_*). */
+    unsigned listen_mask;
+    void (*worker_start)(struct fdh_w *w);   /* once, before the worker says READY */
+    int (*worker_round)(struct fdh_w *w);    /* before each wait: its bound in ms, or -1 */
+    void (*worker_release)(struct fdh_w *w); /* after each wait, on drain, when leaving */
+    void (*worker_resume)(struct fdh_w *w);  /* a pause (--max-conns, EMFILE) ended */
+
+    /* Master: master_ready once the first generation is ready (the master may start
+     * accepting), master_end when it leaves (it prints its counters). */
+    void (*master_ready)(struct master *m);
+    void (*master_end)(struct master *m);
+
+    /* Lines appended to /status (key=value\n); returns their length (< cap). */
+    size_t (*status)(const struct fdh_shared *sh, char *buf, size_t cap);
+};
+
+extern const struct fdh_accept_ops fdh_accept_reuseport, fdh_accept_exclusive, fdh_accept_mutex,
+    fdh_accept_passfd;
+
+/* The strategy named `name`, or NULL. The first one of the table is the default. */
+const struct fdh_accept_ops *fdh_accept_find(const char *name);
+const struct fdh_accept_ops *fdh_accept_default(void);
+
+/* 0 when a reload from `old` to `cfg` keeps the listening sockets; otherwise 1 with why
+ * not in why (another strategy, or another number of listeners): a reload never closes
+ * a listener, which would reset every connection waiting in its queue. */
+int fdh_accept_reload_refusal(const struct fdh_config *old, const struct fdh_config *cfg, char *why, size_t len);
+
+/* Worker side, shared by the strategies that have a listener (accept.c). */
+void fdh_accept_init(struct fdh_w *w);   /* before the loop: the EMFILE pause timer */
+void fdh_listen_on(struct fdh_w *w);     /* listener into the epoll set, unless paused,
+                                            draining, leaving, or none */
+void fdh_listen_off(struct fdh_w *w);
+/* The connection count changed: at cfg->max_conns take the listener out (new
+ * connections wait in the backlog), below it call worker_resume. */
+void fdh_accept_conns_changed(struct fdh_w *w);
+
+/* Master side of every strategy: one listener per worker, or exactly one. */
+int fdh_accept_per_slot(const struct fdh_config *cfg);
+int fdh_accept_one(const struct fdh_config *cfg);
+
+#endif

@@ -1,0 +1,140 @@
+/* accept_passfd.c — the master accepts and passes each connection to a worker over its
+ * channel with SCM_RIGHTS (labs 03 and 09).
+ *
+ * Only the master has the listener. It starts accepting once the first generation is
+ * ready (before, no worker could take a connection, and one accepted then would be
+ * closed unanswered — on an upgrade the old master's workers are serving this same
+ * listener meanwhile, so leaving it is right). Each connection goes round robin to the
+ * next ready worker of the current generation; the master then closes its own copy.
+ * When no worker can take it (dead meanwhile: EPIPE; channel full: EAGAIN) the client
+ * sees end of file. The master does not know the workers' connection counts: a worker
+ * over --max-conns answers 503 itself (conn.c). The costs: one more process on every
+ * connection's path, and a sendmsg and a recvmsg per connection.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "accept.h"
+#include "channel.h"
+#include "err.h"
+#include "kv.h"
+#include "master.h"
+
+struct passfd {
+    struct master *m;
+    int rr;                 /* next slot to try */
+    long passed, failed;
+    struct ev_timer pause;  /* out of descriptors: the listener rests */
+    int emfile_logged;      /* warned once for this episode */
+};
+
+static int no_listener(int slot)
+{
+    (void)slot;
+    return -1;
+}
+
+/* Round robin over the ready workers of the current generation. 1 when one took it. */
+static int pass(struct passfd *p, int c)
+{
+    struct gen *g = p->m->cur;
+    for (int tries = 0; tries < g->cfg->workers; tries++) {
+        int slot = p->rr % g->cfg->workers;
+        struct wslot *s = &g->w[slot];
+        p->rr = (slot + 1) % g->cfg->workers;
+        if (!s->ready || s->chan < 0)
+            continue;
+        struct channel_msg msg = {.command = CHANNEL_NEW_CONN, .pid = getpid(), .slot = slot, .fd = c};
+        if (channel_send(s->chan, &msg) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Out of descriptors (EMFILE: this process; ENFILE: the system; ENOBUFS/ENOMEM): the
+ * connection stays in the backlog and the level-triggered listener would wake the
+ * master again at once — a busy loop. As the workers do (accept.c): take the listener
+ * out of the loop for FDH_EMFILE_PAUSE_MS, warn once per episode, try again. */
+static void pause_listener(struct passfd *p, int fd)
+{
+    if (!p->emfile_logged)
+        warn_errno("master: accept4: not accepting for %d ms (logged once until an accept succeeds)",
+                   FDH_EMFILE_PAUSE_MS);
+    p->emfile_logged = 1;
+    if (evloop_io_del(p->m->el, fd) < 0 || evloop_timer_start(p->m->el, &p->pause, FDH_EMFILE_PAUSE_MS, 0) < 0)
+        die("master: pausing the listener");
+}
+
+static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
+{
+    (void)el, (void)events;
+    struct passfd *p = ud;
+    for (int k = 0; k < FDH_ACCEPT_BATCH; k++) {
+        int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                pause_listener(p, fd);
+            else if (errno != EAGAIN)
+                warn_errno("master: accept4");
+            return;
+        }
+        p->emfile_logged = 0;
+        int sent = pass(p, c);
+        close(c); /* passed: the worker holds it now; not passed: the client sees EOF */
+        if (sent)
+            p->passed++;
+        else
+            p->failed++;
+    }
+}
+
+static void listen_master(struct passfd *p)
+{
+    struct master *m = p->m;
+    if (evloop_io_add(m->el, m->ls.fd[0], EV_READ, on_listener, p) < 0)
+        die("evloop_io_add(listener)");
+}
+
+static void on_pause_end(struct evloop *el, struct ev_timer *t, void *ud)
+{
+    (void)t;
+    struct passfd *p = ud;
+    struct master *m = p->m;
+    if (m->mode == RUNNING && m->ls.fd[0] >= 0 && !evloop_io_mask(el, m->ls.fd[0]))
+        listen_master(p);
+}
+
+static void master_ready(struct master *m)
+{
+    struct passfd *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        die("master: passfd state");
+    p->m = m;
+    ev_timer_init(&p->pause, on_pause_end, p);
+    m->accept_state = p;
+    listen_master(p);
+}
+
+static void master_end(struct master *m)
+{
+    struct passfd *p = m->accept_state;
+    if (p)
+        evloop_timer_stop(m->el, &p->pause);
+    kv_print("passed", "%ld", p ? p->passed : 0);
+    kv_print("pass_failed", "%ld", p ? p->failed : 0);
+    free(p);
+    m->accept_state = NULL;
+}
+
+/* No worker hooks: a worker without a listener gets connections over its channel. */
+const struct fdh_accept_ops fdh_accept_passfd = {
+    .name = "passfd",
+    .nlisteners = fdh_accept_one,
+    .slot_listener = no_listener,
+    .master_ready = master_ready,
+    .master_end = master_end,
+};

@@ -1,0 +1,94 @@
+/* routes.c — the route table (routes.h) and its three routes. */
+#include "routes.h"
+
+#include <string.h>
+
+#include "conn.h"
+#include "static.h"
+#include "stats.h"
+
+static int path_is(const struct http_request *req, const char *path)
+{
+    size_t n = strlen(path);
+    return req->target.len >= n && memcmp(req->target.p, path, n) == 0 &&
+           (req->target.len == n || req->target.p[n] == '?');
+}
+
+static int method_is(const struct http_request *req, const char *m)
+{
+    size_t n = strlen(m);
+    return req->method.len == n && memcmp(req->method.p, m, n) == 0;
+}
+
+/* ---------------------------------------------------------------- /status */
+
+static int status_match(const struct http_request *req)
+{
+    return (method_is(req, "GET") || method_is(req, "HEAD")) && path_is(req, "/status");
+}
+
+/* The text goes into c->big: it must outlive the reply, which only points to it. */
+static int status_answer(struct fdh_conn *c, const struct http_request *req, enum reply_conn conn, struct reply *r)
+{
+    (void)req;
+    struct fdh_w *w = c->w;
+    if (fdh_big_reserve(c, FDH_OUT_MAX) < 0)
+        return 503;
+    size_t len = fdh_status_text(w->sh, w->cfg, c->big, c->bigcap);
+    reply_simple(r, 200, "text/plain", c->big, len, w->xworker, conn, w->now);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- /echo */
+
+static int echo_match(const struct http_request *req)
+{
+    return (method_is(req, "POST") || method_is(req, "PUT")) && path_is(req, "/echo");
+}
+
+static void echo_collect(struct fdh_conn *c, enum reply_conn conn, struct reply *r)
+{
+    struct fdh_w *w = c->w;
+    reply_simple(r, 200, "application/octet-stream", c->big ? c->big : "", c->body_len, w->xworker, conn, w->now);
+}
+
+/* ---------------------------------------------------------------- files */
+
+static int any(const struct http_request *req)
+{
+    (void)req;
+    return 1;
+}
+
+static int files_answer(struct fdh_conn *c, const struct http_request *req, enum reply_conn conn, struct reply *r)
+{
+    struct fdh_w *w = c->w;
+    if (w->site->root_fd >= 0)
+        static_handle_cached(w->site, w->fc, req, w->now, w->date, w->xworker, r);
+    else
+        reply_error(r, 404, conn, w->xworker, w->now); /* no docroot at all */
+    return 0;
+}
+
+static const struct fdh_route routes[] = {
+    {.name = "status", .match = status_match, .answer = status_answer},
+    {.name = "echo", .match = echo_match, .collect = echo_collect},
+    {.name = "files", .match = any, .answer = files_answer},
+};
+
+const struct fdh_route *fdh_route_find(const struct http_request *req)
+{
+    const struct fdh_route *rt = routes;
+    while (!rt->match(req))
+        rt++;
+    return rt;
+}
+
+int fdh_route_answer(const struct fdh_route *rt, struct fdh_conn *c, const struct http_request *req,
+                     enum reply_conn conn, struct reply *r)
+{
+    int status = rt->answer(c, req, conn, r);
+    if (status == 0 && method_is(req, "HEAD"))
+        reply_drop_body(r);
+    return status;
+}
