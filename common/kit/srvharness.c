@@ -1,5 +1,6 @@
 /* srvharness.c — see srvharness.h. */
 #include "srvharness.h"
+#include "pdeath.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -9,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -77,6 +77,7 @@ int fdh_srv_start(struct fdh_srv *s, const char *bin, char *const argv[], double
         return -1;
     }
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(po[0]), close(po[1]), close(pe[0]), close(pe[1]);
@@ -84,9 +85,9 @@ int fdh_srv_start(struct fdh_srv *s, const char *bin, char *const argv[], double
     }
     if (pid == 0) {
         /* If the caller dies (a failed test aborts), the server must not outlive it:
-         * SIGKILL the master, whose workers then see their channels close (and have
-         * their own PDEATHSIG). The setting survives execve. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+         * its master is killed, and its workers then see their channels close (and
+         * have their own death signal). */
+        die_with_parent(parent);
         setpgid(0, 0);
         sigset_t none;
         sigemptyset(&none);
@@ -262,20 +263,4 @@ int fdh_status(uint16_t port, char *body, size_t cap)
     }
     snprintf(body, cap, "%s", b + 4);
     return 0;
-}
-
-int fdh_fd_count(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-    DIR *d = opendir(path);
-    if (d == NULL)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
 }

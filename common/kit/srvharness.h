@@ -24,7 +24,6 @@
  *   Returns the response length, or -1 with errno.
  * fdh_status(port, body, cap): GET /status; body gets the key=value text (kv.h).
  *   Returns 0, or -1 with errno.
- * fdh_fd_count(pid): entries of /proc/PID/fd, or -1.
  */
 #ifndef KIT_SRVHARNESS_H
 #define KIT_SRVHARNESS_H
@@ -50,6 +49,5 @@ int fdh_srv_leftovers(struct fdh_srv *s);
 void fdh_srv_free(struct fdh_srv *s);
 ssize_t fdh_http(uint16_t port, const char *request, char *resp, size_t cap, int timeout_ms);
 int fdh_status(uint16_t port, char *body, size_t cap);
-int fdh_fd_count(pid_t pid);
 
 #endif

@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -33,7 +32,9 @@
 
 #include "clock.h"
 #include "err.h"
+#include "fdcount.h"
 #include "kv.h"
+#include "labpath.h"
 #include "lib/config.h"
 #include "srvharness.h"
 #include "loadgen.h"
@@ -344,13 +345,13 @@ static int stubborn(struct ctx *x)
 
 static int count_fds(struct fdh_srv *s, int n, int *master, int *workers)
 {
-    *master = fdh_fd_count(s->pid);
+    *master = fd_count_of(s->pid);
     *workers = 0;
     for (int i = 0; i < n; i++) {
         char k[48];
         snprintf(k, sizeof k, "worker.%d.pid", i);
         long pid = status_long(s->port, k);
-        int c = pid > 0 ? fdh_fd_count((pid_t)pid) : -1;
+        int c = pid > 0 ? fd_count_of((pid_t)pid) : -1;
         if (c < 0)
             return -1;
         *workers += c;
@@ -447,12 +448,10 @@ int main(int argc, char **argv)
         die_msg("-a %s: want reuseport, exclusive, mutex or passfd", mode);
     if (x.workers < 1 || x.workers > LOADGEN_MAX_WORKERS || x.requests < 1 || x.conns < 1)
         die_msg("bad -w/-n/-c");
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n < 0)
-        die("readlink /proc/self/exe");
-    self[n] = '\0';
-    snprintf(x.bin, sizeof x.bin, "%s/fdhttpd", dirname(self));
+    char self[PATH_MAX - sizeof "/fdhttpd"];
+    if (self_dir(self, sizeof self) < 0)
+        die("self_dir");
+    snprintf(x.bin, sizeof x.bin, "%s/fdhttpd", self);
 
     int all = strcmp(scen, "all") == 0, shown = 1, ran = 0;
     if (all || strcmp(scen, "split") == 0) {

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fdcount.h"
 #include "io.h"
 #include "kv.h"
 #include "labpath.h"
@@ -678,18 +679,18 @@ Test(clients, kill9_worker_under_fdload_other_worker_unaffected, .timeout = TMO)
 static void count_fds(const struct fdh_srv *s, int fds[3], long pids[2])
 {
     cr_assert_eq(active_until(s->port, 0), 0, "connections still open");
-    fds[0] = fdh_fd_count(s->pid);
+    fds[0] = fd_count_of(s->pid);
     for (int i = 0; i < 2; i++) {
         char k[32];
         snprintf(k, sizeof k, "worker.%d.pid", i);
         pids[i] = status_val(s->port, k);
         cr_assert_gt(pids[i], 0);
-        fds[i + 1] = fdh_fd_count((pid_t)pids[i]);
+        fds[i + 1] = fd_count_of((pid_t)pids[i]);
     }
     /* A worker counted while it still holds the /status connection shows one more;
      * count again until two readings agree (bounded). */
     for (int tries = 0; tries < 50; tries++) {
-        int again[3] = {fdh_fd_count(s->pid), fdh_fd_count((pid_t)pids[0]), fdh_fd_count((pid_t)pids[1])};
+        int again[3] = {fd_count_of(s->pid), fd_count_of((pid_t)pids[0]), fd_count_of((pid_t)pids[1])};
         if (memcmp(again, fds, sizeof again) == 0)
             break;
         memcpy(fds, again, sizeof again);

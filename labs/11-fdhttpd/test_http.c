@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include "fdcount.h"
 #include "labpath.h"
 #include "lib/fcache.h"
 #include "srvharness.h"
@@ -725,7 +726,7 @@ Test(http, connection_close_leaves_nothing_behind, .timeout = TMO)
     get(&c, "/a.txt", NULL, &r); /* warm the cache: its fds are not a leak */
     close(c.fd);
     cr_assert_eq(active_until(s.port, 0), 0);
-    int fds0 = fdh_fd_count((pid_t)pid);
+    int fds0 = fd_count_of((pid_t)pid);
     for (int i = 0; i < 50; i++) {
         cli_open(&c, s.port);
         get(&c, i % 2 ? "/a.txt" : "/nope", "Connection: close\r\n", &r);
@@ -737,7 +738,7 @@ Test(http, connection_close_leaves_nothing_behind, .timeout = TMO)
         close(c.fd);
     }
     cr_assert_eq(active_until(s.port, 0), 0, "no connection left in the worker");
-    cr_assert_eq(fdh_fd_count((pid_t)pid), fds0, "no descriptor left in the worker");
+    cr_assert_eq(fd_count_of((pid_t)pid), fds0, "no descriptor left in the worker");
     stop(&s);
 }
 
@@ -1085,7 +1086,7 @@ Test(http, cache_descriptors_bounded_evicted_and_replaced_closed, .timeout = TMO
     cli_open(&c, s.port);
     struct resp r;
     get(&c, "/status", NULL, &r); /* the connection is set up (TCP_NODELAY...) */
-    int base = fdh_fd_count((pid_t)pid);
+    int base = fd_count_of((pid_t)pid);
     cr_assert_gt(base, 0);
     /* The worker's bound: FC_MAX_ENTRIES, or a quarter of the descriptor limit it
      * inherited from us when that is lower (worker.c). */
@@ -1093,7 +1094,7 @@ Test(http, cache_descriptors_bounded_evicted_and_replaced_closed, .timeout = TMO
     cr_assert_eq(getrlimit(RLIMIT_NOFILE, &nl), 0);
     int bound = nl.rlim_cur != RLIM_INFINITY && nl.rlim_cur / 4 < FC_MAX_ENTRIES ? (int)(nl.rlim_cur / 4) : FC_MAX_ENTRIES;
     head_all(&c, 200);
-    int n1 = fdh_fd_count((pid_t)pid);
+    int n1 = fd_count_of((pid_t)pid);
     cr_assert_eq(n1 - base, bound, "%d distinct big files: %d descriptors more (want the bound, %d)", MANY, n1 - base,
                  bound);
     /* Replace every file (a new inode under the name), wait out the trust period. */
@@ -1105,7 +1106,7 @@ Test(http, cache_descriptors_bounded_evicted_and_replaced_closed, .timeout = TMO
     }
     usleep((FC_VALID_MS + 200) * 1000);
     head_all(&c, 200);
-    int n2 = fdh_fd_count((pid_t)pid);
+    int n2 = fd_count_of((pid_t)pid);
     cr_assert_eq(n2 - base, bound, "after replacement: %d descriptors more", n2 - base);
     /* Removed: 404, and their entries (descriptors) go at the revalidation. */
     for (int i = 0; i < MANY; i++) {
@@ -1114,7 +1115,7 @@ Test(http, cache_descriptors_bounded_evicted_and_replaced_closed, .timeout = TMO
     }
     usleep((FC_VALID_MS + 200) * 1000);
     head_all(&c, 404);
-    int n3 = fdh_fd_count((pid_t)pid);
+    int n3 = fd_count_of((pid_t)pid);
     cr_assert_eq(n3, base, "every file gone: no descriptor kept (%d more)", n3 - base);
     close(c.fd);
     stop(&s);

@@ -60,8 +60,10 @@
 
 #include "clock.h"
 #include "err.h"
+#include "fdcount.h"
 #include "fdsnap.h"
 #include "kv.h"
+#include "labpath.h"
 #include "lib/rl.h"
 #include "sock.h"
 #include "spawn.h"
@@ -218,7 +220,7 @@ static int reload(struct ctx *x)
     rl_listen_inodes(s.port, ino1, sizeof ino1);
     worker_pids(s.port, 2, pids1, sizeof pids1);
     int a1 = rl_get(s.port, "/a.txt", NULL);
-    int fds1 = fdh_fd_count(s.pid);
+    int fds1 = fd_count_of(s.pid);
     /* An idle kept-alive connection, served by generation 1. */
     int idle = tcp_connect("127.0.0.1", s.port, SOCK_CLOEXEC);
     const char *req = "GET /a.txt HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -271,7 +273,7 @@ static int reload(struct ctx *x)
         sig(s.pid, SIGHUP);
         rl_wait(&s, "reload=done", i, WAIT_S);
     }
-    int fds2 = fdh_fd_count(s.pid);
+    int fds2 = fd_count_of(s.pid);
     kv_print("reload.master_fds_before", "%d", fds1);
     kv_print("reload.master_fds_after", "%d", fds2);
     /* Keep the old generation busy draining, so that the second SIGHUP surely arrives
@@ -484,7 +486,7 @@ static int rollback(struct ctx *x)
  * children must be exactly the workers, none of them a zombie. */
 static int fds_check(const char *step, pid_t m, int want_fds, int workers)
 {
-    int z = -1, fds = fdh_fd_count(m), kids = rl_children(m, &z);
+    int z = -1, fds = fd_count_of(m), kids = rl_children(m, &z);
     char k[64];
     snprintf(k, sizeof k, "fds.%s", step);
     kv_print(k, "fds=%d children=%d zombies=%d", fds, kids, z);
@@ -502,7 +504,7 @@ static int fds(struct ctx *x)
         return 0;
     const char *bin = cp.bin, *keep = cp.keep, *conf = cp.conf;
     pid_t m = s.pid;
-    int f0 = fdh_fd_count(m), ok = f0 > 0;
+    int f0 = fd_count_of(m), ok = f0 > 0;
     kv_print("fds.start", "%d", f0);
     ok &= fds_check("start_check", m, f0, 2);
     int nrel = 0;
@@ -1003,11 +1005,9 @@ int main(int argc, char **argv)
     if (x.reloads < 0 || x.upgrades < 0 || x.reloads > 1000 || x.upgrades > 1000)
         die_msg("bad -r/-u");
     char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n < 0)
-        die("readlink /proc/self/exe");
-    self[n] = '\0';
-    char *d = dirname(dirname(self)); /* $BUILD/labs */
+    if (self_dir(self, sizeof self) < 0)
+        die("self_dir");
+    char *d = dirname(self); /* $BUILD/labs */
     snprintf(x.dir, sizeof x.dir, "%s", d);
     snprintf(x.bin, sizeof x.bin, "%s/11-fdhttpd/fdhttpd", x.dir);
     snprintf(x.fdload, sizeof x.fdload, "%s/11-fdhttpd/fdload", x.dir);

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include "channel.h"
 #include "conn.h"
 #include "err.h"
+#include "pdeath.h"
 #include "fcache.h"
 #include "worker.h"
 
@@ -112,10 +112,7 @@ static void on_signal(struct evloop *el, int signo, void *ud)
  * the whole group does not kill it. */
 static void signals(pid_t master, sigset_t *sigs)
 {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-        die("prctl");
-    if (getppid() != master)
-        _exit(1);
+    die_with_parent(master);
     sigemptyset(sigs);
     sigaddset(sigs, SIGTERM);
     sigaddset(sigs, SIGINT);
