@@ -69,6 +69,8 @@ int main(int argc, char **argv)
     struct claims c = {0};
     if (!part || !strcmp(part, "burst"))
         burst_part(&c, n);
+    if (!part || !strcmp(part, "pass"))
+        pass_part(&c, n * 4);
     (void)keep, (void)conns, (void)reqs;
     kv_print("claims_shown", "%d", c.shown);
     kv_print("claims_total", "%d", c.total);

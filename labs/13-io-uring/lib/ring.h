@@ -56,3 +56,9 @@ void claim(struct claims *c, const char *key, int ok);
  * holds them) accepted by an epoll accept loop, by one multishot IORING_OP_ACCEPT,
  * and by one multishot accept into fixed ("direct") slots. Prints burst.* keys. */
 void burst_part(struct claims *c, unsigned n);
+
+/* pass.c — part 2: connections handed from an acceptor ring to worker rings with
+ * IORING_OP_MSG_RING (threads; and a forked process through an inherited ring fd),
+ * against SCM_RIGHTS dispatch between threads, and an io_uring fd offered to
+ * SCM_RIGHTS. n connections per design. Prints pass.* keys. */
+void pass_part(struct claims *c, unsigned n);
