@@ -62,3 +62,18 @@ void burst_part(struct claims *c, unsigned n);
  * against SCM_RIGHTS dispatch between threads, and an io_uring fd offered to
  * SCM_RIGHTS. n connections per design. Prints pass.* keys. */
 void pass_part(struct claims *c, unsigned n);
+
+/* ledger.c — part 3: one server process (epoll or io_uring) serving the same tiny
+ * response to a load client in this process; what each request costs the server.
+ * ledger_case(mode "epoll"|"uring", keepalive, conns, requests, &out): runs one case,
+ * prints ledger.<mode>.<keep|close>.* keys; returns 1 when every request was served.
+ * ledger_part(c): the four cases side by side (epoll/uring x kept-alive/close). */
+#define LEDGER_KEEP 100000 /* requests per kept-alive case (about 0.5 s) */
+#define LEDGER_CLOSE 20000 /* requests per close case */
+struct ledger {
+    double cpu_us_per_req, syscalls_per_req, ctxsw_per_req, rps;
+    long ok;
+};
+int ledger_case(const char *mode, int keepalive, unsigned conns, unsigned requests,
+                struct ledger *out);
+void ledger_part(struct claims *c);
