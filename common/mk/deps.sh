@@ -15,6 +15,7 @@ ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v curl >/dev/null 2>&1 || need="$need curl"
 command -v ab >/dev/null 2>&1 || need="$need apache2-utils"
+[ -e /usr/include/liburing.h ] || need="$need liburing-dev"
 for p in "$@"; do
   case "$p" in
     gnuplot-nox) command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox" ;;
