@@ -12,7 +12,9 @@
 # results/13-io-uring.csv (every run) and results/13-io-uring-medians.csv (median per
 # case, the two servers side by side), draws results/13-io-uring.png/.svg.
 # Runs from the repository root with FDLAB_BUILD set (make bench-13 does both); about
-# 40 s on 2 cores.
+# 2.5 min on 2 cores, most of it the one-connection cases (a round trip per request).
+# The header also records the load average before and after the run: on a shared
+# machine, compare the two servers within one run, not runs with each other.
 set -eu
 . bench/lib.sh
 build=${FDLAB_BUILD:-build/gcc}
@@ -31,6 +33,7 @@ fi
 keys="requests server_requests cpu_us_per_req syscalls_per_req ctxsw_per_req rps"
 {
   header "make bench-13 = sh bench/13-io-uring.sh with REPS=$reps KEEP=$keep CLOSE=$close; each row: \$FDLAB_BUILD/labs/13-io-uring/lab -m MODE -k 0|1 -c CONNS -r REQUESTS"
+  echo "# load average (1/5/15 min) at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "rep,mode,keepalive,conns,$(echo $keys | tr ' ' ',')"
 } >"$tmp"
 rep=1
@@ -53,6 +56,7 @@ while [ "$rep" -le "$reps" ]; do
   done
   rep=$((rep + 1))
 done
+echo "# load average (1/5/15 min) at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$tmp"
 mv "$tmp" "$out"
 progress "wrote $out"
 
@@ -63,7 +67,7 @@ m() { # m MODE K C COLUMN: the median of COLUMN over the rounds (lower middle wh
     awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 {
-  sed -n 1,3p "$out"
+  grep '^#' "$out"
   echo "# medians over $reps rounds; columns: case,keepalive,conns,epoll_cpu_us,uring_cpu_us,epoll_syscalls,uring_syscalls,epoll_ctxsw,uring_ctxsw,epoll_rps,uring_rps"
   for k in 1 0; do
     for c in 1 8 32; do
