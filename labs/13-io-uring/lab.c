@@ -25,6 +25,7 @@
 
 #include "err.h"
 #include "kv.h"
+#include "lib/parts.h"
 #include "lib/ring.h"
 
 static unsigned num_arg(const char *s, unsigned lo, unsigned hi)

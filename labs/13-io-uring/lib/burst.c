@@ -26,6 +26,7 @@
 #include "fdcount.h"
 #include "io.h"
 #include "kv.h"
+#include "parts.h"
 #include "ring.h"
 #include "sock.h"
 
@@ -196,6 +197,23 @@ static void accept_uring(unsigned n, int direct, struct uring_burst *u)
     burst_end(&b);
 }
 
+/* burst.<who>.* for one multishot run (distinct_slots only means something for direct). */
+static void print_uring(const char *who, const struct uring_burst *u)
+{
+    const struct {
+        const char *key;
+        long v;
+    } k[] = {{"accepted", u->accepted},       {"sqes_submitted", u->submitted},
+             {"syscalls", u->enters},         {"cqes_with_more", u->more},
+             {"distinct_slots", u->distinct}, {"fd_table_growth", u->fd_growth}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "burst.%s.%s", who, k[i].key);
+        if (strcmp(k[i].key, "distinct_slots") != 0 || strcmp(who, "direct") == 0)
+            kv_print(key, "%ld", k[i].v);
+    }
+}
+
 void burst_part(struct claims *c, unsigned n)
 {
     puts("\n# Part 1: accepting a burst of connections — epoll loop vs one multishot accept");
@@ -209,18 +227,9 @@ void burst_part(struct claims *c, unsigned n)
     kv_print("burst.epoll.syscalls", "%ld", ecalls);
     struct uring_burst u, d;
     accept_uring(n, 0, &u);
-    kv_print("burst.uring.accepted", "%u", u.accepted);
-    kv_print("burst.uring.sqes_submitted", "%ld", u.submitted);
-    kv_print("burst.uring.syscalls", "%ld", u.enters);
-    kv_print("burst.uring.cqes_with_more", "%u", u.more);
-    kv_print("burst.uring.fd_table_growth", "%d", u.fd_growth);
+    print_uring("uring", &u);
     accept_uring(n, 1, &d);
-    kv_print("burst.direct.accepted", "%u", d.accepted);
-    kv_print("burst.direct.sqes_submitted", "%ld", d.submitted);
-    kv_print("burst.direct.syscalls", "%ld", d.enters);
-    kv_print("burst.direct.cqes_with_more", "%u", d.more);
-    kv_print("burst.direct.distinct_slots", "%u", d.distinct);
-    kv_print("burst.direct.fd_table_growth", "%d", d.fd_growth);
+    print_uring("direct", &d);
     puts("epoll pays one accept4 per connection plus the wait and the final EAGAIN; one");
     puts("multishot SQE delivers every connection as its own CQE, still armed (F_MORE).");
     claim(c, "burst.epoll.shown", eacc == n && ecalls >= (long)n + 2);

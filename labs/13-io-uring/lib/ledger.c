@@ -1,8 +1,8 @@
 /* ledger.c — part 3 of lab 13: the cost ledger, epoll against io_uring.
  *
  * The server is a forked child pinned to CPU 0 (the load client, this process, to
- * CPU 1 when there is one). It answers every request with the same 45-byte response,
- * kept alive or closing the connection, until the parent writes to its stop pipe.
+ * CPU 1 when there is one). It answers every request with the same 41-byte response
+ * (60 bytes with "Connection: close"), kept alive or closing the connection, until the parent writes to its stop pipe.
  * Between "ready" and "stop" it counts its own system calls and reads getrusage
  * (RUSAGE_SELF: user+sys CPU, voluntary+involuntary context switches), and reports
  * them over a pipe. The two servers:
@@ -29,6 +29,7 @@
 #include "io.h"
 #include "kv.h"
 #include "loadgen.h"
+#include "parts.h"
 #include "ring.h"
 #include "sock.h"
 

@@ -28,6 +28,7 @@
 #include "kv.h"
 #include "labreply.h"
 #include "loadgen.h"
+#include "parts.h"
 #include "ring.h"
 #include "sock.h"
 
