@@ -2,7 +2,7 @@
 # bench/ch30.sh — UNP vol. 1 ch. 30's summary table, re-measured (`make bench-ch30`).
 #
 # For each design — bench/ch30srv -m iterative|fork|prefork|fcntl|mutex|passfd|epoll|
-# exclusive|reuseport (-w 4 where there are workers) and lab 11's fdhttpd -w 4 in each
+# exclusive|reuseport|uring (-w 4 where there are workers) and lab 11's fdhttpd -w 4 in each
 # of its four accept strategies (fdhttpd-reuseport|-exclusive|-mutex|-passfd: fdhttpd
 # --accept=MODE, its bundled static site) — start the server, drive CONNS (default
 # 10000) connections through it with bench/loadclient (-c 8 in flight, one request
@@ -33,7 +33,7 @@ srv=$build/bench/ch30srv
 lc=$build/bench/loadclient
 httpd=$build/labs/11-fdhttpd/fdhttpd
 workers=4
-designs="iterative fork prefork fcntl mutex passfd epoll exclusive reuseport
+designs="iterative fork prefork fcntl mutex passfd epoll exclusive reuseport uring
   fdhttpd-reuseport fdhttpd-exclusive fdhttpd-mutex fdhttpd-passfd"
 smoke=0
 [ "${1:-}" = "--smoke" ] && smoke=1
@@ -187,6 +187,7 @@ med() { # med DESIGN COLUMN
       epoll) name="one epoll per worker, shared listener" ;;
       exclusive) name="EPOLLEXCLUSIVE" ;;
       reuseport) name="SO_REUSEPORT" ;;
+      uring) name="io_uring per worker: multishot accept, direct descriptors (lab 13)" ;;
       fdhttpd-*) name="fdhttpd -w $workers --accept=${d#fdhttpd-} (lab 11)" ;;
     esac
     [ "$s" = nan ] && s="—"

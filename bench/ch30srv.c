@@ -1,6 +1,6 @@
 /* ch30srv — UNP vol. 1 ch. 30's server designs, one short function each.
  *
- *   ch30srv -m iterative|fork|prefork|fcntl|mutex|passfd|epoll|exclusive|reuseport [-w N]
+ *   ch30srv -m iterative|fork|prefork|fcntl|mutex|passfd|epoll|exclusive|reuseport|uring [-w N]
  *
  * Listens on 127.0.0.1 (port chosen by the kernel), prints "port=P", forks its N
  * workers (default 4; iterative and fork have none), prints "ready=1" and serves
@@ -16,7 +16,8 @@
  * richer, instrumented versions: 06-thundering-herd (blocking accept vs per-worker
  * epoll), 07-accept-lock (fcntl and robust mutex around accept),
  * 08-exclusive-reuseport (EPOLLEXCLUSIVE, SO_REUSEPORT), 09-master-dispatch
- * (descriptor passing). Here each is stripped to its difference.
+ * (descriptor passing), 13-io-uring (one ring per worker, multishot accept into
+ * fixed slots, recv/send/close on the ring). Here each is stripped to its difference.
  *
  * Signals become events: the parent blocks SIGTERM/SIGINT/SIGCHLD and reads them from
  * a signalfd; workers restore the default mask so the parent's SIGTERM ends them
@@ -24,6 +25,7 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <liburing.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -262,6 +264,60 @@ static void w_reuseport(struct srv *s, int id)
         serve(accept_one(s->rfd[id]), id);
 }
 
+/* Lab 13: each worker owns a ring with one multishot accept (into fixed slots) on the
+ * shared listener; a connection is recv'd until its blank line, answered with
+ * lab_serve's exact reply, and closed, all as SQEs; one io_uring_enter per loop. */
+#define URING_SLOTS 256
+static void w_uring(struct srv *s, int id)
+{
+    static char buf[URING_SLOTS][1024];
+    static unsigned len[URING_SLOTS];
+    char reply[128];
+    int rlen = snprintf(reply, sizeof reply, "HTTP/1.1 200 OK\r\nX-Worker: %d\r\n"
+                        "Content-Length: 3\r\nConnection: close\r\n\r\nok\n", id);
+    struct io_uring ring;
+    int e = io_uring_queue_init(URING_SLOTS, &ring, 0); /* an SQE per CQE always fits */
+    if (e < 0 || (e = io_uring_register_files_sparse(&ring, URING_SLOTS)) < 0)
+        die_msg("worker %d: io_uring set-up: %s", id, strerror(-e));
+    enum { ACC, RECV, SEND, CLOSE };
+    struct io_uring_sqe *q = io_uring_get_sqe(&ring);
+    io_uring_prep_multishot_accept_direct(q, s->lfd, NULL, NULL, 0);
+    io_uring_sqe_set_data64(q, ACC);
+    for (;;) {
+        if ((e = io_uring_submit_and_wait(&ring, 1)) < 0 && e != -EINTR)
+            die_msg("worker %d: io_uring_enter: %s", id, strerror(-e));
+        struct io_uring_cqe *c;
+        unsigned head, n = 0;
+        io_uring_for_each_cqe(&ring, head, c) {
+            n++;
+            unsigned op = (unsigned)(c->user_data >> 32), slot = (unsigned)c->user_data;
+            if (op == ACC && c->res < 0)
+                die_msg("worker %d: accept: %s", id, strerror(-c->res));
+            if (op == ACC || (op == RECV && c->res > 0)) {
+                if (op == ACC)
+                    slot = (unsigned)c->res, len[slot] = 0;
+                else
+                    len[slot] += (unsigned)c->res;
+                q = io_uring_get_sqe(&ring);
+                buf[slot][len[slot]] = '\0';
+                if (!strstr(buf[slot], "\r\n\r\n") && len[slot] < sizeof buf[0] - 1) {
+                    io_uring_prep_recv(q, (int)slot, buf[slot] + len[slot],
+                                       sizeof buf[0] - 1 - len[slot], 0);
+                    io_uring_sqe_set_data64(q, (unsigned long long)RECV << 32 | slot);
+                } else {
+                    io_uring_prep_send(q, (int)slot, reply, (size_t)rlen, MSG_NOSIGNAL);
+                    io_uring_sqe_set_data64(q, (unsigned long long)SEND << 32 | slot);
+                }
+                q->flags |= IOSQE_FIXED_FILE;
+            } else if (op == RECV || op == SEND) { /* answered, or the client left */
+                io_uring_prep_close_direct(q = io_uring_get_sqe(&ring), slot);
+                io_uring_sqe_set_data64(q, (unsigned long long)CLOSE << 32 | slot);
+            }
+        }
+        io_uring_cq_advance(&ring, n);
+    }
+}
+
 /* ------------------------------------------------------------ the parents */
 
 /* Pre-forked designs whose parent only waits for a signal. */
@@ -358,7 +414,7 @@ static void setup_listener(struct srv *s)
 static void usage(void)
 {
     fprintf(stderr, "usage: ch30srv -m iterative|fork|prefork|fcntl|mutex|passfd|epoll|"
-                    "exclusive|reuseport [-w N]\n");
+                    "exclusive|reuseport|uring [-w N]\n");
     exit(2);
 }
 
@@ -378,7 +434,8 @@ int main(int argc, char **argv)
         const char *name;
         void (*body)(struct srv *, int);
     } pools[] = {{"prefork", w_prefork}, {"fcntl", w_fcntl},         {"mutex", w_mutex},
-                 {"epoll", w_epoll},     {"exclusive", w_exclusive}, {"reuseport", w_reuseport}};
+                 {"epoll", w_epoll},     {"exclusive", w_exclusive}, {"reuseport", w_reuseport},
+                 {"uring", w_uring}};
     void (*body)(struct srv *, int) = NULL;
     for (size_t i = 0; s.mode && i < sizeof pools / sizeof pools[0]; i++)
         if (strcmp(s.mode, pools[i].name) == 0)

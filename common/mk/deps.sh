@@ -18,6 +18,7 @@ command -v ab >/dev/null 2>&1 || need="$need apache2-utils"
 # linux/bpf.h: the reuseport steering program is assembled against the UAPI header.
 [ -f /usr/include/linux/bpf.h ] || need="$need linux-libc-dev"
 command -v dot >/dev/null 2>&1 || need="$need graphviz"
+[ -e /usr/include/liburing.h ] || need="$need liburing-dev"
 for p in "$@"; do
   case "$p" in
     gnuplot-nox) command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox" ;;

@@ -1,6 +1,6 @@
 /* lab.c — lab 04: passing descriptors between UNRELATED processes.
  *
- * Usage: lab [-p 1|2] [-N requests]   (default: both parts, 200 requests)
+ * Usage: lab [-p 1|2|3] [-N requests]   (default: every part, 200 requests)
  *   Part 1  opensrv (a descriptor server on an abstract AF_UNIX socket) and openclnt
  *           (a separate program) — SCM_RIGHTS + SO_PEERCRED, UNP's privilege-separated
  *           open:  a. an unprivileged client gets an fd to a file it cannot open;
@@ -10,6 +10,8 @@
  *           g. (only when not root: a, c and d need root) a second server with OUR
  *           uid on its allow-list grants a file, read through the received fd.
  *   Part 2  target + taker — pidfd_open + pidfd_getfd, and the ptrace access check.
+ *   Part 3  peerpidfd — SO_PEERCRED's pid is reused by an impostor (clone3 set_tid in
+ *           a PID namespace); SO_PEERPIDFD and SCM_PIDFD refuse it (Linux 6.5).
  * Both sides are separate exec'd programs started here with fork+exec; they share
  * nothing but the socket name (or a pid and an fd number). Scenarios that need root
  * (changing uid) print <scenario>.skipped=not-root otherwise.
@@ -454,18 +456,54 @@ static void part2(struct ctx *c)
         pidfd_scenario(c, &sc[i]);
 }
 
+/* ------------------------------------------------------------------ part 3 */
+
+/* peerpidfd runs the race in a PID namespace of its own and prints race.* / fix.*;
+ * "skipped=" when it cannot (no CAP_SYS_ADMIN nor user namespaces, kernel < 6.5). */
+static void part3(struct ctx *c)
+{
+    puts("\n# Part 3: who is my peer? SO_PEERCRED's pid can be reused; a pidfd cannot");
+    puts("A server checks its peer (pid 300 in a PID namespace of its own), the peer dies and is");
+    puts("reaped, an impostor is created at pid 300; then the server acts on what it checked.");
+    struct run_result r = {0};
+    char *argv[] = {"peerpidfd", "-P", "300", NULL};
+    int ran = run(c, &r, argv) == 0;
+    if (ran)
+        forward("peerpidfd.", r.out);
+    char *skip = ran ? kv_get(r.out, "skipped") : NULL;
+    if (skip) {
+        printf("skipped: %s\n", skip);
+        free(skip);
+    } else {
+        const char *o = ran ? r.out : "";
+        claim(c, "peerpidfd.race.shown",
+              ran && client_ok(&r) && num(o, "race.check.peercred_pid") == 300 &&
+                  kv_is(o, "race.check.proc_comm", "victim") && num(o, "race.impostor_pid") == 300 &&
+                  kv_is(o, "race.act.proc_comm", "impostor") && kv_is(o, "race.act.kill", "delivered") &&
+                  num(o, "race.impostor.got_sigusr1") == 1);
+        claim(c, "peerpidfd.fix.shown",
+              ran && client_ok(&r) && kv_is(o, "fix.so_peerpidfd.send_signal", "ESRCH") &&
+                  kv_is(o, "fix.scm_pidfd.send_signal", "ESRCH") &&
+                  num(o, "fix.so_peerpidfd.pid") == -1 && num(o, "fix.scm_pidfd.pid") == -1 &&
+                  num(o, "fix.impostor.got_sigusr2") == 0);
+        puts("The number named the impostor (/proc, pidfd_open, kill all reached it); the pidfds");
+        puts("taken at check time refer to the dead victim: ESRCH, and the impostor got nothing.");
+    }
+    run_result_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     struct ctx c = {0};
     unsigned part = 0, nreq = 200;
     int opt;
     while ((opt = getopt(argc, argv, "p:N:")) != -1) {
-        if (opt == 'p' && parse_uint(optarg, &part) == 0 && part <= 2)
+        if (opt == 'p' && parse_uint(optarg, &part) == 0 && part <= 3)
             ;
         else if (opt == 'N' && parse_uint(optarg, &nreq) == 0 && nreq > 0 && nreq <= 100000)
             ;
         else
-            die_msg("usage: lab [-p 1|2] [-N requests]");
+            die_msg("usage: lab [-p 1|2|3] [-N requests]");
     }
     if (self_dir(c.dir, sizeof c.dir) < 0)
         die("find my directory");
@@ -473,10 +511,12 @@ int main(int argc, char **argv)
     puts("Lab 04: handing open files to UNRELATED processes.");
     kv_print("root", "%d", c.root);
     setup_files(&c);
-    if (part != 2)
+    if (part == 0 || part == 1)
         part1(&c, nreq);
-    if (part != 1)
+    if (part == 0 || part == 2)
         part2(&c);
+    if (part == 0 || part == 3)
+        part3(&c);
     cleanup_files(&c);
     kv_print("claims_shown", "%d", c.claims.held);
     kv_print("claims_total", "%d", c.claims.made);

@@ -185,7 +185,7 @@ Test(unrelated, whole_lab_exits_0_and_skips_nothing_as_root, .timeout = TEST_TIM
     struct run_result r;
     run_ok(&r, NULL, NULL, NULL, NULL);
     if (geteuid() == 0) {
-        cr_assert_eq(num(r.out, "claims_total"), 10);
+        cr_assert_eq(num(r.out, "claims_total"), 12);
         cr_assert_null(strstr(r.out, "skipped="));
         cr_assert_null(kv_get(r.out, "g.shown"), "the own-uid grant is the non-root path only");
     } else {
@@ -259,5 +259,46 @@ Test(unrelated, server_on_a_path_removes_its_socket_file, .timeout = TEST_TIMEOU
     struct stat st;
     cr_assert_neq(lstat(sock, &st), 0, "the socket file was unlinked");
     cr_assert_eq(rmdir(dir), 0);
+    run_result_free(&r);
+}
+
+/* Part 3 runs in a PID namespace of its own; without CAP_SYS_ADMIN or user namespaces,
+ * or before Linux 6.5, the program says "skipped=" and so do these tests. */
+static void run_part3(struct run_result *r)
+{
+    run_ok(r, "-p", "3", NULL, NULL);
+    char *why = kv_get(r->out, "peerpidfd.skipped");
+    if (why)
+        cr_skip_test("peerpidfd skipped: %s", why);
+}
+
+Test(unrelated, peercred_pid_is_reused_by_an_impostor, .timeout = TEST_TIMEOUT_S)
+{
+    struct run_result r;
+    run_part3(&r);
+    cr_assert_eq(num(r.out, "peerpidfd.race.check.peercred_pid"), 300);
+    cr_assert(kv_is(r.out, "peerpidfd.race.check.proc_comm", "victim"), "checked: the victim");
+    cr_assert_eq(num(r.out, "peerpidfd.race.victim_reaped"), 1);
+    cr_assert_eq(num(r.out, "peerpidfd.race.impostor_pid"), 300, "the same number, reused");
+    cr_assert(kv_is(r.out, "peerpidfd.race.act.proc_comm", "impostor"), "/proc/300 is the impostor");
+    cr_assert(kv_is(r.out, "peerpidfd.race.act.pidfd_open", "ok"), "pidfd_open(300) opens it");
+    cr_assert(kv_is(r.out, "peerpidfd.race.act.kill", "delivered"));
+    cr_assert_eq(num(r.out, "peerpidfd.race.impostor.got_sigusr1"), 1, "the impostor got the signal");
+    cr_assert(kv_is(r.out, "peerpidfd.race.shown", "1"));
+    run_result_free(&r);
+}
+
+Test(unrelated, peer_pidfd_refuses_the_impostor, .timeout = TEST_TIMEOUT_S)
+{
+    struct run_result r;
+    run_part3(&r);
+    cr_assert_eq(num(r.out, "peerpidfd.race.check.peer_pidfd_pid"), 300, "SO_PEERPIDFD: the victim");
+    cr_assert_eq(num(r.out, "peerpidfd.race.check.scm_pidfd_pid"), 300, "SCM_PIDFD: the victim");
+    cr_assert(kv_is(r.out, "peerpidfd.fix.so_peerpidfd.send_signal", "ESRCH"));
+    cr_assert(kv_is(r.out, "peerpidfd.fix.scm_pidfd.send_signal", "ESRCH"));
+    cr_assert_eq(num(r.out, "peerpidfd.fix.so_peerpidfd.pid"), -1, "fdinfo: the process is gone");
+    cr_assert_eq(num(r.out, "peerpidfd.fix.scm_pidfd.pid"), -1);
+    cr_assert_eq(num(r.out, "peerpidfd.fix.impostor.got_sigusr2"), 0, "no pidfd signal reached it");
+    cr_assert(kv_is(r.out, "peerpidfd.fix.shown", "1"));
     run_result_free(&r);
 }
