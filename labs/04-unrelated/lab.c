@@ -469,19 +469,19 @@ static void part3(struct ctx *c)
     char *argv[] = {"peerpidfd", "-P", "300", NULL};
     int ran = run(c, &r, argv) == 0;
     if (ran)
-        forward("peerpidfd.", r.out);
+        kv_forward("peerpidfd.", r.out, NULL);
     char *skip = ran ? kv_get(r.out, "skipped") : NULL;
     if (skip) {
         printf("skipped: %s\n", skip);
         free(skip);
     } else {
         const char *o = ran ? r.out : "";
-        claim(c, "peerpidfd.race.shown",
+        claim(&c->claims, "peerpidfd.race.shown",
               ran && client_ok(&r) && num(o, "race.check.peercred_pid") == 300 &&
                   kv_is(o, "race.check.proc_comm", "victim") && num(o, "race.impostor_pid") == 300 &&
                   kv_is(o, "race.act.proc_comm", "impostor") && kv_is(o, "race.act.kill", "delivered") &&
                   num(o, "race.impostor.got_sigusr1") == 1);
-        claim(c, "peerpidfd.fix.shown",
+        claim(&c->claims, "peerpidfd.fix.shown",
               ran && client_ok(&r) && kv_is(o, "fix.so_peerpidfd.send_signal", "ESRCH") &&
                   kv_is(o, "fix.scm_pidfd.send_signal", "ESRCH") &&
                   num(o, "fix.so_peerpidfd.pid") == -1 && num(o, "fix.scm_pidfd.pid") == -1 &&
