@@ -160,6 +160,54 @@ static int path_normalise(struct http_str path, char *rel, size_t cap, int *dir_
 
 /* ---------------------------------------------------------------- opening */
 
+/* Without openat2 (ENOSYS: a kernel before 5.6, or valgrind 3.19, which does not know
+ * the call), the walk beneath the root is done one component at a time, each opened
+ * with O_NOFOLLOW: rel is relative and has no "..", "." or empty segment
+ * (path_normalise), so with no symlink followed every step stays beneath the root. A
+ * symlink anywhere gives ELOOP (403), as RESOLVE_NO_SYMLINKS does. Following symlinks
+ * while staying beneath cannot be checked this way: then ENOSYS stays (500). */
+static int open_walk(const struct site *s, const char *rel, int flags)
+{
+    if (s->follow_symlinks) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (rel[0] == '\0')
+        return openat(s->root_fd, ".", flags);
+    int dir = s->root_fd;
+    const char *p = rel, *slash;
+    while ((slash = strchr(p, '/')) != NULL) {
+        char seg[NAME_MAX + 1];
+        size_t n = (size_t)(slash - p);
+        int next = -1;
+        if (n > NAME_MAX) {
+            errno = ENAMETOOLONG;
+        } else {
+            memcpy(seg, p, n);
+            seg[n] = '\0';
+            next = openat(dir, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        int e = errno;
+        struct stat sb;
+        if (next < 0 && e == ENOTDIR && fstatat(dir, seg, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode))
+            e = ELOOP; /* a symlinked directory: what RESOLVE_NO_SYMLINKS says */
+        if (dir != s->root_fd)
+            close(dir);
+        if (next < 0) {
+            errno = e;
+            return -1;
+        }
+        dir = next;
+        p = slash + 1;
+    }
+    int fd = openat(dir, p, flags | O_NOFOLLOW);
+    int e = errno;
+    if (dir != s->root_fd)
+        close(dir);
+    errno = e;
+    return fd;
+}
+
 /* openat2 beneath the root; "" is the root itself. Returns the fd or -1 with errno. */
 static int open_beneath(const struct site *s, const char *rel)
 {
@@ -172,6 +220,8 @@ static int open_beneath(const struct site *s, const char *rel)
      * openat2(2) says retry. Bounded: a persistent race ends as 500. */
     for (int tries = 0;; tries++) {
         int fd = (int)syscall(SYS_openat2, s->root_fd, rel[0] ? rel : ".", &how, sizeof how);
+        if (fd < 0 && errno == ENOSYS)
+            return open_walk(s, rel, (int)how.flags);
         if (fd >= 0 || errno != EAGAIN || tries == 8)
             return fd;
     }
