@@ -19,7 +19,7 @@
 # Every server: one worker (nginx worker_processes 1, h2o num-threads 1, lighttpd's
 # single process, fdhttpd -w 1), no access log, keep-alive without a request limit, the
 # docroot $root. Needs: $tmp (a private directory), $root (the docroot), $fdhttpd.
-# Unprivileged-safe: no port below 1024; as root nginx and h2o keep running as root
+# Its variables are prefixed pr_ (sh has no locals). Unprivileged-safe: no port below 1024; as root nginx and h2o keep running as root
 # (their default would switch to a user that may not read $tmp).
 
 peers_started=
@@ -29,9 +29,9 @@ peers_install() {
 }
 
 peer_bin() {
-  for b in "$@"; do
-    command -v "$b" 2>/dev/null && return
-    for d in /usr/sbin /usr/bin; do [ -x "$d/$b" ] && { echo "$d/$b"; return; }; done
+  for pr_b in "$@"; do
+    command -v "$pr_b" 2>/dev/null && return
+    for pr_d in /usr/sbin /usr/bin; do [ -x "$pr_d/$pr_b" ] && { echo "$pr_d/$pr_b"; return; }; done
   done
   echo "bench: $1 not found" >&2
   exit 1
@@ -44,9 +44,8 @@ peer_children() { cat "/proc/$1/task/$1/children" 2>/dev/null | tr -s ' ' '\n' |
 # shows as a start failure, not as a wrong measurement).
 free_port() {
   while :; do
-    p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000 ))
-    hex=$(printf '%04X' "$p")
-    grep -q ":$hex " /proc/net/tcp 2>/dev/null || { echo "$p"; return; }
+    pr_p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000 ))
+    grep -q ":$(printf '%04X' "$pr_p") " /proc/net/tcp 2>/dev/null || { echo "$pr_p"; return; }
   done
 }
 
@@ -56,11 +55,11 @@ proc_cpu_ns() {
 
 # Waits until PID (alive) answers GET /13.txt on PORT; dumps LOG and exits otherwise.
 peer_wait() {
-  i=0
-  while [ $i -lt 300 ]; do
+  pr_i=0
+  while [ $pr_i -lt 300 ]; do
     kill -0 "$2" 2>/dev/null || { cat "$4" >&2 2>/dev/null; echo "bench: $1 did not start" >&2; exit 1; }
     curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$3/13.txt" && return 0
-    sleep 0.1; i=$((i + 1))
+    sleep 0.1; pr_i=$((pr_i + 1))
   done
   cat "$4" >&2 2>/dev/null
   echo "bench: $1 does not answer on port $3" >&2
@@ -68,14 +67,14 @@ peer_wait() {
 }
 
 peer_start() {
-  name=$1; wrap=${2:-}
-  case $name in
+  pr_name=$1; pr_wrap=${2:-}
+  case $pr_name in
   nginx)
     nginx_port=$(free_port); nginx_off_port=$(free_port)
     while [ "$nginx_off_port" = "$nginx_port" ]; do nginx_off_port=$(free_port); done
-    if [ "$(id -u)" -eq 0 ]; then u='user root;'; else u=; fi
+    if [ "$(id -u)" -eq 0 ]; then pr_u='user root;'; else pr_u=; fi
     cat >"$tmp/nginx.conf" <<EOF
-$u
+$pr_u
 daemon off;
 master_process on;
 worker_processes 1;
@@ -98,16 +97,16 @@ http {
 }
 EOF
     # shellcheck disable=SC2086
-    taskset -c 0 $wrap "$(peer_bin nginx)" -p "$tmp" -e "$tmp/nginx-error.log" -c "$tmp/nginx.conf" >"$tmp/nginx.out" 2>&1 &
+    taskset -c 0 $pr_wrap "$(peer_bin nginx)" -p "$tmp" -e "$tmp/nginx-error.log" -c "$tmp/nginx.conf" >"$tmp/nginx.out" 2>&1 &
     nginx_top=$!
     peer_wait nginx "$nginx_top" "$nginx_port" "$tmp/nginx.out"
     nginx_worker=$(peer_children "$nginx_top" | head -n 1)
     ;;
   h2o)
     h2o_port=$(free_port)
-    if [ "$(id -u)" -eq 0 ]; then u='user: root'; else u=; fi
+    if [ "$(id -u)" -eq 0 ]; then pr_u='user: root'; else pr_u=; fi
     cat >"$tmp/h2o.conf" <<EOF
-$u
+$pr_u
 listen:
   host: 127.0.0.1
   port: $h2o_port
@@ -121,7 +120,7 @@ hosts:
         file.dir: $root
 EOF
     # shellcheck disable=SC2086
-    taskset -c 0 $wrap "$(peer_bin h2o)" -c "$tmp/h2o.conf" >"$tmp/h2o.out" 2>&1 &
+    taskset -c 0 $pr_wrap "$(peer_bin h2o)" -c "$tmp/h2o.conf" >"$tmp/h2o.out" 2>&1 &
     h2o_top=$!
     peer_wait h2o "$h2o_top" "$h2o_port" "$tmp/h2o.out"
     h2o_worker=$h2o_top
@@ -140,7 +139,7 @@ server.max-connections = 4096
 mimetype.assign = (".txt" => "text/plain", "" => "application/octet-stream")
 EOF
     # shellcheck disable=SC2086
-    taskset -c 0 $wrap "$(peer_bin lighttpd)" -D -f "$tmp/lighttpd.conf" >"$tmp/lighttpd.out" 2>&1 &
+    taskset -c 0 $pr_wrap "$(peer_bin lighttpd)" -D -f "$tmp/lighttpd.conf" >"$tmp/lighttpd.out" 2>&1 &
     lighttpd_top=$!
     peer_wait lighttpd "$lighttpd_top" "$lighttpd_port" "$tmp/lighttpd.out"
     lighttpd_worker=$lighttpd_top
@@ -148,21 +147,21 @@ EOF
   fdhttpd)
     # --access-log off: the others run without one; like for like.
     # shellcheck disable=SC2086
-    taskset -c 0 $wrap "$fdhttpd" -l 127.0.0.1:0 -w 1 --root "$root" --access-log off >"$tmp/fdhttpd.out" 2>"$tmp/fdhttpd.err" &
+    taskset -c 0 $pr_wrap "$fdhttpd" -l 127.0.0.1:0 -w 1 --root "$root" --access-log off >"$tmp/fdhttpd.out" 2>"$tmp/fdhttpd.err" &
     fdhttpd_top=$!
-    i=0
-    while [ $i -lt 300 ] && ! grep -q '^ready=1' "$tmp/fdhttpd.out"; do
+    pr_i=0
+    while [ $pr_i -lt 300 ] && ! grep -q '^ready=1' "$tmp/fdhttpd.out"; do
       kill -0 "$fdhttpd_top" 2>/dev/null || { cat "$tmp/fdhttpd.err" >&2; echo "bench: fdhttpd did not start" >&2; exit 1; }
-      sleep 0.1; i=$((i + 1))
+      sleep 0.1; pr_i=$((pr_i + 1))
     done
     fdhttpd_port=$(sed -n 's/^listening=.*://p' "$tmp/fdhttpd.out")
     [ -n "$fdhttpd_port" ] || { cat "$tmp/fdhttpd.err" >&2; echo "bench: fdhttpd not ready" >&2; exit 1; }
     peer_wait fdhttpd "$fdhttpd_top" "$fdhttpd_port" "$tmp/fdhttpd.err"
     fdhttpd_worker=$(peer_children "$fdhttpd_top" | head -n 1)
     ;;
-  *) echo "bench: unknown server $name" >&2; exit 2 ;;
+  *) echo "bench: unknown server $pr_name" >&2; exit 2 ;;
   esac
-  peers_started="$peers_started $name"
+  peers_started="$peers_started $pr_name"
 }
 
 peer_port() {
@@ -183,19 +182,19 @@ peer_top() { eval "echo \${$1_top:-}"; }
 
 # Stops the servers named (default: every started one) and waits for them (bounded).
 peers_stop() {
-  list=${*:-$peers_started}
-  pids=
-  for n in $list; do
-    p=$(peer_top "$n")
-    [ -n "$p" ] && kill -0 "$p" 2>/dev/null && { kill -TERM "$p" 2>/dev/null || true; pids="$pids $p"; }
+  pr_list=${*:-$peers_started}
+  pr_pids=
+  for pr_n in $pr_list; do
+    pr_p=$(peer_top "$pr_n")
+    [ -n "$pr_p" ] && kill -0 "$pr_p" 2>/dev/null && { kill -TERM "$pr_p" 2>/dev/null || true; pr_pids="$pr_pids $pr_p"; }
   done
-  i=0
-  while [ $i -lt 100 ]; do
-    alive=0
-    for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
-    [ $alive -eq 0 ] && break
-    sleep 0.1; i=$((i + 1))
+  pr_i=0
+  while [ $pr_i -lt 100 ]; do
+    pr_alive=0
+    for pr_p in $pr_pids; do kill -0 "$pr_p" 2>/dev/null && pr_alive=1; done
+    [ $pr_alive -eq 0 ] && break
+    sleep 0.1; pr_i=$((pr_i + 1))
   done
-  for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
-  for p in $pids; do wait "$p" 2>/dev/null || true; done
+  for pr_p in $pr_pids; do kill -KILL "$pr_p" 2>/dev/null || true; done
+  for pr_p in $pr_pids; do wait "$pr_p" 2>/dev/null || true; done
 }
