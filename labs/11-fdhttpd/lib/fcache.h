@@ -71,8 +71,12 @@ struct fc_entry {
     const char *ctype;  /* Content-Type (static string from mime.h), as given to store */
     char etag[64];      /* quoted strong ETag (static.h's format) */
     char lmdate[32];    /* IMF-fixdate of mtime_s (reply.h http_date_format) */
-    char memo[192];     /* the user's (static.c: a 200's validator lines, built once); ""
-                           after fcache_store */
+    /* the user's (static.c: a 200's header lines, formatted once per entry): memo_len
+     * bytes, memo_ctype the Content-Type they were made with; 0 and NULL after
+     * fcache_store */
+    char memo[256];
+    unsigned short memo_split, memo_len;
+    const char *memo_ctype;
     /* private to fcache.c */
     struct fc_entry *hnext, *prev, *next;
     struct fcache *fc;

@@ -439,36 +439,70 @@ struct file_view {
     struct fc_entry *e;
 };
 
+/* The lines of a 200 for cache entry e: Content-Type and Content-Length (memo[0,
+ * memo_split)), then ETag, Last-Modified (e's mtime: only for an mtime not in the
+ * future, which the caller checks) and Accept-Ranges — what reply_head_date would write
+ * around the Connection line. Made once per entry (again if its Content-Type changed).
+ * 1 when e->memo holds them, 0 when they do not fit (then the caller formats). */
+static int memo(struct fc_entry *e, const char *ctype)
+{
+    if (e->memo_len > 0 && e->memo_ctype == ctype)
+        return 1;
+    int a = ctype ? snprintf(e->memo, sizeof e->memo, "Content-Type: %s\r\nContent-Length: %lld\r\n", ctype,
+                             (long long)e->size)
+                  : snprintf(e->memo, sizeof e->memo, "Content-Length: %lld\r\n", (long long)e->size);
+    if (a < 0 || (size_t)a >= sizeof e->memo)
+        return 0;
+    int b = snprintf(e->memo + a, sizeof e->memo - (size_t)a, "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n",
+                     e->etag, e->lmdate);
+    if (b < 0 || (size_t)b >= sizeof e->memo - (size_t)a)
+        return 0;
+    e->memo_split = (unsigned short)a;
+    e->memo_len = (unsigned short)(a + b);
+    e->memo_ctype = ctype;
+    return 1;
+}
+
 /* Validators, conditionals, Range, then the head; the body is the file's bytes (data or
  * fd). Consumes f: an owned fd goes into out or is closed; a pin goes into out or is
  * dropped. `date`: the preformatted Date of `now`, or NULL to format it. */
 static int answer(struct file_view *f, const struct http_request *req, int head, enum reply_conn conn,
                   const char *extra, time_t now, const char *date, struct reply *out)
 {
-    char lmdate[HTTP_DATE_LEN + 1], hdrs[256], dbuf[HTTP_DATE_LEN + 1];
+    char lmbuf[HTTP_DATE_LEN + 1], hdrs[256], dbuf[HTTP_DATE_LEN + 1];
     if (date == NULL) {
         http_date_format(now, dbuf);
         date = dbuf;
     }
     time_t lm = f->mtime_s < now ? f->mtime_s : now;
-    if (f->lmdate != NULL && lm == f->mtime_s)
-        memcpy(lmdate, f->lmdate, sizeof lmdate); /* the cache formatted it once */
-    else
-        http_date_format(lm, lmdate);
+    const char *lmdate = f->lmdate; /* the cache formatted it once */
+    if (lmdate == NULL || lm != f->mtime_s) {
+        http_date_format(lm, lmbuf);
+        lmdate = lmbuf;
+    }
     long long size = f->size;
     int status = 200;
     long long first = 0, last = size - 1;
 
     {
-        /* Conditionals: If-None-Match first; If-Modified-Since only without it. */
-        struct http_str v = {"", 0};
-        int not_modified;
-        if (header_find(req, "If-None-Match", &v) > 0) {
+        /* Conditionals: If-None-Match first; If-Modified-Since only without it. One pass
+         * over the fields finds them and Range. */
+        struct http_str ims_v = {"", 0}, v = {"", 0};
+        int inm = 0, ims_n = 0, range_n = 0, not_modified;
+        for (size_t i = 0; i < req->num_headers; i++) {
+            struct http_str name = req->headers[i].name;
+            if (http_str_ieq(name, "If-None-Match"))
+                inm++;
+            else if (http_str_ieq(name, "If-Modified-Since") && ims_n++ == 0)
+                ims_v = req->headers[i].value;
+            else if (http_str_ieq(name, "Range") && range_n++ == 0)
+                v = req->headers[i].value;
+        }
+        if (inm > 0) {
             not_modified = none_match(req, f->etag);
         } else {
             time_t ims;
-            not_modified = header_find(req, "If-Modified-Since", &v) == 1 &&
-                           http_date_parse(trim(v).p, trim(v).len, &ims) == 0 && lm <= ims;
+            not_modified = ims_n == 1 && http_date_parse(trim(ims_v).p, trim(ims_v).len, &ims) == 0 && lm <= ims;
         }
         if (not_modified) {
             snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\n", f->etag, lmdate);
@@ -477,7 +511,7 @@ static int answer(struct file_view *f, const struct http_request *req, int head,
         }
         /* Range: GET only, one field line, one range-spec, If-Range satisfied. */
         enum range_res rr = RANGE_IGNORE;
-        if (!head && header_find(req, "Range", &v) == 1 && if_range_ok(req, f->etag, lm))
+        if (!head && range_n == 1 && if_range_ok(req, f->etag, lm))
             rr = range_parse(v, size, &first, &last);
         if (rr == RANGE_416) {
             snprintf(hdrs, sizeof hdrs, "Content-Range: bytes */%lld\r\n", size);
@@ -492,22 +526,22 @@ static int answer(struct file_view *f, const struct http_request *req, int head,
             last = size - 1;
         }
     }
-    const char *vh = hdrs;
-    if (status == 200 && f->e != NULL && lm == f->mtime_s) {
-        /* The same lines for every 200 of this entry: built once (no snprintf per hit). */
-        if (f->e->memo[0] == '\0')
-            snprintf(f->e->memo, sizeof f->e->memo, "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n",
-                     f->etag, lmdate);
-        vh = f->e->memo;
+    long long len = last - first + 1;
+    struct fc_entry *e = f->e;
+    int st;
+    if (status == 200 && e != NULL && lm == f->mtime_s && memo(e, f->ctype)) {
+        /* Every 200 of this entry has the same lines: formatted once, copied per hit. */
+        st = reply_head_pre(out, 200, date, e->memo, e->memo_split, e->memo + e->memo_split,
+                            (size_t)(e->memo_len - e->memo_split), extra, conn);
     } else {
         int hn = snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n", f->etag,
                           lmdate);
         if (status == 206)
             snprintf(hdrs + hn, sizeof hdrs - (size_t)hn, "Content-Range: bytes %lld-%lld/%lld\r\n", first, last,
                      size);
+        st = reply_head_date(out, status, f->ctype, len, hdrs, extra, conn, date);
     }
-    long long len = last - first + 1;
-    if (reply_head_date(out, status, f->ctype, len, vh, extra, conn, date) != status || head || len == 0) {
+    if (st != status || head || len == 0) {
         status = out->status; /* HEAD, an empty body, or the fallback 500: nothing to send */
         goto drop;
     }
