@@ -58,11 +58,11 @@ peer_wait() {
   pr_i=0
   while [ $pr_i -lt 300 ]; do
     kill -0 "$2" 2>/dev/null || { cat "$4" >&2 2>/dev/null; echo "bench: $1 did not start" >&2; exit 1; }
-    curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$3/13.txt" && return 0
+    curl -sSf -o /dev/null --max-time 10 "http://127.0.0.1:$3/13.txt" 2>"$tmp/curl.err" && return 0
     sleep 0.1; pr_i=$((pr_i + 1))
   done
   cat "$4" >&2 2>/dev/null
-  echo "bench: $1 does not answer on port $3" >&2
+  echo "bench: $1 does not answer on port $3 ($(cat "$tmp/curl.err"))" >&2
   exit 1
 }
 
@@ -99,6 +99,7 @@ EOF
     # shellcheck disable=SC2086
     taskset -c 0 $pr_wrap "$(peer_bin nginx)" -p "$tmp" -e "$tmp/nginx-error.log" -c "$tmp/nginx.conf" >"$tmp/nginx.out" 2>&1 &
     nginx_top=$!
+    peers_started="$peers_started nginx" # before waiting: a failed start is stopped too
     peer_wait nginx "$nginx_top" "$nginx_port" "$tmp/nginx.out"
     nginx_worker=$(peer_children "$nginx_top" | head -n 1)
     ;;
@@ -122,6 +123,7 @@ EOF
     # shellcheck disable=SC2086
     taskset -c 0 $pr_wrap "$(peer_bin h2o)" -c "$tmp/h2o.conf" >"$tmp/h2o.out" 2>&1 &
     h2o_top=$!
+    peers_started="$peers_started h2o"
     peer_wait h2o "$h2o_top" "$h2o_port" "$tmp/h2o.out"
     h2o_worker=$h2o_top
     ;;
@@ -141,6 +143,7 @@ EOF
     # shellcheck disable=SC2086
     taskset -c 0 $pr_wrap "$(peer_bin lighttpd)" -D -f "$tmp/lighttpd.conf" >"$tmp/lighttpd.out" 2>&1 &
     lighttpd_top=$!
+    peers_started="$peers_started lighttpd"
     peer_wait lighttpd "$lighttpd_top" "$lighttpd_port" "$tmp/lighttpd.out"
     lighttpd_worker=$lighttpd_top
     ;;
@@ -149,6 +152,7 @@ EOF
     # shellcheck disable=SC2086
     taskset -c 0 $pr_wrap "$fdhttpd" -l 127.0.0.1:0 -w 1 --root "$root" --access-log off >"$tmp/fdhttpd.out" 2>"$tmp/fdhttpd.err" &
     fdhttpd_top=$!
+    peers_started="$peers_started fdhttpd"
     pr_i=0
     while [ $pr_i -lt 300 ] && ! grep -q '^ready=1' "$tmp/fdhttpd.out"; do
       kill -0 "$fdhttpd_top" 2>/dev/null || { cat "$tmp/fdhttpd.err" >&2; echo "bench: fdhttpd did not start" >&2; exit 1; }
@@ -161,7 +165,6 @@ EOF
     ;;
   *) echo "bench: unknown server $pr_name" >&2; exit 2 ;;
   esac
-  peers_started="$peers_started $pr_name"
 }
 
 peer_port() {

@@ -61,6 +61,16 @@ static int is_tchar(unsigned char c) { return cls[c] & C_TCHAR; }
 static int is_hex(unsigned char c) { return cls[c] & C_HEX; }
 static int is_host_byte(unsigned char c) { return cls[c] & C_HOST; }
 
+/* 1 when one of the 8 bytes of x is below 0x20 (a control, HTAB included) or is DEL:
+ * then the bytes need a look one by one; else all 8 are field bytes. Exact as a yes/no:
+ * a borrow can only carry into a byte above one that was flagged already. */
+static int word_has_ctl(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t del = x ^ (ones * 0x7f);
+    return (((x - ones * 0x20) & ~x) | ((del - ones) & ~del)) & highs ? 1 : 0;
+}
+
 static const char *skip_ows(const char *p, const char *end)
 {
     while (p < end && is_ows(*p))
@@ -308,20 +318,26 @@ ssize_t http_parse_field_line(const char *p, size_t len, struct http_header *out
         return bad_line(reason, is_ows(*q) ? "whitespace between field name and colon" : "invalid byte in field name");
     out->name = (struct http_str){p, (size_t)(q - p)};
 
-    const char *v = q = skip_ows(q + 1, end), *vend = v;
-    for (;; q++) {
-        if (q == end)
-            return MORE;
-        unsigned char c = *q;
-        if (c == '\r')
+    const char *v = skip_ows(q + 1, end);
+    /* The value runs to the first CR (memchr: many bytes per step); every byte before it
+     * must be a field byte, checked in order so the first bad one is reported. */
+    const char *cr = v < end ? memchr(v, '\r', (size_t)(end - v)) : NULL;
+    const char *stop = cr ? cr : end;
+    for (q = v; stop - q >= 8; q += 8) { /* 8 bytes a step while none needs a look */
+        uint64_t x;
+        memcpy(&x, q, 8);
+        if (word_has_ctl(x))
             break;
-        if (!is_field_byte(c))
-            return bad_line(reason, c == '\n' ? "bare LF in field line" : "invalid byte in field value");
-        if (!is_ows(c))
-            vend = q + 1; /* trailing OWS is not part of the value */
     }
-    if (q + 1 == end)
+    for (; q < stop; q++)
+        if (!is_field_byte(*q))
+            return bad_line(reason, *q == '\n' ? "bare LF in field line" : "invalid byte in field value");
+    if (cr == NULL || cr + 1 == end)
         return MORE;
+    q = cr;
+    const char *vend = cr;
+    while (vend > v && is_ows(vend[-1]))
+        vend--; /* trailing OWS is not part of the value */
     if (q[1] != '\n')
         return bad_line(reason, "bare CR in field line");
     out->value = (struct http_str){v, (size_t)(vend - v)};

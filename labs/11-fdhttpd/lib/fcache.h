@@ -71,12 +71,12 @@ struct fc_entry {
     const char *ctype;  /* Content-Type (static string from mime.h), as given to store */
     char etag[64];      /* quoted strong ETag (static.h's format) */
     char lmdate[32];    /* IMF-fixdate of mtime_s (reply.h http_date_format) */
-    /* the user's (static.c: a 200's header lines, formatted once per entry): memo_len
-     * bytes, memo_ctype the Content-Type they were made with; 0 and NULL after
-     * fcache_store */
-    char memo[256];
-    unsigned short memo_split, memo_len;
-    const char *memo_ctype;
+    /* the user's (static.c: the head of a 200, kept to be copied with a new Date):
+     * memo_len bytes (0 after fcache_store: none yet) and what it was made with */
+    char memo[384];
+    size_t memo_len;
+    int memo_conn;
+    const char *memo_ctype, *memo_extra;
     /* private to fcache.c */
     struct fc_entry *hnext, *prev, *next;
     struct fcache *fc;

@@ -266,13 +266,13 @@ static void head_start(struct out *o, int status, const char *date)
 }
 
 /* The Connection line, the module's lines, the caller's, the empty line. */
-static void head_end(struct out *o, enum reply_conn conn, const char *hdrs, size_t hdrs_len, const char *extra)
+static void head_end(struct out *o, enum reply_conn conn, const char *hdrs, const char *extra)
 {
     if (conn == REPLY_CLOSE)
         PUTLIT(o, "Connection: close\r\n");
     else if (conn == REPLY_KEEP_HTTP10)
         PUTLIT(o, "Connection: keep-alive\r\n");
-    put(o, hdrs, hdrs_len);
+    puts_(o, hdrs);
     puts_(o, extra);
     PUTLIT(o, "\r\n");
 }
@@ -294,7 +294,7 @@ static void build(struct reply *r, int status, const char *ctype, long long clen
             PUTLIT(o, "\r\n");
         }
     }
-    head_end(o, conn, hdrs, hdrs ? strlen(hdrs) : 0, extra);
+    head_end(o, conn, hdrs, extra);
 }
 
 /* Everything but the head itself; then the fixed 500 when the head overflowed. */
@@ -339,15 +339,19 @@ int reply_head_date(struct reply *out, int status, const char *content_type, lon
     return finish(out, status, conn, date, &o);
 }
 
-int reply_head_pre(struct reply *out, int status, const char *date, const char *fields, size_t fields_len,
-                   const char *hdrs, size_t hdrs_len, const char *extra, enum reply_conn conn)
+int reply_head_copy(struct reply *out, int status, const char *head, size_t len, const char *date,
+                    enum reply_conn conn)
 {
-    struct out o = {out->head, 0, sizeof out->head, 0};
     reset_body(out);
-    head_start(&o, status, date);
-    put(&o, fields, fields_len);
-    head_end(&o, conn, hdrs, hdrs_len, extra);
-    return finish(out, status, conn, date, &o);
+    memcpy(out->head, head, len);
+    /* The Date value follows the status line's CRLF and "Date: " (head_start). */
+    const char *eol = memchr(out->head, '\n', len);
+    if (eol != NULL && (size_t)(eol - out->head) + 7 + HTTP_DATE_LEN <= len)
+        memcpy((char *)eol + 7, date, HTTP_DATE_LEN);
+    out->status = status;
+    out->head_len = len;
+    out->close = conn == REPLY_CLOSE;
+    return status;
 }
 
 int reply_simple(struct reply *out, int status, const char *content_type, const char *body, size_t len,

@@ -93,15 +93,13 @@ int reply_head(struct reply *out, int status, const char *content_type, long lon
 int reply_head_date(struct reply *out, int status, const char *content_type, long long content_length,
                     const char *hdrs, const char *extra, enum reply_conn conn, const char *date);
 
-/* A head from lines formatted earlier (static.c keeps them per cached file, so a hit
- * formats nothing): the status line, Date (`date`, HTTP_DATE_LEN chars), Server, then
- * `fields` (fields_len bytes, e.g. the Content-Type and Content-Length lines), the
- * Connection line as `conn` says, `hdrs` (hdrs_len bytes), `extra` (NUL-terminated or
- * NULL), the empty line — the order of reply_head_date, the same bytes for the same
- * lines. Every line given must end in CRLF. Same fallback (500, close) when the head does
- * not fit. Resets body and file_fd. Returns out->status. */
-int reply_head_pre(struct reply *out, int status, const char *date, const char *fields, size_t fields_len,
-                   const char *hdrs, size_t hdrs_len, const char *extra, enum reply_conn conn);
+/* A head saved from an earlier reply (its head[0, head_len), built by these functions
+ * with the same status and conn) with the Date value replaced by `date` (HTTP_DATE_LEN
+ * chars): the bytes reply_head_date would build now, without formatting anything —
+ * static.c keeps a cached file's 200 head this way. Resets body and file_fd. Returns
+ * status. */
+int reply_head_copy(struct reply *out, int status, const char *head, size_t len, const char *date,
+                    enum reply_conn conn);
 
 /* reply_error with module header lines `hdrs` before the caller's `extra` (Location on
  * 301, Allow on 405, Content-Range on 416). Either may be NULL. */

@@ -99,6 +99,12 @@ static void target_split(const struct http_request *req, struct http_str *path, 
         *path = (struct http_str){"/", 1}; /* "http://host" or "http://host?x" */
 }
 
+/* The target bytes path_normalise must look at: '%' (an escape), '#', '\\', the
+ * controls and DEL (400). Every other byte is copied as it is. */
+static const unsigned char special[256] = {
+    [0 ... 0x1f] = 1, ['#'] = 1, ['%'] = 1, ['\\'] = 1, [0x7f] = 1,
+};
+
 /* Decodes and normalises path (starting with '/') into rel (cap bytes, NUL-terminated,
  * no leading '/', "" for the root). *dir_hint = 1 when the last segment was empty, "."
  * or "..". Returns 0 or the HTTP status to answer (400, 414). */
@@ -115,6 +121,13 @@ static int path_normalise(struct http_str path, char *rel, size_t cap, int *dir_
         size_t k = seg;
         while (i < path.len && path.p[i] != '/') {
             unsigned char c = (unsigned char)path.p[i];
+            if (!special[c]) { /* most bytes: copied as they are */
+                if (k + 1 >= cap)
+                    return 414;
+                rel[k++] = (char)c;
+                i++;
+                continue;
+            }
             if (c == '%') {
                 int hi = i + 1 < path.len ? hexval(path.p[i + 1]) : -1;
                 int lo = i + 2 < path.len ? hexval(path.p[i + 2]) : -1;
@@ -439,30 +452,6 @@ struct file_view {
     struct fc_entry *e;
 };
 
-/* The lines of a 200 for cache entry e: Content-Type and Content-Length (memo[0,
- * memo_split)), then ETag, Last-Modified (e's mtime: only for an mtime not in the
- * future, which the caller checks) and Accept-Ranges — what reply_head_date would write
- * around the Connection line. Made once per entry (again if its Content-Type changed).
- * 1 when e->memo holds them, 0 when they do not fit (then the caller formats). */
-static int memo(struct fc_entry *e, const char *ctype)
-{
-    if (e->memo_len > 0 && e->memo_ctype == ctype)
-        return 1;
-    int a = ctype ? snprintf(e->memo, sizeof e->memo, "Content-Type: %s\r\nContent-Length: %lld\r\n", ctype,
-                             (long long)e->size)
-                  : snprintf(e->memo, sizeof e->memo, "Content-Length: %lld\r\n", (long long)e->size);
-    if (a < 0 || (size_t)a >= sizeof e->memo)
-        return 0;
-    int b = snprintf(e->memo + a, sizeof e->memo - (size_t)a, "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n",
-                     e->etag, e->lmdate);
-    if (b < 0 || (size_t)b >= sizeof e->memo - (size_t)a)
-        return 0;
-    e->memo_split = (unsigned short)a;
-    e->memo_len = (unsigned short)(a + b);
-    e->memo_ctype = ctype;
-    return 1;
-}
-
 /* Validators, conditionals, Range, then the head; the body is the file's bytes (data or
  * fd). Consumes f: an owned fd goes into out or is closed; a pin goes into out or is
  * dropped. `date`: the preformatted Date of `now`, or NULL to format it. */
@@ -528,11 +517,13 @@ static int answer(struct file_view *f, const struct http_request *req, int head,
     }
     long long len = last - first + 1;
     struct fc_entry *e = f->e;
+    /* Every 200 of a cached file has the same head but for Date: made once (per
+     * Connection line and extra), then copied and stamped per hit. The Last-Modified
+     * in it is the entry's mtime: only for an mtime not in the future. */
+    int memo = status == 200 && e != NULL && lm == f->mtime_s;
     int st;
-    if (status == 200 && e != NULL && lm == f->mtime_s && memo(e, f->ctype)) {
-        /* Every 200 of this entry has the same lines: formatted once, copied per hit. */
-        st = reply_head_pre(out, 200, date, e->memo, e->memo_split, e->memo + e->memo_split,
-                            (size_t)(e->memo_len - e->memo_split), extra, conn);
+    if (memo && e->memo_len > 0 && e->memo_conn == (int)conn && e->memo_ctype == f->ctype && e->memo_extra == extra) {
+        st = reply_head_copy(out, 200, e->memo, e->memo_len, date, conn);
     } else {
         int hn = snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n", f->etag,
                           lmdate);
@@ -540,6 +531,13 @@ static int answer(struct file_view *f, const struct http_request *req, int head,
             snprintf(hdrs + hn, sizeof hdrs - (size_t)hn, "Content-Range: bytes %lld-%lld/%lld\r\n", first, last,
                      size);
         st = reply_head_date(out, status, f->ctype, len, hdrs, extra, conn, date);
+        if (memo && st == 200 && out->head_len <= sizeof e->memo) {
+            memcpy(e->memo, out->head, out->head_len);
+            e->memo_len = out->head_len;
+            e->memo_conn = (int)conn;
+            e->memo_ctype = f->ctype;
+            e->memo_extra = extra;
+        }
     }
     if (st != status || head || len == 0) {
         status = out->status; /* HEAD, an empty body, or the fallback 500: nothing to send */
