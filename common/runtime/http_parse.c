@@ -61,14 +61,40 @@ static int is_tchar(unsigned char c) { return cls[c] & C_TCHAR; }
 static int is_hex(unsigned char c) { return cls[c] & C_HEX; }
 static int is_host_byte(unsigned char c) { return cls[c] & C_HOST; }
 
-/* 1 when one of the 8 bytes of x is below 0x20 (a control, HTAB included) or is DEL:
- * then the bytes need a look one by one; else all 8 are field bytes. Exact as a yes/no:
- * a borrow can only carry into a byte above one that was flagged already. */
-static int word_has_ctl(uint64_t x)
+/* The field value from q on, up to the CR that ends its line: returns that CR, or end
+ * when none has arrived, or the first byte that is no field byte (*bad = 1), whichever
+ * comes first. On a little-endian machine 8 bytes a step: a word with no control byte
+ * and no DEL is 8 field bytes; otherwise its first such byte (the lowest flagged one:
+ * a borrow only carries into the bytes above a flagged byte) is looked at. */
+static const char *value_end(const char *q, const char *end, int *bad)
 {
+    *bad = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    uint64_t del = x ^ (ones * 0x7f);
-    return (((x - ones * 0x20) & ~x) | ((del - ones) & ~del)) & highs ? 1 : 0;
+    while (end - q >= 8) {
+        uint64_t x, del;
+        memcpy(&x, q, 8);
+        del = x ^ (ones * 0x7f);
+        uint64_t m = (((x - ones * 0x20) & ~x) | ((del - ones) & ~del)) & highs;
+        if (m == 0) {
+            q += 8;
+            continue;
+        }
+        q += __builtin_ctzll(m) / 8;
+        if (*q != '\t')
+            break; /* the CR, or a bad byte: settled below */
+        q++;
+    }
+#endif
+    for (; q < end; q++) {
+        if (*q == '\r')
+            return q;
+        if (!is_field_byte(*q)) {
+            *bad = 1;
+            return q;
+        }
+    }
+    return end;
 }
 
 static const char *skip_ows(const char *p, const char *end)
@@ -319,20 +345,11 @@ ssize_t http_parse_field_line(const char *p, size_t len, struct http_header *out
     out->name = (struct http_str){p, (size_t)(q - p)};
 
     const char *v = skip_ows(q + 1, end);
-    /* The value runs to the first CR (memchr: many bytes per step); every byte before it
-     * must be a field byte, checked in order so the first bad one is reported. */
-    const char *cr = v < end ? memchr(v, '\r', (size_t)(end - v)) : NULL;
-    const char *stop = cr ? cr : end;
-    for (q = v; stop - q >= 8; q += 8) { /* 8 bytes a step while none needs a look */
-        uint64_t x;
-        memcpy(&x, q, 8);
-        if (word_has_ctl(x))
-            break;
-    }
-    for (; q < stop; q++)
-        if (!is_field_byte(*q))
-            return bad_line(reason, *q == '\n' ? "bare LF in field line" : "invalid byte in field value");
-    if (cr == NULL || cr + 1 == end)
+    int bad;
+    const char *cr = value_end(v, end, &bad);
+    if (bad)
+        return bad_line(reason, *cr == '\n' ? "bare LF in field line" : "invalid byte in field value");
+    if (cr == end || cr + 1 == end)
         return MORE;
     q = cr;
     const char *vend = cr;

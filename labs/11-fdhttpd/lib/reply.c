@@ -344,10 +344,15 @@ int reply_head_copy(struct reply *out, int status, const char *head, size_t len,
 {
     reset_body(out);
     memcpy(out->head, head, len);
-    /* The Date value follows the status line's CRLF and "Date: " (head_start). */
-    const char *eol = memchr(out->head, '\n', len);
-    if (eol != NULL && (size_t)(eol - out->head) + 7 + HTTP_DATE_LEN <= len)
-        memcpy((char *)eol + 7, date, HTTP_DATE_LEN);
+    /* The Date value follows the status line and "Date: " (head_start). */
+    const struct status_row *row = status_find(status);
+    size_t at = row ? row->line_len + 6 : 0;
+    if (row == NULL) {
+        const char *eol = memchr(out->head, '\n', len);
+        at = eol ? (size_t)(eol - out->head) + 7 : len;
+    }
+    if (at + HTTP_DATE_LEN <= len)
+        memcpy(out->head + at, date, HTTP_DATE_LEN);
     out->status = status;
     out->head_len = len;
     out->close = conn == REPLY_CLOSE;

@@ -107,8 +107,8 @@ static const unsigned char special[256] = {
 
 /* Decodes and normalises path (starting with '/') into rel (cap bytes, NUL-terminated,
  * no leading '/', "" for the root). *dir_hint = 1 when the last segment was empty, "."
- * or "..". Returns 0 or the HTTP status to answer (400, 414). */
-static int path_normalise(struct http_str path, char *rel, size_t cap, int *dir_hint)
+ * or "..", *rel_len = strlen(rel). Returns 0 or the HTTP status to answer (400, 414). */
+static int path_normalise(struct http_str path, char *rel, size_t cap, int *dir_hint, size_t *rel_len)
 {
     size_t len = 0, i = 0;
     if (path.len == 0 || path.p[0] != '/')
@@ -168,6 +168,7 @@ static int path_normalise(struct http_str path, char *rel, size_t cap, int *dir_
         }
         rel[len] = '\0';
     }
+    *rel_len = len;
     return 0;
 }
 
@@ -586,7 +587,8 @@ int static_handle_cached(const struct site *s, struct fcache *fc, const struct h
     char rel[PATH_MAX];
     int dir_hint, st;
     target_split(req, &path, &query);
-    st = path_normalise(path, rel, sizeof rel - sizeof "/" INDEX, &dir_hint);
+    size_t rel_len = 0;
+    st = path_normalise(path, rel, sizeof rel - sizeof "/" INDEX, &dir_hint, &rel_len);
     if (st != 0)
         return reply_error(out, st, conn, extra, now);
 
@@ -595,7 +597,7 @@ int static_handle_cached(const struct site *s, struct fcache *fc, const struct h
     size_t keylen = 0;
     if (fc != NULL) {
         /* The key is the request's normalised path; "/" marks a directory request. */
-        keylen = strlen(rel);
+        keylen = rel_len;
         memcpy(key, rel, keylen);
         if (dir_hint)
             key[keylen++] = '/';
