@@ -44,8 +44,8 @@ CRITERION_LIBS = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcrite
 # ---------------------------------------------------------------- common libraries
 # Two archives: the runtime (no course code in it) and the kit, which may use the
 # runtime. A program names both and the linker takes only the objects it uses.
-RT_SRC := $(filter-out %/test_%.c,$(wildcard common/runtime/*.c))
-KIT_SRC := $(filter-out %/test_%.c,$(wildcard common/kit/*.c))
+RT_SRC := $(filter-out common/runtime/test_%.c,$(wildcard common/runtime/*.c))
+KIT_SRC := $(filter-out common/kit/test_%.c,$(wildcard common/kit/*.c))
 COMMON_SRC := $(RT_SRC) $(KIT_SRC)
 COMMON_TEST_SRC := $(wildcard common/runtime/test_*.c common/kit/test_*.c)
 RT_LIB := $(BUILD)/libfdrt.a
