@@ -56,7 +56,7 @@ proc_cpu_ns() {
 # Waits until PID (alive) answers GET /13.txt on PORT; dumps LOG and exits otherwise.
 peer_wait() {
   pr_i=0
-  while [ $pr_i -lt 300 ]; do
+  while [ $pr_i -lt 900 ]; do
     kill -0 "$2" 2>/dev/null || { cat "$4" >&2 2>/dev/null; echo "bench: $1 did not start" >&2; exit 1; }
     curl -sSf -o /dev/null --max-time 10 "http://127.0.0.1:$3/13.txt" 2>"$tmp/curl.err" && return 0
     sleep 0.1; pr_i=$((pr_i + 1))
@@ -154,12 +154,12 @@ EOF
     fdhttpd_top=$!
     peers_started="$peers_started fdhttpd"
     pr_i=0
-    while [ $pr_i -lt 300 ] && ! grep -q '^ready=1' "$tmp/fdhttpd.out"; do
+    while [ $pr_i -lt 900 ] && ! grep -q '^ready=1' "$tmp/fdhttpd.out"; do
       kill -0 "$fdhttpd_top" 2>/dev/null || { cat "$tmp/fdhttpd.err" >&2; echo "bench: fdhttpd did not start" >&2; exit 1; }
       sleep 0.1; pr_i=$((pr_i + 1))
     done
     fdhttpd_port=$(sed -n 's/^listening=.*://p' "$tmp/fdhttpd.out")
-    [ -n "$fdhttpd_port" ] || { cat "$tmp/fdhttpd.err" >&2; echo "bench: fdhttpd not ready" >&2; exit 1; }
+    [ -n "$fdhttpd_port" ] || { cat "$tmp/fdhttpd.out" "$tmp/fdhttpd.err" >&2; echo "bench: fdhttpd not ready after 90 s" >&2; exit 1; }
     peer_wait fdhttpd "$fdhttpd_top" "$fdhttpd_port" "$tmp/fdhttpd.err"
     fdhttpd_worker=$(peer_children "$fdhttpd_top" | head -n 1)
     ;;

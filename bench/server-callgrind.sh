@@ -18,7 +18,7 @@
 # Writes results/server-callgrind.csv (per server and case: instructions per request)
 # and results/server-callgrind-fdhttpd.csv (fdhttpd's ka-13B instructions per request by
 # function, self cost, from callgrind_annotate of both runs).
-# Environment: N (default 10000), WARM (default 1000), SERVERS (default "fdhttpd nginx
+# Environment: N (default 10000), WARM (default 1024), SERVERS (default "fdhttpd nginx
 # h2o lighttpd"), CASES (default all four), OUT (default results).
 # Needs valgrind (installed when missing); about 3 minutes with the defaults.
 set -eu
@@ -28,7 +28,7 @@ build=${FDLAB_BUILD:-build/gcc}
 fdhttpd=$build/labs/11-fdhttpd/fdhttpd
 fdload=$build/labs/11-fdhttpd/fdload
 n=${N:-10000}
-warm=${WARM:-1000}
+warm=${WARM:-1024}
 servers=${SERVERS:-fdhttpd nginx h2o lighttpd}
 cases=${CASES:-ka-13B ka-4KiB close-13B pipe16-13B}
 outdir=${OUT:-results}
