@@ -20,6 +20,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,6 +291,11 @@ void fdh_worker_run(const struct fdh_worker_env *env)
         die("sigprocmask");
     if ((w.el = evloop_new()) == NULL)
         die("evloop_new");
+    /* accept4 returns a connection only once its first bytes are there (the kernel
+     * holds it until then, TCP_DEFER_ACCEPT in seconds): fdh_conn_open reads at once. */
+    int defer_s = 1;
+    if (w.lfd >= 0 && setsockopt(w.lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof defer_s) < 0)
+        warn_errno("worker %d: TCP_DEFER_ACCEPT", w.slot);
     /* Each cached big file holds a descriptor: never let the cache take more than a
      * quarter of RLIMIT_NOFILE (with the common soft limit of 1024, FC_MAX_ENTRIES
      * cached files alone would leave no descriptor for accept4 or an open: every new
