@@ -178,11 +178,8 @@ static inline int http_str_ieq(struct http_str s, const char *lit)
         return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char a = (unsigned char)s.p[i], b = (unsigned char)lit[i];
-        if (a >= 'A' && a <= 'Z')
-            a |= 0x20;
-        if (b >= 'A' && b <= 'Z')
-            b |= 0x20;
-        if (a != b)
+        /* Equal bytes need nothing more; else only two cases of one letter match. */
+        if (a != b && ((a | 0x20) != (b | 0x20) || (unsigned char)((a | 0x20) - 'a') > 'z' - 'a'))
             return 0;
     }
     return 1;
