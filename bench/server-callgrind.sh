@@ -17,7 +17,7 @@
 # connection per request), pipe16-13B (16 requests pipelined per write).
 # Writes results/server-callgrind.csv (per server and case: instructions per request)
 # and results/server-callgrind-fdhttpd.csv (fdhttpd's ka-13B instructions per request by
-# function, self cost, from callgrind_annotate of both runs).
+# source file and function, self cost, from callgrind_annotate of both runs).
 # Environment: N (default 10000), WARM (default 1024), SERVERS (default "fdhttpd nginx
 # h2o lighttpd"), CASES (default all four), OUT (default results).
 # Needs valgrind (installed when missing); about 3 minutes with the defaults.
@@ -103,12 +103,14 @@ progress "wrote $out"
 if [ -f "$tmp/full.fdhttpd.ka-13B" ]; then
   {
     header "fdhttpd ka-13B, self instructions per request by function: (callgrind_annotate of the WARM+N run - of the WARM run) / N, N=$n (bench/server-callgrind.sh)"
-    echo "function,instructions_per_req"
+    echo "file_function,instructions_per_req"
     for t in warm full; do
-      callgrind_annotate --threshold=100 "$tmp/$t.fdhttpd.ka-13B" 2>/dev/null |
-        awk -v t="$t" '$1 ~ /^[0-9,]+$/ && $0 ~ /:/ && $0 !~ /PROGRAM TOTALS/ {
-          ir = $1; gsub(/,/, "", ir); f = $0; sub(/^[^:]*:/, "", f); sub(/ \[.*$/, "", f); sub(/^ +/, "", f)
-          print t, f, ir }'
+      # Lines "Ir (share)  file:function [object]": the function's self cost; code
+      # inlined from a header shows under that header's name.
+      callgrind_annotate --auto=no --threshold=100 "$tmp/$t.fdhttpd.ka-13B" 2>/dev/null |
+        awk -v t="$t" '/^ *[0-9,]+ +\( *[0-9.]+%\) +[^ ]+:[^ ]+/ && !/PROGRAM TOTALS/ {
+          ir = $1; gsub(/,/, "", ir); f = $0; sub(/^ *[0-9,]+ +\( *[0-9.]+%\) +/, "", f); sub(/ .*$/, "", f)
+          sub(/^.*\//, "", f); print t, f, ir }'
     done | awk -v n="$n" '{ v[$2] += ($1 == "full" ? $3 : -$3) }
       END { for (f in v) if (v[f] / n >= 1) printf "%s,%.0f\n", f, v[f] / n }' | sort -t, -k2,2nr
   } >"$funcs"
