@@ -1,40 +1,55 @@
 #!/bin/sh
-# bench/server.sh — fdhttpd versus nginx, side by side in one run (`make bench-server`).
+# bench/server.sh — fdhttpd versus the servers a user would pick, side by side in one run
+# (`make bench-server`): nginx with sendfile on and off, h2o and lighttpd (Debian
+# packages, installed when missing: bench/peers.sh) and fdhttpd.
 #
-# One server worker each, pinned to CPU 0 (fdhttpd -w 1, its master idle beside it;
-# nginx worker_processes 1, its master idle beside it); the load client fdload with one
-# thread pinned to CPU 1. For every case and ROUNDS rounds (default 3) the servers run
-# interleaved, nginx first, with the same client settings for SECS seconds (default 5).
+# One server worker each, pinned to CPU 0 (fdhttpd -w 1, nginx worker_processes 1 — both
+# with an idle master beside — h2o num-threads 1, lighttpd's single process); the load
+# client fdload with one thread pinned to CPU 1. For every case and ROUNDS rounds
+# (default 3) the servers run interleaved — the order rotates by one each round, so no
+# server always follows the same one — with the same client settings for SECS seconds
+# (default 3).
 #
-# Cases (files in a temporary docroot, served by both):
+# Cases (files in a temporary docroot, served by all):
 #   ka-13B       13-byte file, keep-alive          ka-4KiB     4 KiB file, keep-alive
-#   ka-100KiB    100 KiB file, keep-alive          ka-10MiB    10 MiB file, keep-alive (MB/s)
+#   ka-100KiB    100 KiB file, keep-alive          ka-10MiB    10 MiB file, keep-alive, 4 conns
 #   close-13B    13 bytes, Connection: close (a new connection per request)
 #   pipe16-13B   13 bytes, 16 requests pipelined per connection
-# nginx runs with sendfile on; an "nginx-nosendfile" server (same nginx process, a second
-# listen port with sendfile off) joins the ka-13B and ka-10MiB cases.
+# nginx-nosendfile is the same nginx worker on a second port with sendfile off.
 #
-# Per timed run: requests/s, MB/s read by the client and p99 (fdload --kv), and the
-# worker's CPU time from /proc/PID/schedstat (ns of run time, exact; fallback: utime +
-# stime from /proc/PID/stat in clock ticks) divided by the requests.
+# Per timed run: requests/s, MB/s read by the client and p99 (fdload --kv); the server's
+# CPU time (every thread of its serving process, /proc/PID/task/*/schedstat: ns of run
+# time, exact) divided by the requests; and who was busy: the server's CPU time and the
+# client's (user + system of fdload, from the shell's `times`, 10 ms ticks) each as a
+# share of the run's elapsed time. A run whose client was busy >= 90% of the time while
+# the server was not is marked bound=client: its requests/s say how fast fdload is, not
+# the server; its CPU per request still is the server's cost. (The machine has two CPUs:
+# a second client would take the server's CPU, so the honest comparison there is CPU per
+# request, not throughput.)
 # Syscalls per request come from a separate fixed-count run per server and case (no
 # tracing during the timed runs, so tracing costs never reach the CPU figures): `perf stat
 # -e raw_syscalls:sys_enter,syscalls:sys_enter_<call>... -p WORKER` when perf works here
 # (total plus a breakdown), else `strace -c -f -p WORKER`.
 #
 # Writes results/server.csv (a row per server/case/round), results/server-syscalls.csv
-# (per server/case/syscall counts), results/server-summary.csv (medians per case and the
-# ratios fdhttpd/nginx) and draws results/server.png/.svg (bench/server.gp).
-# Runs from the repository root with FDLAB_BUILD set; about 4 minutes with defaults.
-# Environment: SECS (default 5), ROUNDS (default 3), CONNS (default 50).
+# (per server/case/syscall counts), results/server-summary.csv (medians per case, the
+# best peer per case and fdhttpd's ratios to it; bench/server-summary.awk) and draws
+# results/server.png/.svg (bench/server.gp).
+# Runs from the repository root with FDLAB_BUILD set; about 7 minutes with defaults.
+# Environment: SECS (default 3), ROUNDS (default 3), CONNS (default 50), SERVERS (default
+# "nginx nginx-nosendfile h2o lighttpd fdhttpd"; fdhttpd must be among them), CASES (a
+# space-separated subset of the case names; default all).
 set -eu
 . bench/lib.sh
+. bench/peers.sh
 build=${FDLAB_BUILD:-build/gcc}
 fdhttpd=$build/labs/11-fdhttpd/fdhttpd
 fdload=$build/labs/11-fdhttpd/fdload
-secs=${SECS:-5}
+secs=${SECS:-3}
 rounds=${ROUNDS:-3}
 conns=${CONNS:-50}
+servers=${SERVERS:-nginx nginx-nosendfile h2o lighttpd fdhttpd}
+only=${CASES:-}
 out=results/server.csv
 sysout=results/server-syscalls.csv
 summary=results/server-summary.csv
@@ -45,24 +60,8 @@ for t in taskset curl gnuplot; do
   command -v "$t" >/dev/null 2>&1 || { echo "bench: $t is needed and missing" >&2; exit 1; }
 done
 [ "$(nproc)" -ge 2 ] || { echo "bench: needs 2 CPUs (server on 0, client on 1)" >&2; exit 1; }
-
-# --- nginx: install when missing (Debian package nginx) --------------------------------
-nginx_bin=$(command -v nginx || true)
-[ -n "$nginx_bin" ] || { [ -x /usr/sbin/nginx ] && nginx_bin=/usr/sbin/nginx; } || true
-if [ -z "$nginx_bin" ]; then
-  progress "nginx missing: installing the Debian package nginx"
-  if [ "$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi
-  if [ -n "$sudo" ] && ! command -v sudo >/dev/null 2>&1; then
-    echo "bench: nginx is not installed and I am not root and have no sudo: run 'apt-get install -y nginx' as root" >&2
-    exit 1
-  fi
-  if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y nginx >&2; then
-    echo "bench: 'apt-get install -y nginx' failed (try 'apt-get update' first, or install nginx by hand)" >&2
-    exit 1
-  fi
-  nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
-  [ -x "$nginx_bin" ] || { echo "bench: nginx still missing after apt-get install" >&2; exit 1; }
-fi
+case " $servers " in *" fdhttpd "*) ;; *) echo "bench: SERVERS must include fdhttpd" >&2; exit 2 ;; esac
+peers_install
 
 # --- how to count syscalls ---------------------------------------------------------------
 sysmethod=none
@@ -97,164 +96,102 @@ head -c 102400 /dev/urandom >"$root/100k.bin"
 head -c 10485760 /dev/urandom >"$root/10m.bin"
 chmod 644 "$root"/*
 chmod 755 "$root"
-fd_master=
-ng_master=
 cleanup() {
-  if [ -n "$fd_master" ] && kill -0 "$fd_master" 2>/dev/null; then
-    kill -TERM "$fd_master" 2>/dev/null || true
-  fi
-  if [ -n "$ng_master" ] && kill -0 "$ng_master" 2>/dev/null; then
-    kill -TERM "$ng_master" 2>/dev/null || true
-  fi
-  # Bounded wait for both masters (each stops its own workers).
-  i=0
-  while [ $i -lt 50 ]; do
-    alive=0
-    for m in $fd_master $ng_master; do if kill -0 "$m" 2>/dev/null; then alive=1; fi; done
-    if [ $alive -eq 0 ]; then break; fi
-    sleep 0.1; i=$((i + 1))
-  done
-  for m in $fd_master $ng_master; do kill -KILL "$m" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  peers_stop
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-children() { cat "/proc/$1/task/$1/children" 2>/dev/null | tr -s ' ' '\n' | sed '/^$/d'; }
-
-# Free port: bind port 0 is not available from sh; pick from the kernel by asking fdhttpd
-# would cost a process, so choose random high ports and check nothing listens there.
-free_port() {
-  while :; do
-    p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000 ))
-    hex=$(printf '%04X' "$p")
-    grep -q ":$hex " /proc/net/tcp 2>/dev/null || { echo "$p"; return; }
-  done
-}
-
-# --- start nginx -----------------------------------------------------------------------
-ng_port=$(free_port)
-ng_off_port=$(free_port)
-while [ "$ng_off_port" = "$ng_port" ]; do ng_off_port=$(free_port); done
-if [ "$(id -u)" -eq 0 ]; then ng_user='user root;'; else ng_user=; fi
-cat >"$tmp/nginx.conf" <<EOF
-$ng_user
-daemon off;
-master_process on;
-worker_processes 1;
-error_log $tmp/error.log;
-pid $tmp/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/client_body;
-  proxy_temp_path $tmp/proxy;
-  fastcgi_temp_path $tmp/fastcgi;
-  uwsgi_temp_path $tmp/uwsgi;
-  scgi_temp_path $tmp/scgi;
-  default_type application/octet-stream;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$ng_port; root $root; sendfile on; }
-  server { listen 127.0.0.1:$ng_off_port; root $root; sendfile off; }
-}
-EOF
-taskset -c 0 "$nginx_bin" -p "$tmp" -e "$tmp/error.log" -c "$tmp/nginx.conf" >"$tmp/nginx.out" 2>&1 &
-ng_master=$!
-ng_worker=
-i=0
-while [ $i -lt 100 ]; do
-  kill -0 "$ng_master" 2>/dev/null || { cat "$tmp/nginx.out" "$tmp/error.log" >&2 2>/dev/null; echo "bench: nginx did not start" >&2; exit 1; }
-  ng_worker=$(children "$ng_master" | head -n 1)
-  if [ -n "$ng_worker" ] && curl -sf -o /dev/null "http://127.0.0.1:$ng_port/13.txt"; then break; fi
-  sleep 0.1; i=$((i + 1))
+# --- start the servers -----------------------------------------------------------------
+procs=
+for s in $servers; do
+  case $s in nginx-nosendfile) p=nginx ;; *) p=$s ;; esac
+  case " $procs " in *" $p "*) ;; *) procs="$procs $p" ;; esac
 done
-[ -n "$ng_worker" ] || { echo "bench: nginx worker not found" >&2; exit 1; }
-progress "nginx $("$nginx_bin" -v 2>&1 | sed 's/.*: //') master=$ng_master worker=$ng_worker ports $ng_port (sendfile on) $ng_off_port (off)"
-
-# --- start fdhttpd -----------------------------------------------------------------------
-# --access-log off: nginx above runs with access_log off; like for like.
-taskset -c 0 "$fdhttpd" -l 127.0.0.1:0 -w 1 --root "$root" --access-log off >"$tmp/fdhttpd.out" 2>"$tmp/fdhttpd.err" &
-fd_master=$!
-i=0
-while [ $i -lt 100 ] && ! grep -q '^ready=1' "$tmp/fdhttpd.out"; do
-  kill -0 "$fd_master" 2>/dev/null || { cat "$tmp/fdhttpd.err" >&2; echo "bench: fdhttpd did not start" >&2; exit 1; }
-  sleep 0.1; i=$((i + 1))
+for p in $procs; do
+  peer_start "$p"
+  progress "$p top=$(peer_top "$p") worker=$(peer_worker "$p") port $(peer_port "$p")"
 done
-grep -q '^ready=1' "$tmp/fdhttpd.out" || { echo "bench: fdhttpd not ready after 10 s" >&2; exit 1; }
-fd_port=$(sed -n 's/^listening=.*://p' "$tmp/fdhttpd.out")
-fd_worker=$(children "$fd_master" | head -n 1)
-[ -n "$fd_worker" ] || { echo "bench: fdhttpd worker not found" >&2; exit 1; }
-progress "fdhttpd master=$fd_master worker=$fd_worker port $fd_port"
+nginx_version=$("$(peer_bin nginx)" -v 2>&1 | sed 's/.*: //')
+h2o_version=$("$(peer_bin h2o)" --version 2>/dev/null | sed -n '1s/ version /\//p')
+lighttpd_version=$("$(peer_bin lighttpd)" -v 2>/dev/null | sed -n '1s/ .*//p')
 
-# Both must serve the same bytes; otherwise the comparison means nothing.
+# Every server must serve the same bytes; otherwise the comparison means nothing.
 for f in 13.txt 4k.bin 100k.bin 10m.bin; do
-  for p in $ng_port $ng_off_port $fd_port; do
-    if ! curl -sf "http://127.0.0.1:$p/$f" | cmp -s - "$root/$f"; then
-      echo "bench: port $p does not serve $f correctly (fdhttpd=$fd_port nginx=$ng_port,$ng_off_port)" >&2
+  for s in $servers; do
+    if ! curl -sf "http://127.0.0.1:$(peer_port "$s")/$f" | cmp -s - "$root/$f"; then
+      echo "bench: $s (port $(peer_port "$s")) does not serve $f correctly" >&2
       exit 1
     fi
   done
 done
 
-port_of() { case $1 in nginx) echo "$ng_port" ;; nginx-nosendfile) echo "$ng_off_port" ;; fdhttpd) echo "$fd_port" ;; esac; }
-worker_of() { case $1 in nginx*) echo "$ng_worker" ;; fdhttpd) echo "$fd_worker" ;; esac; }
-# Run time of a task in ns: schedstat (exact) or stat ticks.
-cpu_ns() {
-  if [ -r "/proc/$1/schedstat" ]; then
-    cut -d' ' -f1 "/proc/$1/schedstat"
-  else
-    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.0f\n", ($12 + $13) * 1e9 / hz }' "/proc/$1/stat"
-  fi
+# Children's user + system CPU seconds of this shell in `times` output FILE (second line).
+# `times` itself must run in this shell (times >FILE), not in $(...) or a pipeline: a
+# subshell would report its own children, none.
+child_cpu() {
+  awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub(/s$/, "", a[2]); t += a[1] * 60 + a[2] } printf "%.3f\n", t }' "$1"
 }
 
-# case: name path bytes conns fdload-flags count-for-syscall-run servers
-cases="ka-13B /13.txt 13 $conns -k 20000 nginx,nginx-nosendfile,fdhttpd
-ka-4KiB /4k.bin 4096 $conns -k 20000 nginx,fdhttpd
-ka-100KiB /100k.bin 102400 $conns -k 5000 nginx,fdhttpd
-ka-10MiB /10m.bin 10485760 8 -k 100 nginx,nginx-nosendfile,fdhttpd
-close-13B /13.txt 13 $conns - 10000 nginx,fdhttpd
-pipe16-13B /13.txt 13 $conns --pipeline=16 40000 nginx,fdhttpd"
+# case: name path bytes conns fdload-flags count-for-syscall-run
+allcases="ka-13B /13.txt 13 $conns -k 20000
+ka-4KiB /4k.bin 4096 $conns -k 20000
+ka-100KiB /100k.bin 102400 $conns -k 5000
+ka-10MiB /10m.bin 10485760 4 -k 100
+close-13B /13.txt 13 $conns - 10000
+pipe16-13B /13.txt 13 $conns --pipeline=16 40000"
+echo "$allcases" | while read -r c rest; do
+  if [ -z "$only" ] || echo " $only " | grep -q " $c "; then echo "$c $rest"; fi
+done >"$tmp/cases"
+[ -s "$tmp/cases" ] || { echo "bench: no case matches CASES=$only" >&2; exit 2; }
 
 kvget() { sed -n "s/^$1=//p" "$2" | head -n 1; }
 
 {
-  header "make bench-server = sh bench/server.sh (SECS=$secs ROUNDS=$rounds CONNS=$conns); server worker on CPU 0, client: taskset -c 1 \$FDLAB_BUILD/labs/11-fdhttpd/fdload -t 1 -c C [-k|--pipeline=16] -d $secs --path P --kv; nginx $("$nginx_bin" -v 2>&1 | sed 's/.*: //') worker_processes 1; fdhttpd -w 1 -a reuseport; cpu = worker run time from /proc/PID/schedstat"
-  echo "server,case,round,bytes,conns,flags,requests,rps,mb_s,p50_us,p99_us,errors,cpu_ms,cpu_us_per_req"
+  header "make bench-server = sh bench/server.sh (SECS=$secs ROUNDS=$rounds CONNS=$conns); server worker on CPU 0, client: taskset -c 1 \$FDLAB_BUILD/labs/11-fdhttpd/fdload -t 1 -c C [-k|--pipeline=16] -d $secs --path P --kv; $nginx_version worker_processes 1 (nginx: sendfile on; nginx-nosendfile: off); $h2o_version num-threads 1; $lighttpd_version; fdhttpd -w 1 -a reuseport; cpu = the serving process's run time from /proc/PID/task/*/schedstat; client_busy and server_busy = CPU time / elapsed; bound = client when the client was busy >= 0.90 and the server not"
+  echo "server,case,round,bytes,conns,flags,requests,rps,mb_s,p50_us,p99_us,errors,cpu_ms,cpu_us_per_req,elapsed_s,server_busy,client_busy,bound"
 } >"$out.tmp"
 
-# --- timed runs, interleaved -------------------------------------------------------------
-total=0
-echo "$cases" | while read -r c path bytes cc flags n servers; do
-  for s in $(echo "$servers" | tr ',' ' '); do total=$((total + rounds)); done
-  echo "$total"
-done | tail -n 1 >"$tmp/total"
-total=$(cat "$tmp/total")
+# --- timed runs, interleaved (the order rotates each round) -----------------------------
+nservers=$(echo $servers | wc -w)
+total=$(( $(wc -l <"$tmp/cases") * rounds * nservers ))
 done_runs=0
-echo "$cases" >"$tmp/cases"
-while read -r c path bytes cc flags n servers; do
+while read -r c path bytes cc flags n; do
   [ "$flags" = - ] && flags=
   r=1
   while [ "$r" -le "$rounds" ]; do
-    for s in $(echo "$servers" | tr ',' ' '); do
+    k=0
+    while [ $k -lt "$nservers" ]; do
+      # shellcheck disable=SC2086
+      s=$(echo $servers | tr ' ' '\n' | sed -n "$(( (k + r - 1) % nservers + 1 ))p")
+      k=$((k + 1))
       done_runs=$((done_runs + 1))
-      port=$(port_of "$s"); w=$(worker_of "$s")
+      port=$(peer_port "$s"); w=$(peer_worker "$s")
       progress "[$done_runs/$total] $c round $r/$rounds $s"
-      c0=$(cpu_ns "$w")
+      c0=$(proc_cpu_ns "$w")
+      times >"$tmp/times0"
       # shellcheck disable=SC2086
       taskset -c 1 "$fdload" -p "$port" -c "$cc" -t 1 $flags -d "$secs" --path "$path" --kv >"$tmp/run.kv" 2>"$tmp/run.err" \
         || { cat "$tmp/run.err" >&2; echo "bench: fdload failed ($s $c)" >&2; exit 1; }
-      c1=$(cpu_ns "$w") || { echo "bench: $s worker $w died during $c" >&2; exit 1; }
+      times >"$tmp/times1"
+      u0=$(child_cpu "$tmp/times0"); u1=$(child_cpu "$tmp/times1")
+      c1=$(proc_cpu_ns "$w") || { echo "bench: $s worker $w died during $c" >&2; exit 1; }
       req=$(kvget status.2xx "$tmp/run.kv")
       rps=$(kvget rps "$tmp/run.kv")
       bps=$(kvget read_bytes_per_s "$tmp/run.kv")
       p50=$(kvget latency.p50_us "$tmp/run.kv")
       p99=$(kvget latency.p99_us "$tmp/run.kv")
+      el=$(kvget elapsed_s "$tmp/run.kv")
       errs=$(awk -F= '/^errors\./ { e += $2 } /^status\.[1345]xx=/ { e += $2 } END { print e + 0 }' "$tmp/run.kv")
       [ -n "$req" ] && [ "$req" -gt 0 ] || { cat "$tmp/run.kv" >&2; echo "bench: no successful requests ($s $c)" >&2; exit 1; }
-      echo "$s,$c,$r,$bytes,$cc,${flags:-close},$req,$rps,$bps,$p50,$p99,$errs,$c0,$c1" |
-        awk -F, -v OFS=, '{ cpu = ($14 - $13) / 1e6; $9 = sprintf("%.2f", $9 / 1e6); $13 = sprintf("%.1f", cpu); $14 = sprintf("%.3f", cpu * 1000 / $7); print }' >>"$out.tmp"
+      echo "$s,$c,$r,$bytes,$cc,${flags:-close},$req,$rps,$bps,$p50,$p99,$errs,$c0,$c1,$el,$u0,$u1" |
+        awk -F, -v OFS=, '{
+          cpu = ($14 - $13) / 1e6; sb = cpu / 1000 / $15; cb = ($17 - $16) / $15
+          $9 = sprintf("%.2f", $9 / 1e6); $13 = sprintf("%.1f", cpu); $14 = sprintf("%.3f", cpu * 1000 / $7)
+          $16 = sprintf("%.3f", sb); $17 = sprintf("%.3f", cb)
+          $18 = (cb >= 0.9 && sb < 0.9) ? "client" : (sb >= 0.9 && cb < 0.9) ? "server" : (sb >= 0.9) ? "both" : "neither"
+          print }' >>"$out.tmp"
       [ "$errs" -eq 0 ] || progress "  warning: $errs errors/non-2xx in $s $c"
     done
     r=$((r + 1))
@@ -269,10 +206,10 @@ progress "wrote $out"
   echo "server,case,requests,syscall,count,per_req"
 } >"$sysout.tmp"
 if [ "$sysmethod" != none ]; then
-  while read -r c path bytes cc flags n servers; do
+  while read -r c path bytes cc flags n; do
     [ "$flags" = - ] && flags=
-    for s in $(echo "$servers" | tr ',' ' '); do
-      port=$(port_of "$s"); w=$(worker_of "$s")
+    for s in $servers; do
+      port=$(peer_port "$s"); w=$(peer_worker "$s")
       progress "syscalls: $c $s (-n $n, $sysmethod)"
       if [ "$sysmethod" = perf ]; then
         perf stat -x, -e "$perf_events" -p "$w" -o "$tmp/sys.txt" 2>/dev/null &
@@ -304,8 +241,8 @@ mv "$sysout.tmp" "$sysout"
 progress "wrote $sysout"
 
 # --- summary: medians per case and ratios ------------------------------------------------
-awk -f bench/server-summary.awk "$out" "$sysout" >"$summary.tmp"
-{ header "medians of $out over $rounds rounds (syscalls from $sysout); ratios = fdhttpd / nginx (sendfile on; *_vs_nosendfile: / nginx with sendfile off)"; cat "$summary.tmp"; } >"$summary"
+awk -v servers="$servers" -f bench/server-summary.awk "$out" "$sysout" >"$summary.tmp"
+{ header "medians of $out over $rounds rounds (syscalls from $sysout); best_cpu_peer = the peer with the least CPU per request, best_rps_peer = the one with the most requests/s; ratios = fdhttpd / that peer; *_bound = client when the client was busy >= 0.90 and the server not (medians)"; cat "$summary.tmp"; } >"$summary"
 rm -f "$summary.tmp"
 progress "wrote $summary"
 grep -v "^#" "$summary" | column -s, -t >&2 || true

@@ -4,7 +4,7 @@
 # Runs from the repository root after `make V=gcc all` (the Makefile does both). The
 # benches, in this order: the labs' bench/NN-*.sh by number (05 ... 10, 12-reload when
 # present), then bench/ch30.sh (the course's summary table), then bench/server.sh
-# (fdhttpd against nginx, the longest). Each runs as `make bench-NAME` would run it
+# (fdhttpd against nginx, h2o and lighttpd, the longest). Each runs as `make bench-NAME` would run it
 # (sh bench/NAME.sh with FDLAB_BUILD=build/gcc), under a time limit of BENCH_LIMIT
 # seconds (default 900; the whole process group is killed when it runs over), its
 # output shown indented and kept in build/bench-logs/NAME.log (QUICK: BENCH_OUT/logs/).

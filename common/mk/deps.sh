@@ -22,6 +22,11 @@ command -v dot >/dev/null 2>&1 || need="$need graphviz"
 for p in "$@"; do
   case "$p" in
     gnuplot-nox) command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox" ;;
+    # Servers and tools found by their program (any package that provides it will do;
+    # /usr/sbin may be off a user's PATH).
+    nginx-light) command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$need nginx-light" ;;
+    lighttpd) command -v lighttpd >/dev/null 2>&1 || [ -x /usr/sbin/lighttpd ] || need="$need lighttpd" ;;
+    h2o | valgrind) command -v "$p" >/dev/null 2>&1 || need="$need $p" ;;
     *) dpkg -s "$p" >/dev/null 2>&1 || need="$need $p" ;;
   esac
 done

@@ -5,7 +5,8 @@
  *            generation. The epoll tag of a registration is (generation << 32 | fd),
  *            so an event fetched for an older registration of the same fd number is
  *            recognised and dropped.
- *   heap[]   active timers, a binary min-heap on (when_ms, seq); t->idx is the slot.
+ *   heap[]   active timers, a binary min-heap on (when_ms, seq) — a key at or before
+ *            the deadline (due_ms, due_seq), see evloop_timer_start; t->idx is the slot.
  *   due[]    timers popped from the heap in this iteration, before their callbacks
  *            run (t->idx is the slot; a stop clears the slot, so a stopped or freed
  *            timer is never touched again).
@@ -305,11 +306,19 @@ int evloop_timer_start(struct evloop *el, struct ev_timer *t, long after_ms, lon
         errno = EINVAL;
         return -1;
     }
-    evloop_timer_stop(el, t);
     /* Fresh time, not the cached el->now: a callback may have run long. */
-    t->when_ms = mono_ms() + (uint64_t)after_ms;
+    uint64_t when = mono_ms() + (uint64_t)after_ms;
     t->repeat_ms = repeat_ms;
-    t->seq = el->seq++;
+    if (t->state == T_HEAP && when >= t->when_ms) {
+        /* Later than its heap key: no heap work now; run_timers moves it when the key
+         * comes up (the deadline and start order it would have had are kept). */
+        t->due_ms = when;
+        t->due_seq = el->seq++;
+        return 0;
+    }
+    evloop_timer_stop(el, t);
+    t->when_ms = t->due_ms = when;
+    t->seq = t->due_seq = el->seq++;
     return h_push(el, t);
 }
 
@@ -325,6 +334,14 @@ static int run_timers(struct evloop *el)
     el->ndue = 0;
     while (el->nheap > 0 && el->heap[0]->when_ms <= el->now) {
         struct ev_timer *t = el->heap[0];
+        if (t->due_ms != t->when_ms || t->due_seq != t->seq) {
+            /* Re-armed later meanwhile: take its true key and sink (it may still be
+             * due now, then in its true order). */
+            t->when_ms = t->due_ms;
+            t->seq = t->due_seq;
+            h_down(el, 0);
+            continue;
+        }
         h_remove(el, t);
         t->state = T_DUE;
         t->idx = el->ndue;
@@ -341,8 +358,8 @@ static int run_timers(struct evloop *el)
             uint64_t next = t->when_ms + (uint64_t)t->repeat_ms;
             if (next <= el->now) /* the loop was late: no burst of catch-up fires */
                 next = el->now + (uint64_t)t->repeat_ms;
-            t->when_ms = next;
-            t->seq = el->seq++;
+            t->when_ms = t->due_ms = next;
+            t->seq = t->due_seq = el->seq++;
             /* Cannot fail: the timer just left the heap, so there is room. */
             h_push(el, t);
         }

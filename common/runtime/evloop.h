@@ -70,6 +70,9 @@
  * struct ev_timer is OWNED BY THE CALLER (embed it in the connection struct): no
  * allocation per timer; the loop keeps pointers to active timers in a binary
  * min-heap ordered by (deadline, start order): start/stop O(log n), nearest O(1).
+ * Re-arming an active timer to a LATER deadline (an idle timeout pushed back at every
+ * request) is O(1): the heap keeps the earlier key, and when that key comes up the
+ * timer is moved to its deadline instead of firing.
  * Time is CLOCK_MONOTONIC in whole milliseconds (setting the wall clock has no effect).
  *
  * ev_timer_init(t, cb, ud): prepares t (inactive) with callback cb(el, t, ud).
@@ -141,8 +144,10 @@ typedef void evloop_signal_cb(struct evloop *el, int signo, void *ud);
 
 /* Caller-owned; every field is private to evloop.c. */
 struct ev_timer {
-    uint64_t when_ms;  /* deadline */
-    uint64_t seq;      /* start order, breaks ties */
+    uint64_t when_ms;  /* heap key: the deadline, or an earlier one it was moved from */
+    uint64_t seq;      /* start order, breaks ties (heap key) */
+    uint64_t due_ms;   /* the deadline */
+    uint64_t due_seq;  /* the start order of due_ms */
     long repeat_ms;    /* 0: one-shot */
     size_t idx;        /* position in the heap while active */
     int state;         /* 0 uninitialised, 1 inactive, 2 in heap, 3 due now */

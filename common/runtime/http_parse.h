@@ -108,6 +108,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #define HTTP_MAX_EMPTY_LINES 8             /* empty lines skipped before the request-line */
@@ -167,7 +168,21 @@ ssize_t http_parse_field_line(const char *p, size_t len, struct http_header *out
  * invalid parameter. Never reads p[len]. */
 ssize_t http_parse_params(const char *p, size_t len, int value_optional);
 
-/* 1 when the view equals the NUL-terminated ASCII string lit, ignoring ASCII case. */
-int http_str_ieq(struct http_str s, const char *lit);
+/* 1 when the view equals the NUL-terminated ASCII string lit, ignoring ASCII case.
+ * Inline: with a literal, strlen is a constant and a view of another length costs one
+ * comparison (header lookups compare every field name against a few literals). */
+static inline int http_str_ieq(struct http_str s, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (s.len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char a = (unsigned char)s.p[i], b = (unsigned char)lit[i];
+        /* Equal bytes need nothing more; else only two cases of one letter match. */
+        if (a != b && ((a | 0x20) != (b | 0x20) || (unsigned char)((a | 0x20) - 'a') > 'z' - 'a'))
+            return 0;
+    }
+    return 1;
+}
 
 #endif

@@ -195,6 +195,41 @@ Test(evloop, timers_fire_in_deadline_then_start_order, .timeout = 120)
     evloop_free(el);
 }
 
+/* Re-arming an active timer later keeps its old heap key until that key comes up
+ * (evloop.h): it must fire at its new deadline, in deadline order, once. Timer 0 starts
+ * first at 10 ms, then moves to 80 ms (later than 1's 40 ms) and 2 is started at 0 ms
+ * after it; 0 moved back to 0 ms would tie with 2 and fire after it (start order). */
+Test(evloop, timer_rearmed_later_fires_at_its_new_deadline_in_order, .timeout = 120)
+{
+    struct evloop *el = evloop_new();
+    struct order o = {0};
+    struct tctx c[4];
+    for (int i = 0; i < 4; i++)
+        tinit(&c[i], i, &o);
+    cr_assert_eq(evloop_timer_start(el, &c[0].t, 10, 0), 0);
+    cr_assert_eq(evloop_timer_start(el, &c[1].t, 40, 0), 0);
+    cr_assert_eq(evloop_timer_start(el, &c[0].t, 80, 0), 0);
+    cr_assert_eq(evloop_timer_start(el, &c[0].t, 90, 0), 0);
+    cr_assert(ev_timer_active(&c[0].t));
+    cr_assert_eq(evloop_run(el), 0);
+    cr_assert_eq(o.n, 2);
+    cr_assert_eq(o.seen[0], 1, "the 40 ms timer first, got %d", o.seen[0]);
+    cr_assert_eq(o.seen[1], 0);
+    cr_assert_eq(c[0].fires, 1, "fired once for the deadline it was moved to");
+
+    /* Moved later, then back to 0 ms, started before 2 (also 0 ms): 2 fires after it. */
+    o.n = 0;
+    cr_assert_eq(evloop_timer_start(el, &c[3].t, 50, 0), 0);
+    cr_assert_eq(evloop_timer_start(el, &c[3].t, 60, 0), 0);
+    cr_assert_eq(evloop_timer_start(el, &c[3].t, 0, 0), 0);
+    cr_assert_eq(evloop_timer_start(el, &c[2].t, 0, 0), 0);
+    cr_assert_eq(evloop_run(el), 0);
+    cr_assert_eq(o.n, 2);
+    cr_assert_eq(o.seen[0], 3);
+    cr_assert_eq(o.seen[1], 2);
+    evloop_free(el);
+}
+
 Test(evloop, timer_cancellation_outside_and_inside_callbacks, .timeout = 120)
 {
     struct evloop *el = evloop_new();

@@ -102,12 +102,15 @@ void fdh_conn_open(struct fdh_w *w, int fd, int own)
     w->nconns++;
     atomic_fetch_add_explicit(&w->me->accepted, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->me->active, 1, memory_order_relaxed);
-    /* Registered now, read when epoll says so. Reading at once instead (before any
-     * registration, hoping the request is already there) was measured under make
-     * bench-server's close-13B load: 99% of those reads ended in EAGAIN — the worker
-     * accepts before the client's first segment arrives — so it cost a read per
-     * connection and saved nothing. */
-    fdh_conn_want(c, EV_READ); /* on failure it closed c */
+    /* A connection this worker accepted itself comes through TCP_DEFER_ACCEPT (worker.c):
+     * its first bytes are there, so read and answer now — no epoll_ctl and no epoll_wait
+     * round trip before the first request; a Connection: close exchange is over without
+     * the socket ever entering the epoll set (advance registers it when it stays open).
+     * A passed one (passfd) waits for epoll: the master accepted it without deferring. */
+    if (c->own)
+        on_io(w->el, fd, EV_READ, c);
+    else
+        fdh_conn_want(c, EV_READ); /* on failure it closed c */
 }
 
 /* Makes the fd's interest exactly mask, registering it the first time (conn_open does

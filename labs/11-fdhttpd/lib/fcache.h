@@ -71,8 +71,12 @@ struct fc_entry {
     const char *ctype;  /* Content-Type (static string from mime.h), as given to store */
     char etag[64];      /* quoted strong ETag (static.h's format) */
     char lmdate[32];    /* IMF-fixdate of mtime_s (reply.h http_date_format) */
-    char memo[192];     /* the user's (static.c: a 200's validator lines, built once); ""
-                           after fcache_store */
+    /* the user's (static.c: the head of a 200, kept to be copied with a new Date):
+     * memo_len bytes (0 after fcache_store: none yet) and what it was made with */
+    char memo[384];
+    size_t memo_len;
+    int memo_conn;
+    const char *memo_ctype, *memo_extra;
     /* private to fcache.c */
     struct fc_entry *hnext, *prev, *next;
     struct fcache *fc;

@@ -10,11 +10,14 @@
 #define PAGE(code, text) \
     "<!DOCTYPE html>\n<html><head><title>" #code " " text "</title></head>\n" \
     "<body><h1>" #code " " text "</h1><hr><p>fdhttpd</p></body></html>\n"
-#define ST(code, text) {code, text, PAGE(code, text)}
+#define LINE(code, text) "HTTP/1.1 " #code " " text "\r\n"
+#define ST(code, text) {code, text, LINE(code, text), sizeof LINE(code, text) - 1, PAGE(code, text)}
 
 static const struct status_row {
     int code;
     const char *text;
+    const char *line; /* the whole status line, CRLF included: one copy per head */
+    size_t line_len;
     const char *page;
 } statuses[] = {
     ST(200, "OK"),
@@ -246,17 +249,39 @@ static void putnum(struct out *o, long long v)
     put(o, tmp + i, sizeof tmp - i);
 }
 
+/* Status line, Date and Server: the start of every head. */
+static void head_start(struct out *o, int status, const char *date)
+{
+    const struct status_row *row = status_find(status);
+    if (row != NULL) {
+        put(o, row->line, row->line_len);
+    } else {
+        PUTLIT(o, "HTTP/1.1 ");
+        putnum(o, status);
+        PUTLIT(o, " Unknown\r\n");
+    }
+    PUTLIT(o, "Date: ");
+    put(o, date, HTTP_DATE_LEN);
+    PUTLIT(o, "\r\nServer: fdhttpd\r\n");
+}
+
+/* The Connection line, the module's lines, the caller's, the empty line. */
+static void head_end(struct out *o, enum reply_conn conn, const char *hdrs, const char *extra)
+{
+    if (conn == REPLY_CLOSE)
+        PUTLIT(o, "Connection: close\r\n");
+    else if (conn == REPLY_KEEP_HTTP10)
+        PUTLIT(o, "Connection: keep-alive\r\n");
+    puts_(o, hdrs);
+    puts_(o, extra);
+    PUTLIT(o, "\r\n");
+}
+
 static void build(struct reply *r, int status, const char *ctype, long long clen, const char *hdrs,
                   const char *extra, enum reply_conn conn, const char *date, struct out *o)
 {
     *o = (struct out){r->head, 0, sizeof r->head, 0};
-    PUTLIT(o, "HTTP/1.1 ");
-    putnum(o, status);
-    PUTLIT(o, " ");
-    puts_(o, reply_status_text(status));
-    PUTLIT(o, "\r\nDate: ");
-    put(o, date, HTTP_DATE_LEN);
-    PUTLIT(o, "\r\nServer: fdhttpd\r\n");
+    head_start(o, status, date);
     if (status != 204 && status != 304) {
         if (ctype != NULL) {
             PUTLIT(o, "Content-Type: ");
@@ -269,13 +294,32 @@ static void build(struct reply *r, int status, const char *ctype, long long clen
             PUTLIT(o, "\r\n");
         }
     }
-    if (conn == REPLY_CLOSE)
-        PUTLIT(o, "Connection: close\r\n");
-    else if (conn == REPLY_KEEP_HTTP10)
-        PUTLIT(o, "Connection: keep-alive\r\n");
-    puts_(o, hdrs);
-    puts_(o, extra);
-    PUTLIT(o, "\r\n");
+    head_end(o, conn, hdrs, extra);
+}
+
+/* Everything but the head itself; then the fixed 500 when the head overflowed. */
+static int finish(struct reply *out, int status, enum reply_conn conn, const char *date, struct out *o)
+{
+    if (o->overflow) {
+        /* A fixed, short head always fits; the caller sees 500 and closes. */
+        status = 500;
+        conn = REPLY_CLOSE;
+        build(out, status, NULL, 0, NULL, NULL, conn, date, o);
+    }
+    out->status = status;
+    out->head_len = o->len;
+    out->close = conn == REPLY_CLOSE;
+    return status;
+}
+
+static void reset_body(struct reply *out)
+{
+    out->body = NULL;
+    out->body_len = 0;
+    out->file_fd = -1;
+    out->file_off = out->file_len = 0;
+    out->pin = NULL;
+    out->unpin = NULL;
 }
 
 int reply_head(struct reply *out, int status, const char *content_type, long long content_length,
@@ -290,21 +334,27 @@ int reply_head_date(struct reply *out, int status, const char *content_type, lon
                     const char *hdrs, const char *extra, enum reply_conn conn, const char *date)
 {
     struct out o;
-    out->body = NULL;
-    out->body_len = 0;
-    out->file_fd = -1;
-    out->file_off = out->file_len = 0;
-    out->pin = NULL;
-    out->unpin = NULL;
+    reset_body(out);
     build(out, status, content_type, content_length, hdrs, extra, conn, date, &o);
-    if (o.overflow) {
-        /* A fixed, short head always fits; the caller sees 500 and closes. */
-        status = 500;
-        conn = REPLY_CLOSE;
-        build(out, status, NULL, 0, NULL, NULL, conn, date, &o);
+    return finish(out, status, conn, date, &o);
+}
+
+int reply_head_copy(struct reply *out, int status, const char *head, size_t len, const char *date,
+                    enum reply_conn conn)
+{
+    reset_body(out);
+    memcpy(out->head, head, len);
+    /* The Date value follows the status line and "Date: " (head_start). */
+    const struct status_row *row = status_find(status);
+    size_t at = row ? row->line_len + 6 : 0;
+    if (row == NULL) {
+        const char *eol = memchr(out->head, '\n', len);
+        at = eol ? (size_t)(eol - out->head) + 7 : len;
     }
+    if (at + HTTP_DATE_LEN <= len)
+        memcpy(out->head + at, date, HTTP_DATE_LEN);
     out->status = status;
-    out->head_len = o.len;
+    out->head_len = len;
     out->close = conn == REPLY_CLOSE;
     return status;
 }

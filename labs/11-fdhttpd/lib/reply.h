@@ -93,6 +93,14 @@ int reply_head(struct reply *out, int status, const char *content_type, long lon
 int reply_head_date(struct reply *out, int status, const char *content_type, long long content_length,
                     const char *hdrs, const char *extra, enum reply_conn conn, const char *date);
 
+/* A head saved from an earlier reply (its head[0, head_len), built by these functions
+ * with the same status and conn) with the Date value replaced by `date` (HTTP_DATE_LEN
+ * chars): the bytes reply_head_date would build now, without formatting anything —
+ * static.c keeps a cached file's 200 head this way. Resets body and file_fd. Returns
+ * status. */
+int reply_head_copy(struct reply *out, int status, const char *head, size_t len, const char *date,
+                    enum reply_conn conn);
+
 /* reply_error with module header lines `hdrs` before the caller's `extra` (Location on
  * 301, Allow on 405, Content-Range on 416). Either may be NULL. */
 int reply_error_hdrs(struct reply *out, int status, enum reply_conn conn, const char *hdrs, const char *extra,

@@ -68,10 +68,16 @@ static void target_split(const struct http_request *req, struct http_str *path, 
         *path = (struct http_str){"/", 1}; /* "http://host" or "http://host?x" */
 }
 
+/* The target bytes path_normalise must look at: '%' (an escape), '#', '\\', the
+ * controls and DEL (400). Every other byte is copied as it is. */
+static const unsigned char special[256] = {
+    [0 ... 0x1f] = 1, ['#'] = 1, ['%'] = 1, ['\\'] = 1, [0x7f] = 1,
+};
+
 /* Decodes and normalises path (starting with '/') into rel (cap bytes, NUL-terminated,
  * no leading '/', "" for the root). *dir_hint = 1 when the last segment was empty, "."
- * or "..". Returns 0 or the HTTP status to answer (400, 414). */
-static int path_normalise(struct http_str path, char *rel, size_t cap, int *dir_hint)
+ * or "..", *rel_len = strlen(rel). Returns 0 or the HTTP status to answer (400, 414). */
+static int path_normalise(struct http_str path, char *rel, size_t cap, int *dir_hint, size_t *rel_len)
 {
     size_t len = 0, i = 0;
     if (path.len == 0 || path.p[0] != '/')
@@ -84,6 +90,13 @@ static int path_normalise(struct http_str path, char *rel, size_t cap, int *dir_
         size_t k = seg;
         while (i < path.len && path.p[i] != '/') {
             unsigned char c = (unsigned char)path.p[i];
+            if (!special[c]) { /* most bytes: copied as they are */
+                if (k + 1 >= cap)
+                    return 414;
+                rel[k++] = (char)c;
+                i++;
+                continue;
+            }
             if (c == '%') {
                 int hi = i + 1 < path.len ? hexval(path.p[i + 1]) : -1;
                 int lo = i + 2 < path.len ? hexval(path.p[i + 2]) : -1;
@@ -124,6 +137,7 @@ static int path_normalise(struct http_str path, char *rel, size_t cap, int *dir_
         }
         rel[len] = '\0';
     }
+    *rel_len = len;
     return 0;
 }
 
@@ -159,6 +173,54 @@ static int location(char *buf, size_t cap, const char *rel, struct http_str quer
 
 /* ---------------------------------------------------------------- opening */
 
+/* Without openat2 (ENOSYS: a kernel before 5.6, or valgrind 3.19, which does not know
+ * the call), the walk beneath the root is done one component at a time, each opened
+ * with O_NOFOLLOW: rel is relative and has no "..", "." or empty segment
+ * (path_normalise), so with no symlink followed every step stays beneath the root. A
+ * symlink anywhere gives ELOOP (403), as RESOLVE_NO_SYMLINKS does. Following symlinks
+ * while staying beneath cannot be checked this way: then ENOSYS stays (500). */
+static int open_walk(const struct site *s, const char *rel, int flags)
+{
+    if (s->follow_symlinks) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (rel[0] == '\0')
+        return openat(s->root_fd, ".", flags);
+    int dir = s->root_fd;
+    const char *p = rel, *slash;
+    while ((slash = strchr(p, '/')) != NULL) {
+        char seg[NAME_MAX + 1];
+        size_t n = (size_t)(slash - p);
+        int next = -1;
+        if (n > NAME_MAX) {
+            errno = ENAMETOOLONG;
+        } else {
+            memcpy(seg, p, n);
+            seg[n] = '\0';
+            next = openat(dir, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        int e = errno;
+        struct stat sb;
+        if (next < 0 && e == ENOTDIR && fstatat(dir, seg, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode))
+            e = ELOOP; /* a symlinked directory: what RESOLVE_NO_SYMLINKS says */
+        if (dir != s->root_fd)
+            close(dir);
+        if (next < 0) {
+            errno = e;
+            return -1;
+        }
+        dir = next;
+        p = slash + 1;
+    }
+    int fd = openat(dir, p, flags | O_NOFOLLOW);
+    int e = errno;
+    if (dir != s->root_fd)
+        close(dir);
+    errno = e;
+    return fd;
+}
+
 /* openat2 beneath the root; "" is the root itself. Returns the fd or -1 with errno. */
 static int open_beneath(const struct site *s, const char *rel)
 {
@@ -171,6 +233,8 @@ static int open_beneath(const struct site *s, const char *rel)
      * openat2(2) says retry. Bounded: a persistent race ends as 500. */
     for (int tries = 0;; tries++) {
         int fd = (int)syscall(SYS_openat2, s->root_fd, rel[0] ? rel : ".", &how, sizeof how);
+        if (fd < 0 && errno == ENOSYS)
+            return open_walk(s, rel, (int)how.flags);
         if (fd >= 0 || errno != EAGAIN || tries == 8)
             return fd;
     }
@@ -260,21 +324,32 @@ static int preconditions(const struct file_view *f, const struct http_request *r
                          struct reply *out, long long *first, long long *last)
 {
     char hdrs[256];
-    struct http_str v = {"", 0};
-    int not_modified;
-    if (header_find(req, "If-None-Match", &v) > 0) {
+    /* If-None-Match first; If-Modified-Since only without it. One pass over the
+     * fields finds them and Range. */
+    struct http_str ims_v = {"", 0}, v = {"", 0};
+    int inm = 0, ims_n = 0, range_n = 0, not_modified;
+    for (size_t i = 0; i < req->num_headers; i++) {
+        struct http_str name = req->headers[i].name;
+        if (http_str_ieq(name, "If-None-Match"))
+            inm++;
+        else if (http_str_ieq(name, "If-Modified-Since") && ims_n++ == 0)
+            ims_v = req->headers[i].value;
+        else if (http_str_ieq(name, "Range") && range_n++ == 0)
+            v = req->headers[i].value;
+    }
+    if (inm > 0) {
         not_modified = static_none_match(req, f->etag);
     } else {
         time_t ims;
-        not_modified = header_find(req, "If-Modified-Since", &v) == 1 &&
-                       http_date_parse(trim(v).p, trim(v).len, &ims) == 0 && lm <= ims;
+        not_modified = ims_n == 1 && http_date_parse(trim(ims_v).p, trim(ims_v).len, &ims) == 0 && lm <= ims;
     }
     if (not_modified) {
         snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\n", f->etag, lmdate);
         return reply_head_date(out, 304, NULL, -1, hdrs, extra, conn, date);
     }
+    /* Range: GET only, one field line, one range-spec, If-Range satisfied. */
     enum range_res rr = RANGE_IGNORE;
-    if (!head && header_find(req, "Range", &v) == 1 && static_if_range_ok(req, f->etag, lm))
+    if (!head && range_n == 1 && static_if_range_ok(req, f->etag, lm))
         rr = static_range_parse(v, f->size, first, last);
     if (rr == RANGE_416) {
         snprintf(hdrs, sizeof hdrs, "Content-Range: bytes */%lld\r\n", f->size);
@@ -288,42 +363,63 @@ static int preconditions(const struct file_view *f, const struct http_request *r
     return 200;
 }
 
-/* Validators, conditionals, Range, then the head; the body is the file's bytes (data or
- * fd). Consumes f: an owned fd goes into out or is closed; a pin goes into out or is
- * dropped. `date`: the preformatted Date of `now`, or NULL to format it. */
-static int answer(struct file_view *f, const struct http_request *req, int head, enum reply_conn conn,
-                  const char *extra, time_t now, const char *date, struct reply *out)
+/* The head of a 200 or 206 for bytes [first, last]. Every 200 of a cached file has the
+ * same head but for Date: made once (per Connection line and extra), then copied and
+ * stamped per hit. The Last-Modified in it is the entry's mtime: only for an mtime not
+ * in the future (lm). Returns what reply_head_date / reply_head_copy return. */
+static int file_head(const struct file_view *f, int status, long long first, long long last, time_t lm,
+                     const char *lmdate, enum reply_conn conn, const char *extra, const char *date,
+                     struct reply *out)
 {
-    char lmdate[HTTP_DATE_LEN + 1], hdrs[256], dbuf[HTTP_DATE_LEN + 1];
-    if (date == NULL) {
-        http_date_format(now, dbuf);
-        date = dbuf;
-    }
-    time_t lm = f->mtime_s < now ? f->mtime_s : now;
-    if (f->lmdate != NULL && lm == f->mtime_s)
-        memcpy(lmdate, f->lmdate, sizeof lmdate); /* the cache formatted it once */
-    else
-        http_date_format(lm, lmdate);
-    long long size = f->size, first = 0, last = size - 1;
-    int status = preconditions(f, req, head, lm, lmdate, conn, extra, now, date, out, &first, &last);
-    if (status != 200 && status != 206)
-        goto drop; /* 304 or 416 (or their fallback 500) is in out */
-    const char *vh = hdrs;
-    if (status == 200 && f->e != NULL && lm == f->mtime_s) {
-        /* The same lines for every 200 of this entry: built once (no snprintf per hit). */
-        if (f->e->memo[0] == '\0')
-            snprintf(f->e->memo, sizeof f->e->memo, "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n",
-                     f->etag, lmdate);
-        vh = f->e->memo;
+    char hdrs[256];
+    long long size = f->size, len = last - first + 1;
+    struct fc_entry *e = f->e;
+    int memo = status == 200 && e != NULL && lm == f->mtime_s;
+    int st;
+    if (memo && e->memo_len > 0 && e->memo_conn == (int)conn && e->memo_ctype == f->ctype && e->memo_extra == extra) {
+        st = reply_head_copy(out, 200, e->memo, e->memo_len, date, conn);
     } else {
         int hn = snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n", f->etag,
                           lmdate);
         if (status == 206)
             snprintf(hdrs + hn, sizeof hdrs - (size_t)hn, "Content-Range: bytes %lld-%lld/%lld\r\n", first, last,
                      size);
+        st = reply_head_date(out, status, f->ctype, len, hdrs, extra, conn, date);
+        if (memo && st == 200 && out->head_len <= sizeof e->memo) {
+            memcpy(e->memo, out->head, out->head_len);
+            e->memo_len = out->head_len;
+            e->memo_conn = (int)conn;
+            e->memo_ctype = f->ctype;
+            e->memo_extra = extra;
+        }
     }
+    return st;
+}
+
+/* Validators, conditionals, Range, then the head; the body is the file's bytes (data or
+ * fd). Consumes f: an owned fd goes into out or is closed; a pin goes into out or is
+ * dropped. `date`: the preformatted Date of `now`, or NULL to format it. */
+static int answer(struct file_view *f, const struct http_request *req, int head, enum reply_conn conn,
+                  const char *extra, time_t now, const char *date, struct reply *out)
+{
+    char lmbuf[HTTP_DATE_LEN + 1], dbuf[HTTP_DATE_LEN + 1];
+    if (date == NULL) {
+        http_date_format(now, dbuf);
+        date = dbuf;
+    }
+    time_t lm = f->mtime_s < now ? f->mtime_s : now;
+    const char *lmdate = f->lmdate; /* the cache formatted it once */
+    if (lmdate == NULL || lm != f->mtime_s) {
+        http_date_format(lm, lmbuf);
+        lmdate = lmbuf;
+    }
+    long long size = f->size, first = 0, last = size - 1;
+    int status = preconditions(f, req, head, lm, lmdate, conn, extra, now, date, out, &first, &last);
+    if (status != 200 && status != 206)
+        goto drop; /* 304 or 416 (or their fallback 500) is in out */
     long long len = last - first + 1;
-    if (reply_head_date(out, status, f->ctype, len, vh, extra, conn, date) != status || head || len == 0) {
+    int st = file_head(f, status, first, last, lm, lmdate, conn, extra, date, out);
+    if (st != status || head || len == 0) {
         status = out->status; /* HEAD, an empty body, or the fallback 500: nothing to send */
         goto drop;
     }
@@ -404,7 +500,8 @@ int static_handle_cached(const struct site *s, struct fcache *fc, const struct h
     char rel[PATH_MAX];
     int dir_hint, st;
     target_split(req, &path, &query);
-    st = path_normalise(path, rel, sizeof rel - sizeof "/" INDEX, &dir_hint);
+    size_t rel_len = 0;
+    st = path_normalise(path, rel, sizeof rel - sizeof "/" INDEX, &dir_hint, &rel_len);
     if (st != 0)
         return reply_error(out, st, conn, extra, now);
 
@@ -413,7 +510,7 @@ int static_handle_cached(const struct site *s, struct fcache *fc, const struct h
     size_t keylen = 0;
     if (fc != NULL) {
         /* The key is the request's normalised path; "/" marks a directory request. */
-        keylen = strlen(rel);
+        keylen = rel_len;
         memcpy(key, rel, keylen);
         if (dir_hint)
             key[keylen++] = '/';

@@ -35,8 +35,10 @@
  * OUTCOMES
  *  ENOENT, ENOTDIR → 404.  EACCES, EPERM → 403.  Any symlink when !follow_symlinks
  *  (ELOOP) → 403; a symlink leaving the root (EXDEV, even when following) → 403.
- *  ENAMETOOLONG → 414; EMFILE/ENFILE/ENOMEM → 503; ENOSYS (a kernel before 5.6, no
- *  openat2) and anything else → 500. EAGAIN (a rename raced a ".." inside a followed
+ *  ENAMETOOLONG → 414; EMFILE/ENFILE/ENOMEM → 503; anything else → 500. Without
+ *  openat2 (ENOSYS: a kernel before 5.6, or valgrind 3.19) the path is walked one
+ *  component at a time with O_NOFOLLOW (the same answers, symlinks → 403) when
+ *  !follow_symlinks; with follow_symlinks that is 500. EAGAIN (a rename raced a ".." inside a followed
  *  symlink) is retried a few times, as openat2(2) advises.
  *  Not a regular file or directory (FIFO, socket, device) → 403.
  *  A directory: target ending in '/' (or "." / "..") → its index.html (not a regular

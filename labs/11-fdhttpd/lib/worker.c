@@ -12,6 +12,8 @@
 #include <time.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "accept.h"
 #include "channel.h"
@@ -154,6 +156,11 @@ static void start(struct fdh_w *w, pid_t master)
     if (evloop_signalfd(w->el, &sigs, on_signal, w) < 0)
         die("evloop_signalfd");
     open_cache(w);
+    /* accept4 hands over a connection only once its first bytes are there (the kernel
+     * holds it until then; TCP_DEFER_ACCEPT, in seconds): fdh_conn_open reads at once. */
+    int defer_s = 1;
+    if (w->lfd >= 0 && setsockopt(w->lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof defer_s) < 0)
+        warn_errno("worker %d: TCP_DEFER_ACCEPT", w->slot);
     if (fcntl(w->chan, F_SETFL, O_NONBLOCK) < 0) /* on_channel reads until EAGAIN */
         die("fcntl");
     if (evloop_io_add(w->el, w->chan, EV_READ, on_channel, w) < 0)
