@@ -117,7 +117,10 @@ void trial_print(const char *pre, const struct trial_opts *o, const struct trial
     KV("busiest_share_pct", "%ld", r->busiest_share_pct);
     KV("max", "%ld", r->max);
     KV("min", "%ld", r->min);
-    KV("max_min_x100", "%ld", r->max_min_x100);
+    if (r->max_min_x100 >= 0)
+        KV("max_min_x100", "%ld", r->max_min_x100);
+    else /* a worker got nothing: max/min has no value, and -1 would read as one */
+        KV("max_min_x100", "%s", "undefined");
     KV("empty_wakeups", "%ld", r->empty_wakeups);
     if (o->pool.mode == POOL_NGINX) {
         KV("readd_every", "%d", o->pool.readd_every);

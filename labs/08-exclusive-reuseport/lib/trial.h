@@ -11,7 +11,8 @@
  * Definitions (all over the successful requests):
  *   busiest            the worker id with the most requests (lowest id on a tie)
  *   busiest_share_pct  100 * its count / ok, rounded down
- *   max_min_x100       100 * max count / min count over the workers, -1 when min is 0
+ *   max_min_x100       100 * max count / min count over the workers; -1 in the struct
+ *                      when min is 0, printed as max_min_x100=undefined
  *   slower_than_sleep  requests whose latency >= slow_ms (0 when no slow worker)
  *   throughput_rps     ok / elapsed seconds of the load run
  */
