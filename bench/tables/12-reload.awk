@@ -1,11 +1,7 @@
 # results/12-reload.csv -> one row per scenario, all three clients together (the rows
 # with client=all): events, requests, failed (share), and the failures by kind.
 /^#/ || $1 == "scenario" || $2 != "all" { next }
-function commas(x,    s, out) {
-    s = sprintf("%d", x); out = ""
-    while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
-    return s out
-}
+function commas(x) { return x < 1000 ? sprintf("%d", x) : commas(int(x / 1000)) sprintf(",%03d", x % 1000) }
 BEGIN {
     name["handover"] = "hand-over (reloads + upgrades)"; name["naive"] = "naive restart"
     name["early"] = "closing listeners early (`--no-handover` upgrades)"

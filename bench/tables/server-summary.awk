@@ -7,11 +7,7 @@
        print "|---|---:|---:|---:|---:|"
        next }
 function v(k) { return $col[k] }
-function commas(x,    s, out) {
-    s = sprintf("%.0f", x); out = ""
-    while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
-    return s out
-}
+function commas(x) { return x < 1000 ? sprintf("%d", x) : commas(int(x / 1000)) sprintf(",%03d", x % 1000) }
 BEGIN {
     name["ka-13B"] = "kept-alive 13 B"; name["ka-4KiB"] = "kept-alive 4 KiB"
     name["ka-100KiB"] = "kept-alive 100 KiB"; name["ka-10MiB"] = "kept-alive 10 MiB (MB/s)"
