@@ -1020,6 +1020,9 @@ int main(int argc, char **argv)
     /* Orphaned new masters (upgrade) become our children: see the top. */
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
         die("prctl(PR_SET_CHILD_SUBREAPER)");
+    puts("# fdhttpd changes itself while clients keep sending: a reload (SIGHUP) starts new\n"
+         "# workers on the same listening sockets, an upgrade (SIGUSR2) passes them to a new\n"
+         "# binary, a broken change rolls back. accept= is the strategy every scenario runs (-a).");
     kv_print("accept", "%s", x.mode);
 
     static const struct { const char *name, *title; int (*fn)(struct ctx *); } scen_tab[] = {
