@@ -13,7 +13,8 @@ Two kinds of generated block, each between an opening and a closing HTML comment
       The lines of `make lab-06`'s real output that the regular expression selects
       (Python re.search per line; without select=, every line). Each lab named in the
       checked files runs once, from the repository root, with FDLAB_BUILD (default
-      build/gcc); its exit status must be 0.
+      build/gcc); its exit status must be 0, or 77 when what it shows cannot run on this
+      machine: its blocks are then left as they are and reported NOT CHECKED.
 
   <!-- gen: sh bench/tables.sh server -->
   ...whatever the command prints (a markdown table from results/, say)...
@@ -40,6 +41,10 @@ class DocError(Exception):
     pass
 
 
+class LabSkipped(Exception):
+    """The lab exited 77: what it shows cannot run on this machine (it said why)."""
+
+
 def lab_dir(num):
     dirs = glob.glob("labs/%s-*/lab.c" % num)
     if len(dirs) != 1:
@@ -53,9 +58,14 @@ def run_lab(num, cache):
         prog = os.path.join(build, lab_dir(num), "lab")
         env = dict(os.environ, FDLAB_BUILD=build)
         p = subprocess.run([prog], env=env, capture_output=True, text=True, timeout=600)
-        if p.returncode != 0:
+        if p.returncode == 77:
+            cache[num] = LabSkipped(p.stdout.strip().splitlines()[-1:] or ["exit 77"])
+        elif p.returncode != 0:
             raise DocError("%s exited %d:\n%s" % (prog, p.returncode, p.stderr[-2000:]))
-        cache[num] = p.stdout.splitlines()
+        else:
+            cache[num] = p.stdout.splitlines()
+    if isinstance(cache[num], LabSkipped):
+        raise cache[num]
     return cache[num]
 
 
@@ -94,8 +104,15 @@ def process(path, mode, cache):
         if end < 0:
             raise DocError("%s: block %r has no %s" % (path, spec, close))
         old = text[m.end():end]
-        new = output_block(spec, cache) if kind == "output" else gen_block(spec)
-        same = shape(old) == shape(new) if kind == "output" else old == new
+        try:
+            new = output_block(spec, cache) if kind == "output" else gen_block(spec)
+        except LabSkipped as e:
+            print("docs: %s: block '%s' NOT CHECKED: the lab skipped (exit 77): %s" %
+                  (path, spec, e.args[0][0] if e.args and e.args[0] else ""))
+            new = old
+        same = True if new is old else None
+        if same is None:
+            same = shape(old) == shape(new) if kind == "output" else old == new
         if not same:
             stale.append((spec, old, new))
         out.append(text[pos:m.end()])
