@@ -36,23 +36,6 @@ static int no_listener(int slot)
     return -1;
 }
 
-/* Round robin over the ready workers of the current generation. 1 when one took it. */
-static int pass(struct passfd *p, int c)
-{
-    struct gen *g = p->m->cur;
-    for (int tries = 0; tries < g->cfg->workers; tries++) {
-        int slot = p->rr % g->cfg->workers;
-        struct wslot *s = &g->w[slot];
-        p->rr = (slot + 1) % g->cfg->workers;
-        if (!s->ready || s->chan < 0)
-            continue;
-        struct channel_msg msg = {.command = CHANNEL_NEW_CONN, .pid = getpid(), .slot = slot, .fd = c};
-        if (channel_send(s->chan, &msg) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* Out of descriptors (EMFILE: this process; ENFILE: the system; ENOBUFS/ENOMEM): the
  * connection stays in the backlog and the level-triggered listener would wake the
  * master again at once — a busy loop. As the workers do (accept.c): take the listener
@@ -83,7 +66,7 @@ static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
             return;
         }
         p->emfile_logged = 0;
-        int sent = pass(p, c);
+        int sent = fdh_accept_pass(p->m, &p->rr, -1, c);
         close(c); /* passed: the worker holds it now; not passed: the client sees EOF */
         if (sent)
             p->passed++;

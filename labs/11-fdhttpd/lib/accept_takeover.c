@@ -1,0 +1,152 @@
+/* accept_takeover.c — the master's side of a dead slot's listener (accept.h).
+ *
+ * With one SO_REUSEPORT listener per worker the kernel places a connection on a
+ * listener by a hash of its 4-tuple, whatever becomes of the worker behind it. The
+ * master holds every listener for its whole life (closing one would reset its queue,
+ * and a respawned worker needs it back), so while slot i has no worker — the back-off
+ * of a crash loop lasts up to FDH_BACKOFF_MAX_MS — the connections hashed to listener
+ * i wait in its queue, and clients time out.
+ *
+ * Three ways out were weighed. Closing the listener loses its queue and changes the
+ * group's size (the hash then moves connections of every slot). A steering program can
+ * skip the slot for NEW connections (accept_steered.c does), but not for those already
+ * queued, and plain reuseport has no program. What serves both, unprivileged: the
+ * master, which knows when the slot dies and when it is back, puts listener i in its
+ * own loop meanwhile, accepts from it and passes each connection to a ready worker
+ * over its channel (lab 09's hand-over, passfd's path; conn.c serves a passed socket
+ * like an accepted one). Nothing is lost or reset; the cost, a sendmsg per connection
+ * and the master on the path, is paid only while a slot is down. A crash-looping
+ * worker says READY before it dies: the master lets go on READY and takes over again
+ * on the death, and what queued in between is still in the queue.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "accept.h"
+#include "err.h"
+#include "kv.h"
+#include "master.h"
+
+struct fdh_takeover {
+    struct master *m;
+    int down[FDH_MAX_WORKERS];     /* slot i has no ready worker (after being served) */
+    int watching[FDH_MAX_WORKERS]; /* listener i is in the master's loop */
+    int rr;                        /* the next worker to pass to */
+    long passed, failed;
+    int emfile_logged;
+    struct ev_timer pause;         /* out of descriptors: the listeners rest */
+};
+
+static void on_listener(struct evloop *el, int fd, unsigned events, void *ud);
+
+/* The listener slot `slot` keeps (accept.h slot_listener), or -1. */
+static int listener_fd(struct fdh_takeover *t, int slot)
+{
+    int i = t->m->cur->cfg->accept->slot_listener(slot);
+    return i >= 0 && i < t->m->ls.n ? t->m->ls.fd[i] : -1;
+}
+
+static void watch(struct fdh_takeover *t, int slot, int on)
+{
+    if (on == t->watching[slot])
+        return;
+    int fd = listener_fd(t, slot);
+    if (fd < 0)
+        return;
+    if ((on ? evloop_io_add(t->m->el, fd, EV_READ, on_listener, t) : evloop_io_del(t->m->el, fd)) < 0)
+        die("master: takeover of listener %d", slot);
+    t->watching[slot] = on;
+}
+
+static int slot_of(struct fdh_takeover *t, int fd)
+{
+    for (int i = 0; i < FDH_MAX_WORKERS; i++)
+        if (t->watching[i] && listener_fd(t, i) == fd)
+            return i;
+    return -1;
+}
+
+/* Out of descriptors: level-triggered, the listener would wake the master at once
+ * again. Every listener rests FDH_EMFILE_PAUSE_MS (as the workers' do, accept.c). */
+static void rest(struct fdh_takeover *t)
+{
+    if (!t->emfile_logged)
+        warn_errno("master: takeover accept4: not accepting for %d ms", FDH_EMFILE_PAUSE_MS);
+    t->emfile_logged = 1;
+    for (int i = 0; i < FDH_MAX_WORKERS; i++)
+        watch(t, i, 0);
+    if (evloop_timer_start(t->m->el, &t->pause, FDH_EMFILE_PAUSE_MS, 0) < 0)
+        die("master: evloop_timer_start");
+}
+
+static void on_rested(struct evloop *el, struct ev_timer *tm, void *ud)
+{
+    (void)el, (void)tm;
+    struct fdh_takeover *t = ud;
+    for (int i = 0; i < FDH_MAX_WORKERS; i++)
+        watch(t, i, t->down[i] && t->m->mode == RUNNING);
+}
+
+static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
+{
+    (void)el, (void)events;
+    struct fdh_takeover *t = ud;
+    int slot = slot_of(t, fd);
+    if (slot < 0 || t->m->mode != RUNNING) { /* leaving: the queue is not ours to serve */
+        if (slot >= 0)
+            watch(t, slot, 0);
+        return;
+    }
+    for (int k = 0; k < FDH_ACCEPT_BATCH; k++) {
+        int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                rest(t);
+            else if (errno != EAGAIN)
+                warn_errno("master: takeover accept4 (listener %d)", slot);
+            return;
+        }
+        t->emfile_logged = 0;
+        if (fdh_accept_pass(t->m, &t->rr, slot, c))
+            t->passed++;
+        else
+            t->failed++; /* no worker is ready: the client sees end of file */
+        close(c);
+    }
+}
+
+struct fdh_takeover *fdh_takeover_new(struct master *m)
+{
+    struct fdh_takeover *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    t->m = m;
+    ev_timer_init(&t->pause, on_rested, t);
+    return t;
+}
+
+void fdh_takeover_slot(struct fdh_takeover *t, int slot, int served)
+{
+    if (slot < 0 || slot >= FDH_MAX_WORKERS)
+        return;
+    t->down[slot] = !served;
+    watch(t, slot, !served && t->m->mode == RUNNING && !ev_timer_active(&t->pause));
+}
+
+void fdh_takeover_free(struct fdh_takeover *t)
+{
+    if (t == NULL)
+        return;
+    if (t->m->el != NULL) {
+        evloop_timer_stop(t->m->el, &t->pause);
+        for (int i = 0; i < FDH_MAX_WORKERS; i++)
+            watch(t, i, 0);
+    }
+    kv_print("takeover_passed", "%ld", t->passed);
+    kv_print("takeover_failed", "%ld", t->failed);
+    free(t);
+}
