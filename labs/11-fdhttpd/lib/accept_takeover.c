@@ -17,7 +17,8 @@
  * like an accepted one). Nothing is lost or reset; the cost, a sendmsg per connection
  * and the master on the path, is paid only while a slot is down. A crash-looping
  * worker says READY before it dies: the master lets go on READY and takes over again
- * on the death, and what queued in between is still in the queue.
+ * on the death, and what queued in between is still in the queue. When no other
+ * worker is ready (a lone worker, all of them dead) the master leaves the queue alone.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -60,6 +61,27 @@ static void watch(struct fdh_takeover *t, int slot, int on)
     t->watching[slot] = on;
 }
 
+/* 1 when a worker other than slot `skip`'s is ready to take a connection. */
+static int other_ready(const struct fdh_takeover *t, int skip)
+{
+    const struct gen *g = t->m->cur;
+    for (int i = 0; i < g->cfg->workers; i++)
+        if (i != skip && g->w[i].ready && g->w[i].chan >= 0)
+            return 1;
+    return 0;
+}
+
+/* Every down slot's listener is in the master's loop while the server runs, unless
+ * the listeners rest (EMFILE) or no other worker could take a connection: then the
+ * queue waits for a worker, as it would without the master (a lone worker's respawn
+ * takes milliseconds; accepting only to close would turn that wait into errors). */
+static void update(struct fdh_takeover *t)
+{
+    int can = t->m->mode == RUNNING && !ev_timer_active(&t->pause);
+    for (int i = 0; i < FDH_MAX_WORKERS; i++)
+        watch(t, i, can && t->down[i] && other_ready(t, i));
+}
+
 static int slot_of(struct fdh_takeover *t, int fd)
 {
     for (int i = 0; i < FDH_MAX_WORKERS; i++)
@@ -84,9 +106,7 @@ static void rest(struct fdh_takeover *t)
 static void on_rested(struct evloop *el, struct ev_timer *tm, void *ud)
 {
     (void)el, (void)tm;
-    struct fdh_takeover *t = ud;
-    for (int i = 0; i < FDH_MAX_WORKERS; i++)
-        watch(t, i, t->down[i] && t->m->mode == RUNNING);
+    update(ud);
 }
 
 static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
@@ -95,8 +115,7 @@ static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
     struct fdh_takeover *t = ud;
     int slot = slot_of(t, fd);
     if (slot < 0 || t->m->mode != RUNNING) { /* leaving: the queue is not ours to serve */
-        if (slot >= 0)
-            watch(t, slot, 0);
+        update(t);
         return;
     }
     for (int k = 0; k < FDH_ACCEPT_BATCH; k++) {
@@ -134,7 +153,7 @@ void fdh_takeover_slot(struct fdh_takeover *t, int slot, int served)
     if (slot < 0 || slot >= FDH_MAX_WORKERS)
         return;
     t->down[slot] = !served;
-    watch(t, slot, !served && t->m->mode == RUNNING && !ev_timer_active(&t->pause));
+    update(t);
 }
 
 void fdh_takeover_free(struct fdh_takeover *t)
