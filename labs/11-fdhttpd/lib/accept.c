@@ -74,6 +74,29 @@ int fdh_accept_pass(struct master *m, int *rr, int skip, int c)
     return 0;
 }
 
+int fdh_accept_master_batch(struct master *m, int fd, int skip, struct fdh_pass_count *n)
+{
+    for (int k = 0; k < FDH_ACCEPT_BATCH; k++) {
+        int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                return 1;
+            if (errno != EAGAIN)
+                warn_errno("master: accept4");
+            return 0;
+        }
+        n->emfile_logged = 0;
+        if (fdh_accept_pass(m, &n->rr, skip, c))
+            n->passed++;
+        else
+            n->failed++;
+        close(c); /* passed: the worker holds it now */
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- a worker's listener */
 
 static void on_listener(struct evloop *el, int fd, unsigned events, void *ud);

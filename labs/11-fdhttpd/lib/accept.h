@@ -100,6 +100,19 @@ int fdh_accept_one(const struct fdh_config *cfg);
  * Returns 1 when one took it, 0 when none could. The caller closes its copy of c. */
 int fdh_accept_pass(struct master *m, int *rr, int skip, int c);
 
+/* Master: what its accepting from a listener counted. */
+struct fdh_pass_count {
+    int rr;            /* the next worker to pass to */
+    long passed, failed;
+    int emfile_logged; /* an out-of-descriptors episode was logged; cleared by an accept */
+};
+/* Master: accepts up to FDH_ACCEPT_BATCH connections from listener fd and passes each
+ * (fdh_accept_pass, skipping slot `skip`); its own copy is closed either way (not
+ * passed: the client sees end of file). Returns 1 when out of descriptors (EMFILE,
+ * ENFILE, ENOBUFS, ENOMEM: the caller rests the listener, which level-triggered would
+ * wake it again at once), else 0 (EAGAIN, or the batch done). */
+int fdh_accept_master_batch(struct master *m, int fd, int skip, struct fdh_pass_count *n);
+
 /* accept_takeover.c: while slot i of a per-slot-listener strategy has no ready worker
  * (a crash loop's back-off, a respawn), the connections its listener holds and gets
  * would wait for it. The master takes that listener into its own loop and passes what

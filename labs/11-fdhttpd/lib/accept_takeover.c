@@ -34,9 +34,7 @@ struct fdh_takeover {
     struct master *m;
     int down[FDH_MAX_WORKERS];     /* slot i has no ready worker (after being served) */
     int watching[FDH_MAX_WORKERS]; /* listener i is in the master's loop */
-    int rr;                        /* the next worker to pass to */
-    long passed, failed;
-    int emfile_logged;
+    struct fdh_pass_count n;
     struct ev_timer pause;         /* out of descriptors: the listeners rest */
 };
 
@@ -94,9 +92,9 @@ static int slot_of(struct fdh_takeover *t, int fd)
  * again. Every listener rests FDH_EMFILE_PAUSE_MS (as the workers' do, accept.c). */
 static void rest(struct fdh_takeover *t)
 {
-    if (!t->emfile_logged)
+    if (!t->n.emfile_logged)
         warn_errno("master: takeover accept4: not accepting for %d ms", FDH_EMFILE_PAUSE_MS);
-    t->emfile_logged = 1;
+    t->n.emfile_logged = 1;
     for (int i = 0; i < FDH_MAX_WORKERS; i++)
         watch(t, i, 0);
     if (evloop_timer_start(t->m->el, &t->pause, FDH_EMFILE_PAUSE_MS, 0) < 0)
@@ -118,24 +116,8 @@ static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
         update(t);
         return;
     }
-    for (int k = 0; k < FDH_ACCEPT_BATCH; k++) {
-        int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (c < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-                rest(t);
-            else if (errno != EAGAIN)
-                warn_errno("master: takeover accept4 (listener %d)", slot);
-            return;
-        }
-        t->emfile_logged = 0;
-        if (fdh_accept_pass(t->m, &t->rr, slot, c))
-            t->passed++;
-        else
-            t->failed++; /* no worker is ready: the client sees end of file */
-        close(c);
-    }
+    if (fdh_accept_master_batch(t->m, fd, slot, &t->n))
+        rest(t);
 }
 
 struct fdh_takeover *fdh_takeover_new(struct master *m)
@@ -165,7 +147,7 @@ void fdh_takeover_free(struct fdh_takeover *t)
         for (int i = 0; i < FDH_MAX_WORKERS; i++)
             watch(t, i, 0);
     }
-    kv_print("takeover_passed", "%ld", t->passed);
-    kv_print("takeover_failed", "%ld", t->failed);
+    kv_print("takeover_passed", "%ld", t->n.passed);
+    kv_print("takeover_failed", "%ld", t->n.failed);
     free(t);
 }

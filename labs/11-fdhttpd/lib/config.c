@@ -96,6 +96,10 @@ const char fdh_usage[] =
     "statistics over a Unix socket (SCM_RIGHTS, both sides check SO_PEERCRED), and\n"
     "drains and exits once the new master is ready (upgrade=done on its side). If the\n"
     "new one fails or is not ready in 10 s: upgrade=failed reason=..., the old serves on.\n"
+    "steered: a reload keeps the program (--workers cannot change); an upgrade fails (a\n"
+    "socket is in one steering map at most): restart to upgrade a steered server.\n"
+    "A slot without a worker (respawning, a crash loop's back-off): reuseport and steered\n"
+    "have the master accept from its listener and pass to the other workers meanwhile.\n"
     "systemd: LISTEN_FDS/LISTEN_PID sockets replace --listen (reuseport: one per\n"
     "worker, else exactly one); READY=1, RELOADING=1, STOPPING=1 go to NOTIFY_SOCKET.\n"
     "Exit status: 0 after a clean stop, 1 on a configuration or start-up error.\n";
