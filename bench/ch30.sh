@@ -3,8 +3,10 @@
 #
 # For each design — bench/ch30srv -m iterative|fork|prefork|fcntl|mutex|passfd|epoll|
 # exclusive|reuseport|uring (-w 4 where there are workers) and lab 11's fdhttpd -w 4 in each
-# of its four accept strategies (fdhttpd-reuseport|-exclusive|-mutex|-passfd: fdhttpd
-# --accept=MODE, its bundled static site) — start the server, drive CONNS (default
+# of its five accept strategies (fdhttpd-reuseport|-exclusive|-mutex|-passfd|-steered:
+# fdhttpd --accept=MODE, its bundled static site; steered loads an eBPF program, so
+# without CAP_BPF it is left out, said on stderr and in the files' note line) — start
+# the server, drive CONNS (default
 # 10000) connections through it with bench/loadclient (-c 8 in flight, one request
 # per connection, Connection: close), stop it, and record
 #   cpu_s          user+sys CPU of every server process: ch30srv's own report at exit
@@ -34,7 +36,7 @@ lc=$build/bench/loadclient
 httpd=$build/labs/11-fdhttpd/fdhttpd
 workers=4
 designs="iterative fork prefork fcntl mutex passfd epoll exclusive reuseport uring
-  fdhttpd-reuseport fdhttpd-exclusive fdhttpd-mutex fdhttpd-passfd"
+  fdhttpd-reuseport fdhttpd-exclusive fdhttpd-mutex fdhttpd-passfd fdhttpd-steered"
 smoke=0
 [ "${1:-}" = "--smoke" ] && smoke=1
 if [ $smoke = 1 ]; then
@@ -142,9 +144,36 @@ run() {
     "$(key "$tmp/lc.out" rps)" "$(key "$tmp/lc.out" p50_ms)" "$(key "$tmp/lc.out" p99_ms)" "$spread"
 }
 
+# can_steer: 0 when fdhttpd --accept=steered starts here (it needs CAP_BPF to load its
+# program; without it the server exits at once with the reason).
+can_steer() {
+  : >"$tmp/probe.out"
+  "$httpd" -l 127.0.0.1:0 -w 1 --accept=steered --access-log off >"$tmp/probe.out" 2>"$tmp/probe.err" &
+  spid=$!
+  i=0
+  while [ -z "$(key "$tmp/probe.out" ready)" ]; do
+    i=$((i + 1))
+    if [ $i -gt 100 ] || ! kill -0 "$spid" 2>/dev/null || [ "$(ps -o stat= -p "$spid" | cut -c1)" = Z ]; then
+      kill -KILL "$spid" 2>/dev/null || true
+      wait "$spid" 2>/dev/null || true
+      spid=
+      return 1
+    fi
+    sleep 0.05
+  done
+  stop
+}
+note="load average at start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (other jobs shared the machine: compare rows of one run, not runs)"
+if ! can_steer; then
+  progress "fdhttpd-steered skipped: $(cat "$tmp/probe.err")"
+  designs=$(echo $designs | sed 's/ fdhttpd-steered//')
+  note="$note; fdhttpd-steered skipped (no CAP_BPF)"
+fi
+
 csv=$res/ch30.csv
 {
   header "make bench-ch30 = sh bench/ch30.sh with ROUNDS=$rounds CONNS=$conns; each row: \$FDLAB_BUILD/bench/ch30srv -m DESIGN -w $workers (fdhttpd-MODE: labs/11-fdhttpd/fdhttpd -w $workers --accept=MODE) driven by bench/loadclient -c 8 -n $conns"
+  echo "# note: $note"
   echo "round,design,workers,ok,cpu_s,cpu_per_10k_s,rps,p50_ms,p99_ms,spread"
 } >"$tmp/csv"
 r=1
@@ -196,6 +225,8 @@ med() { # med DESIGN COLUMN
   done
   echo
   sed -n 1p "$csv" | sed 's/^# machine: /Machine: /'
+  echo
+  echo "Note: $note."
 } >"$res/ch30-table.md"
 progress "wrote $res/ch30-medians.csv and $res/ch30-table.md"
 if [ $smoke = 1 ]; then

@@ -15,6 +15,14 @@
  *          a worker that ignores the master is SIGKILLed after the 3 s grace.
  * fds      master's and workers' descriptor counts before and after many requests.
  * backoff  a worker that dies right after start is respawned after 100, 200, 400 ms...
+ * slow     one slow worker (--slow-slot 0, 50 ms per connection) under reuseport,
+ *          exclusive and steered: requests that took at least the sleep, and p99.
+ *          Reuseport queues its share behind the slow worker; the shared queue and
+ *          the steering program send it (almost) nothing.
+ * deadslot a crash-looping worker (--crash-slot 0) waiting out its back-off under
+ *          reuseport and steered: every request is still answered in time (the master
+ *          serves the dead slot's listener; steered also skips the slot).
+ * steered needs CAP_BPF (or root): without it its runs print skipped=no_cap_bpf.
  * Prints key=value results; exits 0 only when every scenario showed what it claims.
  */
 #include <errno.h>
@@ -38,10 +46,11 @@
 #include "lib/config.h"
 #include "srvharness.h"
 #include "loadgen.h"
+#include "reuseport_steer.h"
 #include "sock.h"
 
 /* The accept strategies this driver shows, by their --accept names (lib/accept.h). */
-static const char *const modes[] = {"reuseport", "exclusive", "mutex", "passfd"};
+static const char *const modes[] = {"reuseport", "exclusive", "mutex", "passfd", "steered"};
 #define NMODES (int)(sizeof modes / sizeof modes[0])
 
 static int mode_index(const char *name)
@@ -59,16 +68,39 @@ struct ctx {
     int conns;
 };
 
-static int start(struct ctx *x, struct fdh_srv *s, const char *mode, int workers, const char *extra)
+static int start2(struct ctx *x, struct fdh_srv *s, const char *mode, int workers, const char *extra,
+                  const char *extra2)
 {
     char w[16];
     snprintf(w, sizeof w, "%d", workers);
-    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", w, "-a", (char *)mode, (char *)extra, NULL};
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", w, "-a", (char *)mode, (char *)extra, (char *)extra2, NULL};
     if (fdh_srv_start(s, x->bin, argv, 20) < 0) {
         warn_errno("start fdhttpd -a %s (stderr: %s)", mode, s->err ? s->err : "");
         return -1;
     }
     return 0;
+}
+
+static int start(struct ctx *x, struct fdh_srv *s, const char *mode, int workers, const char *extra)
+{
+    return start2(x, s, mode, workers, extra, NULL);
+}
+
+/* 1 when mode is steered and this process cannot load its eBPF program (no CAP_BPF):
+ * prints <scenario>.steered.skipped=no_cap_bpf — a skip, said plainly, not a pass. */
+static int steer_skipped(const char *scenario, const char *mode)
+{
+    if (strcmp(mode, "steered") != 0)
+        return 0;
+    struct rsteer rs;
+    if (rsteer_open(&rs, 2, NULL, 0) == 0) {
+        rsteer_close(&rs);
+        return 0;
+    }
+    char k[64];
+    snprintf(k, sizeof k, "%s.steered.skipped", scenario);
+    kv_print(k, "%s", errno == EPERM ? "no_cap_bpf" : strerror(errno));
+    return 1;
 }
 
 /* Stops with sig, prints <p>.exit and <p>.leftovers; returns 1 when both are 0. */
@@ -427,6 +459,115 @@ static int backoff(struct ctx *x)
     return doubling && stopped;
 }
 
+/* ---------------------------------------------------------------- slow, deadslot */
+
+#define SLOW_MS 50
+#define SLOW_REQUESTS 400
+#define SLOW_CONNS 8
+
+struct slowrun {
+    long ok, errors, slow, by_slow;
+    double p99_ms;
+};
+
+/* Runs `requests` requests (Connection: close, `conns` in flight, timeout_s each) and
+ * counts those that took at least SLOW_MS. Returns 0, or -1 when the client failed. */
+static int measure(uint16_t port, long requests, int conns, double timeout_s, struct slowrun *sr)
+{
+    struct loadgen_opts o = {.port = port, .connections = conns, .requests = requests, .timeout_s = timeout_s};
+    struct loadgen_result r;
+    if (loadgen_run(&o, &r) < 0)
+        return -1;
+    *sr = (struct slowrun){.ok = r.ok, .by_slow = r.per_worker[0], .p99_ms = loadgen_percentile(&r, 0.99) * 1e3};
+    for (int e = 1; e <= LG_ERR_PROTOCOL; e++)
+        sr->errors += r.errors[e];
+    for (size_t i = 0; i < r.nsamples; i++)
+        sr->slow += r.samples[i].error == LG_OK && r.samples[i].latency_s * 1e3 >= SLOW_MS;
+    loadgen_result_free(&r);
+    return 0;
+}
+
+static void print_run(const char *p, const struct slowrun *sr)
+{
+    char k[64];
+    snprintf(k, sizeof k, "%s.ok", p), kv_print(k, "%ld", sr->ok);
+    snprintf(k, sizeof k, "%s.errors", p), kv_print(k, "%ld", sr->errors);
+    snprintf(k, sizeof k, "%s.slow_requests", p), kv_print(k, "%ld", sr->slow);
+    snprintf(k, sizeof k, "%s.served_by_slot0", p), kv_print(k, "%ld", sr->by_slow);
+    snprintf(k, sizeof k, "%s.p99_ms", p), kv_print(k, "%.1f", sr->p99_ms);
+}
+
+/* One slow worker (slot 0) among x->workers under mode. Returns 1 when it ran. */
+static int slow_one(struct ctx *x, const char *mode, struct slowrun *sr)
+{
+    struct fdh_srv s;
+    char p[48], ms[32];
+    snprintf(p, sizeof p, "slow.%s", mode);
+    snprintf(ms, sizeof ms, "--slow-ms=%d", SLOW_MS);
+    if (start2(x, &s, mode, x->workers, "--slow-slot=0", ms) < 0)
+        return 0;
+    int ran = measure(s.port, SLOW_REQUESTS, SLOW_CONNS, 5, sr) == 0;
+    if (ran)
+        print_run(p, sr);
+    int stopped = stop(&s, SIGTERM, p);
+    fdh_srv_free(&s);
+    return ran && stopped;
+}
+
+static int slow(struct ctx *x)
+{
+    struct slowrun r = {0}, e = {0}, st = {0};
+    int ok = slow_one(x, "reuseport", &r) && slow_one(x, "exclusive", &e);
+    int steered = !steer_skipped("slow", "steered");
+    if (steered)
+        ok = slow_one(x, "steered", &st) && ok;
+    ok = ok && r.ok == SLOW_REQUESTS && e.ok == SLOW_REQUESTS && (!steered || st.ok == SLOW_REQUESTS);
+    /* Counts, not times: the hash sends the slow worker its share, and each of those
+     * waits out the sleep; the others send it only what it asks for. */
+    int queued = r.slow >= 2 * e.slow + 10;
+    int skips = steered && st.slow <= 2 * e.slow + 10 && r.slow >= 2 * st.slow + 10;
+    printf("slow worker (%d ms per connection): %ld of %d requests took at least %d ms with reuseport, "
+           "%ld with exclusive", SLOW_MS, r.slow, SLOW_REQUESTS, SLOW_MS, e.slow);
+    if (steered)
+        printf(", %ld with steered", st.slow);
+    printf("\n");
+    kv_print("slow.claim.reuseport_queues_behind_slow_worker", "%s", queued ? "yes" : "no");
+    kv_print("slow.claim.steered_skips_slow_worker", "%s", !steered ? "skipped" : skips ? "yes" : "no");
+    return ok && queued && (!steered || skips);
+}
+
+/* A crash-looping slot 0: wait until its back-off is at least 800 ms, then run
+ * requests with a 2 s timeout. Returns 1 when every one was answered. */
+static int deadslot(struct ctx *x, const char *mode)
+{
+    struct fdh_srv s;
+    char p[48], k[64];
+    snprintf(p, sizeof p, "deadslot.%s", mode);
+    if (start(x, &s, mode, x->workers, "--crash-slot=0") < 0)
+        return 0;
+    int waited = 0;
+    for (int i = 0; i < 500 && !waited; i++) { /* bounded: 10 s; 100+200+400 ms needed */
+        fdh_srv_pump(&s, 20);
+        waited = s.out && strstr(s.out, "crashloop=slot=0 backoff_ms=800") != NULL;
+    }
+    struct slowrun sr = {0};
+    int ran = waited && measure(s.port, x->requests / 5, SLOW_CONNS, 2, &sr) == 0;
+    snprintf(k, sizeof k, "%s.in_backoff", p), kv_print(k, "%d", waited);
+    if (ran) {
+        snprintf(k, sizeof k, "%s.requests", p), kv_print(k, "%ld", x->requests / 5);
+        snprintf(k, sizeof k, "%s.ok", p), kv_print(k, "%ld", sr.ok);
+        snprintf(k, sizeof k, "%s.errors", p), kv_print(k, "%ld", sr.errors);
+    }
+    int stopped = stop(&s, SIGTERM, p);
+    long passed = -1;
+    const char *t = s.out ? strstr(s.out, "takeover_passed=") : NULL;
+    if (t)
+        passed = strtol(t + 16, NULL, 10);
+    snprintf(k, sizeof k, "%s.master_passed", p), kv_print(k, "%ld", passed);
+    fdh_srv_free(&s);
+    return ran && sr.ok == x->requests / 5 && sr.errors == 0 && stopped;
+}
+
 int main(int argc, char **argv)
 {
     struct ctx x = {.workers = 4, .requests = 2000, .conns = 16};
@@ -440,12 +581,13 @@ int main(int argc, char **argv)
         case 'n': x.requests = atol(optarg); break;
         case 'c': x.conns = atoi(optarg); break;
         default:
-            fprintf(stderr, "usage: lab [-s all|split|kill|quit|term|fds|backoff] [-a MODE] [-w N] [-n REQ] [-c CONNS]\n");
+            fprintf(stderr, "usage: lab [-s all|split|kill|quit|term|fds|backoff|slow|deadslot] [-a MODE] [-w N] "
+                            "[-n REQ] [-c CONNS]\n");
             return 2;
         }
     }
     if (mode && mode_index(mode) < 0)
-        die_msg("-a %s: want reuseport, exclusive, mutex or passfd", mode);
+        die_msg("-a %s: want reuseport, exclusive, mutex, passfd or steered", mode);
     if (x.workers < 1 || x.workers > LOADGEN_MAX_WORKERS || x.requests < 1 || x.conns < 1)
         die_msg("bad -w/-n/-c");
     char self[PATH_MAX - sizeof "/fdhttpd"];
@@ -461,13 +603,13 @@ int main(int argc, char **argv)
     if (all || strcmp(scen, "split") == 0) {
         puts("# split: N requests through each accept strategy; X-Worker names the worker");
         for (int m = 0; m < NMODES; m++)
-            if (!mode || m == mode_index(mode))
+            if ((!mode || m == mode_index(mode)) && !steer_skipped("split", modes[m]))
                 shown &= split(&x, modes[m]), ran++;
     }
     if (all || strcmp(scen, "kill") == 0) {
         puts("# kill: SIGKILL a worker under load; the master respawns it in the same slot");
         for (int m = 0; m < NMODES; m++)
-            if (!mode || m == mode_index(mode))
+            if ((!mode || m == mode_index(mode)) && !steer_skipped("kill", modes[m]))
                 shown &= kill_one(&x, modes[m]), ran++;
     }
     if (all || strcmp(scen, "quit") == 0) {
@@ -487,6 +629,17 @@ int main(int argc, char **argv)
     if (all || strcmp(scen, "backoff") == 0) {
         puts("# backoff: a worker that dies at once is respawned later and later");
         shown &= backoff(&x), ran++;
+    }
+    if (all || strcmp(scen, "slow") == 0) {
+        puts("# slow: one worker sleeps 50 ms per connection; who waits behind it?");
+        shown &= slow(&x), ran++;
+    }
+    if (all || strcmp(scen, "deadslot") == 0) {
+        puts("# deadslot: a worker in a crash loop's back-off; its listener's connections are still served");
+        const char *dm[] = {"reuseport", "steered"};
+        for (int m = 0; m < 2; m++)
+            if ((!mode || strcmp(mode, dm[m]) == 0) && !steer_skipped("deadslot", dm[m]))
+                shown &= deadslot(&x, dm[m]), ran++;
     }
     if (ran == 0)
         die_msg("-s %s: unknown scenario", scen);

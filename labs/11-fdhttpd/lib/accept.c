@@ -6,10 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "accept.h"
+#include "channel.h"
 #include "conn.h"
 #include "err.h"
+#include "master.h"
 #include "worker.h"
 
 static const struct fdh_accept_ops *const table[] = {
@@ -17,6 +21,7 @@ static const struct fdh_accept_ops *const table[] = {
     &fdh_accept_exclusive,
     &fdh_accept_mutex,
     &fdh_accept_passfd,
+    &fdh_accept_steered,
 };
 
 const struct fdh_accept_ops *fdh_accept_find(const char *name)
@@ -50,6 +55,45 @@ int fdh_accept_reload_refusal(const struct fdh_config *old, const struct fdh_con
     if (cfg->accept->nlisteners(cfg) != old->accept->nlisteners(old))
         return snprintf(why, len, "--workers changed under %s: one listener per worker, and closing one "
                         "resets its queue (restart to change it)", cfg->accept->name), 1;
+    return 0;
+}
+
+int fdh_accept_pass(struct master *m, int *rr, int skip, int c)
+{
+    struct gen *g = m->cur;
+    for (int tries = 0; tries < g->cfg->workers; tries++) {
+        int slot = *rr % g->cfg->workers;
+        struct wslot *s = &g->w[slot];
+        *rr = (slot + 1) % g->cfg->workers;
+        if (slot == skip || !s->ready || s->chan < 0)
+            continue;
+        struct channel_msg msg = {.command = CHANNEL_NEW_CONN, .pid = getpid(), .slot = slot, .fd = c};
+        if (channel_send(s->chan, &msg) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int fdh_accept_master_batch(struct master *m, int fd, int skip, struct fdh_pass_count *n)
+{
+    for (int k = 0; k < FDH_ACCEPT_BATCH; k++) {
+        int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                return 1;
+            if (errno != EAGAIN)
+                warn_errno("master: accept4");
+            return 0;
+        }
+        n->emfile_logged = 0;
+        if (fdh_accept_pass(m, &n->rr, skip, c))
+            n->passed++;
+        else
+            n->failed++;
+        close(c); /* passed: the worker holds it now */
+    }
     return 0;
 }
 
@@ -123,6 +167,11 @@ static void accept_some(struct fdh_w *w)
             return;
         }
         w->emfile_logged = 0;
+        if (w->cfg->slow_slot == w->slot) { /* testing aid: a slow worker (config.h) */
+            struct timespec ts = {w->cfg->slow_ms / 1000, w->cfg->slow_ms % 1000 * 1000000L};
+            while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+        }
         fdh_conn_open(w, fd, 1);
         fdh_accept_conns_changed(w); /* at --max-conns: stop accepting */
     }

@@ -8,6 +8,10 @@
  *                       process-shared mutex, nginx's accept_mutex (labs 05, 07)
  *   accept_passfd.c     the master accepts and passes each connection to a worker
  *                       over its channel with SCM_RIGHTS (labs 03, 09)
+ *   accept_steered.c    one SO_REUSEPORT listener per worker; an eBPF program picks
+ *                       the least loaded worker (lab 08, reuseport_steer.h)
+ *   accept_takeover.c   the master's side of a dead slot's listener (per-slot
+ *                       listeners: reuseport, steered), and passing a connection
  *   accept.c            the table, and what the three listener strategies share: a
  *                       worker's listener in and out of its epoll set, the accept
  *                       batch, the pauses at --max-conns and on EMFILE
@@ -55,10 +59,19 @@ struct fdh_accept_ops {
 
     /* Lines appended to /status (key=value\n); returns their length (< cap). */
     size_t (*status)(const struct fdh_shared *sh, char *buf, size_t cap);
+
+    /* Master: once the listeners are open (bound, activated or adopted), before the
+     * first fork; may set m->accept_state, which the workers inherit (fdh_w). Returns
+     * 0, or -1 with why in `why`: the server does not start. */
+    int (*master_listening)(struct master *m, char *why, size_t len);
+    /* Master, RUNNING: slot `slot` has a ready worker (served=1) or none (0: it died,
+     * waits out its back-off, or is starting). Called after every READY and every
+     * death; the strategy acts on the changes. */
+    void (*master_slot)(struct master *m, int slot, int served);
 };
 
 extern const struct fdh_accept_ops fdh_accept_reuseport, fdh_accept_exclusive, fdh_accept_mutex,
-    fdh_accept_passfd;
+    fdh_accept_passfd, fdh_accept_steered;
 
 /* The strategy named `name`, or NULL. The first one of the table is the default. */
 const struct fdh_accept_ops *fdh_accept_find(const char *name);
@@ -81,5 +94,35 @@ void fdh_accept_conns_changed(struct fdh_w *w);
 /* Master side of every strategy: one listener per worker, or exactly one. */
 int fdh_accept_per_slot(const struct fdh_config *cfg);
 int fdh_accept_one(const struct fdh_config *cfg);
+
+/* Master: passes connection c to the next ready worker of the current generation over
+ * its channel, round robin from *rr (advanced), skipping slot `skip` (-1: none).
+ * Returns 1 when one took it, 0 when none could. The caller closes its copy of c. */
+int fdh_accept_pass(struct master *m, int *rr, int skip, int c);
+
+/* Master: what its accepting from a listener counted. */
+struct fdh_pass_count {
+    int rr;            /* the next worker to pass to */
+    long passed, failed;
+    int emfile_logged; /* an out-of-descriptors episode was logged; cleared by an accept */
+};
+/* Master: accepts up to FDH_ACCEPT_BATCH connections from listener fd and passes each
+ * (fdh_accept_pass, skipping slot `skip`); its own copy is closed either way (not
+ * passed: the client sees end of file). Returns 1 when out of descriptors (EMFILE,
+ * ENFILE, ENOBUFS, ENOMEM: the caller rests the listener, which level-triggered would
+ * wake it again at once), else 0 (EAGAIN, or the batch done). */
+int fdh_accept_master_batch(struct master *m, int fd, int skip, struct fdh_pass_count *n);
+
+/* accept_takeover.c: while slot i of a per-slot-listener strategy has no ready worker
+ * (a crash loop's back-off, a respawn), the connections its listener holds and gets
+ * would wait for it. The master takes that listener into its own loop and passes what
+ * it accepts to the ready workers; once slot i is served again it lets go.
+ * fdh_takeover_new: the state (calloc; NULL with errno). fdh_takeover_slot: the
+ * master_slot hook's work. fdh_takeover_free: lets go of every listener, prints
+ * takeover_passed= and takeover_failed=, frees. */
+struct fdh_takeover;
+struct fdh_takeover *fdh_takeover_new(struct master *m);
+void fdh_takeover_slot(struct fdh_takeover *t, int slot, int served);
+void fdh_takeover_free(struct fdh_takeover *t);
 
 #endif

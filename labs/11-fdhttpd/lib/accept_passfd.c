@@ -24,10 +24,8 @@
 
 struct passfd {
     struct master *m;
-    int rr;                 /* next slot to try */
-    long passed, failed;
+    struct fdh_pass_count n;
     struct ev_timer pause;  /* out of descriptors: the listener rests */
-    int emfile_logged;      /* warned once for this episode */
 };
 
 static int no_listener(int slot)
@@ -36,33 +34,16 @@ static int no_listener(int slot)
     return -1;
 }
 
-/* Round robin over the ready workers of the current generation. 1 when one took it. */
-static int pass(struct passfd *p, int c)
-{
-    struct gen *g = p->m->cur;
-    for (int tries = 0; tries < g->cfg->workers; tries++) {
-        int slot = p->rr % g->cfg->workers;
-        struct wslot *s = &g->w[slot];
-        p->rr = (slot + 1) % g->cfg->workers;
-        if (!s->ready || s->chan < 0)
-            continue;
-        struct channel_msg msg = {.command = CHANNEL_NEW_CONN, .pid = getpid(), .slot = slot, .fd = c};
-        if (channel_send(s->chan, &msg) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* Out of descriptors (EMFILE: this process; ENFILE: the system; ENOBUFS/ENOMEM): the
  * connection stays in the backlog and the level-triggered listener would wake the
  * master again at once — a busy loop. As the workers do (accept.c): take the listener
  * out of the loop for FDH_EMFILE_PAUSE_MS, warn once per episode, try again. */
 static void pause_listener(struct passfd *p, int fd)
 {
-    if (!p->emfile_logged)
+    if (!p->n.emfile_logged)
         warn_errno("master: accept4: not accepting for %d ms (logged once until an accept succeeds)",
                    FDH_EMFILE_PAUSE_MS);
-    p->emfile_logged = 1;
+    p->n.emfile_logged = 1;
     if (evloop_io_del(p->m->el, fd) < 0 || evloop_timer_start(p->m->el, &p->pause, FDH_EMFILE_PAUSE_MS, 0) < 0)
         die("master: pausing the listener");
 }
@@ -71,25 +52,8 @@ static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
 {
     (void)el, (void)events;
     struct passfd *p = ud;
-    for (int k = 0; k < FDH_ACCEPT_BATCH; k++) {
-        int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (c < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-                pause_listener(p, fd);
-            else if (errno != EAGAIN)
-                warn_errno("master: accept4");
-            return;
-        }
-        p->emfile_logged = 0;
-        int sent = pass(p, c);
-        close(c); /* passed: the worker holds it now; not passed: the client sees EOF */
-        if (sent)
-            p->passed++;
-        else
-            p->failed++;
-    }
+    if (fdh_accept_master_batch(p->m, fd, -1, &p->n))
+        pause_listener(p, fd);
 }
 
 static void listen_master(struct passfd *p)
@@ -124,8 +88,8 @@ static void master_end(struct master *m)
     struct passfd *p = m->accept_state;
     if (p)
         evloop_timer_stop(m->el, &p->pause);
-    kv_print("passed", "%ld", p ? p->passed : 0);
-    kv_print("pass_failed", "%ld", p ? p->failed : 0);
+    kv_print("passed", "%ld", p ? p->n.passed : 0);
+    kv_print("pass_failed", "%ld", p ? p->n.failed : 0);
     free(p);
     m->accept_state = NULL;
 }

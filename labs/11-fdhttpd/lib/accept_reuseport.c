@@ -6,14 +6,38 @@
  * set level-triggered: the connection already belongs to it, nobody races for it. The
  * price: a connection queued on a worker's socket waits for THAT worker, however busy.
  * The group's size is the worker count, so a reload cannot change --workers (it would
- * have to close sockets, resetting their queues: accept.c refuses).
+ * have to close sockets, resetting their queues: accept.c refuses). While a slot has
+ * no worker the master serves its listener (accept_takeover.c).
  */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "accept.h"
+#include "master.h"
 #include "worker.h"
 
 static int own_listener(int slot)
 {
     return slot;
+}
+
+static int master_listening(struct master *m, char *why, size_t len)
+{
+    if ((m->accept_state = fdh_takeover_new(m)) == NULL)
+        return snprintf(why, len, "takeover state: %s", strerror(errno)), -1;
+    return 0;
+}
+
+static void master_slot(struct master *m, int slot, int served)
+{
+    fdh_takeover_slot(m->accept_state, slot, served);
+}
+
+static void master_end(struct master *m)
+{
+    fdh_takeover_free(m->accept_state);
+    m->accept_state = NULL;
 }
 
 const struct fdh_accept_ops fdh_accept_reuseport = {
@@ -24,4 +48,7 @@ const struct fdh_accept_ops fdh_accept_reuseport = {
     .listen_mask = EV_READ,
     .worker_start = fdh_listen_on,
     .worker_resume = fdh_listen_on,
+    .master_listening = master_listening,
+    .master_slot = master_slot,
+    .master_end = master_end,
 };

@@ -30,6 +30,9 @@ const char fdh_usage[] =
     "                                      (trylock, robust, in shared memory)\n"
     "                           passfd     the master accepts and passes each connection\n"
     "                                      to a worker over its channel (SCM_RIGHTS)\n"
+    "                           steered    one SO_REUSEPORT listener per worker and an eBPF\n"
+    "                                      program that picks the least loaded worker\n"
+    "                                      (needs CAP_BPF or root; at most 16 workers)\n"
     "                         (default reuseport)\n"
     "  -r, --root DIR         document root (a directory). Default: the bundled site,\n"
     "                         labs/11-fdhttpd/site, looked up from the current directory\n"
@@ -59,6 +62,9 @@ const char fdh_usage[] =
     "                         it is ready, every time (shows the respawn back-off)\n"
     "      --stubborn-slot S  testing aid: the worker in slot S ignores the master's QUIT\n"
     "                         and TERMINATE (shows the deadline and its SIGKILL)\n"
+    "      --slow-slot S      testing aid: the worker in slot S sleeps --slow-ms before it\n"
+    "                         serves each connection it accepts (one slow worker; not passfd)\n"
+    "      --slow-ms MS       the slow worker's sleep, 1..10000 ms (default 50)\n"
     "      --config FILE      more options from FILE, one per line, same names without\n"
     "                         the dashes (\"root /srv\", \"max-body=1000\"), '#' comments;\n"
     "                         read after argv (the file wins) and again on every SIGHUP\n"
@@ -90,6 +96,10 @@ const char fdh_usage[] =
     "statistics over a Unix socket (SCM_RIGHTS, both sides check SO_PEERCRED), and\n"
     "drains and exits once the new master is ready (upgrade=done on its side). If the\n"
     "new one fails or is not ready in 10 s: upgrade=failed reason=..., the old serves on.\n"
+    "steered: a reload keeps the program (--workers cannot change); an upgrade fails (a\n"
+    "socket is in one steering map at most): restart to upgrade a steered server.\n"
+    "A slot without a worker (respawning, a crash loop's back-off): reuseport and steered\n"
+    "have the master accept from its listener and pass to the other workers meanwhile.\n"
     "systemd: LISTEN_FDS/LISTEN_PID sockets replace --listen (reuseport: one per\n"
     "worker, else exactly one); READY=1, RELOADING=1, STOPPING=1 go to NOTIFY_SOCKET.\n"
     "Exit status: 0 after a clean stop, 1 on a configuration or start-up error.\n";
@@ -201,6 +211,9 @@ static int parse_listen(const char *s, struct fdh_config *cfg)
     return 0;
 }
 
+/* Long-only options (no short letter). */
+enum { FDH_OPT_SLOW_SLOT = 0x5301, FDH_OPT_SLOW_MS };
+
 /* The numeric options (limits, timeouts, testing slots). Returns 0, or -1 with err. */
 static int apply_number(int c, const char *arg, struct fdh_config *cfg, long *crash, long *stubborn, char *err,
                         size_t errlen)
@@ -213,6 +226,14 @@ static int apply_number(int c, const char *arg, struct fdh_config *cfg, long *cr
     case 'S':
         if ((*stubborn = parse_num(arg, 0, FDH_MAX_WORKERS - 1)) < 0)
             return snprintf(err, errlen, "--stubborn-slot '%s': want a slot number", arg), -1;
+        return 0;
+    case FDH_OPT_SLOW_SLOT:
+        if ((cfg->slow_slot = (int)parse_num(arg, 0, FDH_MAX_WORKERS - 1)) < 0)
+            return snprintf(err, errlen, "--slow-slot '%s': want a slot number", arg), -1;
+        return 0;
+    case FDH_OPT_SLOW_MS:
+        if ((cfg->slow_ms = parse_num(arg, 1, 10000)) < 0)
+            return snprintf(err, errlen, "--slow-ms '%s': want 1..10000", arg), -1;
         return 0;
     case 'B':
         if ((cfg->max_body = parse_num(arg, 0, 1L << 30)) < 0)
@@ -256,6 +277,7 @@ static const struct option longopts[] = {
     /* lab 12: reload and upgrade */
     {"config", required_argument, NULL, 'f'}, {"no-handover", no_argument, NULL, 'O'},
     {"upgrade-from", required_argument, NULL, 'U'}, {"drain-timeout", required_argument, NULL, 'D'},
+    {"slow-slot", required_argument, NULL, FDH_OPT_SLOW_SLOT}, {"slow-ms", required_argument, NULL, FDH_OPT_SLOW_MS},
     {NULL, 0, NULL, 0}};
 
 /* One pass of getopt over argv (argv[0] is skipped) into *cfg; *crash / *stubborn get
@@ -287,7 +309,7 @@ static int apply(int argc, char **argv, struct fdh_config *cfg, long *crash, lon
         case 'a': {
             const struct fdh_accept_ops *a = fdh_accept_find(optarg);
             if (a == NULL)
-                return snprintf(err, errlen, "--accept '%s': want reuseport, exclusive, mutex or passfd",
+                return snprintf(err, errlen, "--accept '%s': want reuseport, exclusive, mutex, passfd or steered",
                                 optarg), -1;
             cfg->accept = a;
             break;
@@ -378,6 +400,7 @@ int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, s
     *cfg = (struct fdh_config){.ip = "127.0.0.1", .port = FDH_DEFAULT_PORT,
                                .workers = ncpu < 1 ? 1 : ncpu > FDH_MAX_WORKERS ? FDH_MAX_WORKERS : (int)ncpu,
                                .accept = fdh_accept_default(), .crash_slot = -1, .stubborn_slot = -1,
+                               .slow_slot = -1, .slow_ms = 50,
                                .max_body = FDH_MAX_BODY, .max_header_bytes = FDH_MAX_HEADER_BYTES,
                                .max_headers = FDH_MAX_HEADERS, .max_conns = FDH_MAX_CONNS,
                                .header_timeout_ms = FDH_IO_TIMEOUT_MS, .keepalive_timeout_ms = FDH_IO_TIMEOUT_MS,
@@ -393,6 +416,8 @@ int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, s
         return snprintf(err, errlen, "--crash-slot %ld: there are only %d workers", crash, cfg->workers), -1;
     if (stubborn >= cfg->workers)
         return snprintf(err, errlen, "--stubborn-slot %ld: there are only %d workers", stubborn, cfg->workers), -1;
+    if (cfg->slow_slot >= cfg->workers)
+        return snprintf(err, errlen, "--slow-slot %d: there are only %d workers", cfg->slow_slot, cfg->workers), -1;
     cfg->crash_slot = (int)crash;
     cfg->stubborn_slot = (int)stubborn;
     if (access_log_check(cfg, err, errlen) < 0)

@@ -55,6 +55,9 @@ struct fdh_config {
     int check_only;       /* -t */
     int crash_slot;       /* testing aid: the worker in this slot exits after READY; -1 */
     int stubborn_slot;    /* testing aid: the worker in this slot ignores QUIT/TERMINATE; -1 */
+    int slow_slot;        /* testing aid: the worker in this slot sleeps slow_ms before each
+                             connection it accepts; -1 */
+    long slow_ms;         /* --slow-ms */
     /* reload and upgrade (lab 12) */
     long drain_timeout_ms;     /* --drain-timeout */
     const char *config_file;   /* --config, NULL when none */

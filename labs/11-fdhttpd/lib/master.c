@@ -151,6 +151,19 @@ static int acquire(struct master *m, struct fdh_config *cfg, int *nsd)
     return 0;
 }
 
+/* The strategy's hook once the listeners are open (accept.h). Returns 0, or -1 after
+ * saying why (and telling an upgrading old master). */
+static int accept_listening(struct master *m)
+{
+    char why[512];
+    const struct fdh_accept_ops *acc = m->cur->cfg->accept;
+    if (acc->master_listening == NULL || acc->master_listening(m, why, sizeof why) == 0)
+        return 0;
+    warn_msg("%s", why);
+    fdh_upgrade_tell_old(m, FDH_UP_FAIL, why);
+    return -1;
+}
+
 static void announce(const struct master *m, const struct fdh_config *cfg, int nsd)
 {
     kv_print("listening", "%s:%u", m->ls.ip, m->ls.port);
@@ -198,14 +211,17 @@ int fdh_master_run(struct fdh_config *cfg)
         die("readlink /proc/self/exe");
     m.exe[el] = '\0';
     int nsd = 0;
-    if (acquire(&m, cfg, &nsd) < 0) {
+    if (acquire(&m, cfg, &nsd) < 0 || accept_listening(&m) < 0) {
         fdh_listeners_close(&m.ls, NULL);
         if (m.from_conn >= 0)
             close(m.from_conn);
         fdh_shared_free(m.sh);
         if (m.shfd >= 0)
             close(m.shfd);
-        free(cfg);
+        if (m.cur != NULL)
+            fdh_gen_free(&m, m.cur); /* it owns cfg */
+        else
+            free(cfg);
         return 1;
     }
     if ((m.el = evloop_new()) == NULL)

@@ -18,6 +18,23 @@
 
 static void on_channel(struct evloop *el, int fd, unsigned events, void *ud);
 
+/* Tells the strategy whether slot `slot` has a ready worker, of the current or the next
+ * generation (accept.h master_slot; a dead slot's listener is taken over by the master
+ * meanwhile: accept_takeover.c). Only while RUNNING: a stopping server serves no
+ * new queue. */
+static void slot_changed(struct master *m, int slot)
+{
+    const struct fdh_accept_ops *acc = m->cur->cfg->accept;
+    if (acc->master_slot == NULL || m->mode != RUNNING)
+        return;
+    int served = 0;
+    struct gen *gens[2] = {m->cur, m->next};
+    for (int k = 0; k < 2; k++)
+        if (gens[k] && !gens[k]->stopping && slot < gens[k]->cfg->workers && gens[k]->w[slot].ready)
+            served = 1;
+    acc->master_slot(m, slot, served);
+}
+
 static void on_respawn_timer(struct evloop *el, struct ev_timer *t, void *ud)
 {
     (void)el, (void)t;
@@ -94,7 +111,8 @@ static int spawn(struct master *m, struct gen *g, int slot)
         int lfd = child_close(m, g, slot);
         evloop_free(m->el); /* closes the master's epoll and signalfd in this process */
         struct fdh_worker_env env = {.cfg = g->cfg, .site = &g->site, .sh = m->sh, .me = st, .slot = slot,
-                                     .lfd = lfd, .chan = sv[1], .master = master_pid};
+                                     .lfd = lfd, .chan = sv[1], .master = master_pid,
+                                     .accept_state = m->accept_state};
         fdh_worker_run(&env);
     }
     close(sv[1]);
@@ -222,8 +240,10 @@ static void read_channel(struct master *m, struct wslot *s)
             return;
         }
         if (msg.command == CHANNEL_READY && msg.pid == s->pid) {
+            int slot = (int)(s - s->g->w);
             s->ready = 1;
-            fdh_master_worker_ready(m, s->g);
+            fdh_master_worker_ready(m, s->g); /* (may switch generations) */
+            slot_changed(m, slot);
         } else {
             warn_msg("master: unexpected %s from slot %d", channel_cmd_name(msg.command), msg.slot);
         }
@@ -291,6 +311,7 @@ static void worker_gone(struct master *m, struct wslot *s, pid_t pid, const char
     }
     if (m->mode == RUNNING && !g->stopping)
         respawn(m, s, pid, why);
+    slot_changed(m, (int)(s - g->w));
 }
 
 void fdh_reap(struct master *m)

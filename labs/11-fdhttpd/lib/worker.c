@@ -182,6 +182,7 @@ void fdh_worker_run(const struct fdh_worker_env *env)
 {
     struct fdh_w w = {.cfg = env->cfg, .site = env->site, .sh = env->sh, .me = env->me,
                       .slot = env->slot, .pid = getpid(), .lfd = env->lfd, .chan = env->chan,
+                      .accept_state = env->accept_state,
                       .lim = {.max_line = FDH_MAX_LINE, .max_head = (size_t)env->cfg->max_header_bytes,
                               .max_headers = (size_t)env->cfg->max_headers},
                       .now = time(NULL)};

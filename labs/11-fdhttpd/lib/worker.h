@@ -6,6 +6,7 @@
 #ifndef LAB11_WORKER_H
 #define LAB11_WORKER_H
 
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -46,6 +47,8 @@ struct fdh_w {
     int paused_emfile;     /* not accepting for FDH_EMFILE_PAUSE_MS: accept4 ran out of fds */
     int emfile_logged;     /* the EMFILE episode was logged (once per episode) */
     struct ev_timer accept_timer; /* ends paused_emfile */
+    void *accept_state;    /* the strategy's master state, inherited (accept.h) */
+    uint64_t steer_reported; /* accept=steered: connections told finished (rsteer_done) */
 };
 
 /* What the master's fork child runs (worker.c); never returns. */
@@ -58,6 +61,7 @@ struct fdh_worker_env {
     int lfd;  /* the listener the strategy gives this slot (accept.h), or -1 */
     int chan; /* the worker's end of its channel */
     pid_t master; /* the master's pid, read before fork (PR_SET_PDEATHSIG check) */
+    void *accept_state; /* m->accept_state (accept.h master_listening) */
 };
 __attribute__((noreturn)) void fdh_worker_run(const struct fdh_worker_env *env);
 
