@@ -9,6 +9,7 @@
 
 #include "accept.h"
 #include "conn.h"
+#include "stats.h"
 #include "err.h"
 #include "worker.h"
 
@@ -109,10 +110,10 @@ void fdh_accept_conns_changed(struct fdh_w *w)
  * stopping early (a pause, the batch) loses nothing. Measured (make bench-server, the
  * close-13B case): one accept4 per wake-up costs more epoll_wait calls than the one
  * EAGAIN per wake-up this loop pays, so the loop stays. */
-static void accept_some(struct fdh_w *w)
+static void accept_some(struct fdh_w *w, int lfd, int addr)
 {
     for (int i = 0; i < FDH_ACCEPT_BATCH && !w->draining && w->listening; i++) {
-        int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -123,6 +124,7 @@ static void accept_some(struct fdh_w *w)
             return;
         }
         w->emfile_logged = 0;
+        atomic_fetch_add_explicit(&w->me->accepted_on[addr], 1, memory_order_relaxed);
         fdh_conn_open(w, fd, 1);
         fdh_accept_conns_changed(w); /* at --max-conns: stop accepting */
     }
@@ -130,16 +132,24 @@ static void accept_some(struct fdh_w *w)
 
 static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
 {
-    (void)el, (void)fd, (void)events;
-    accept_some(ud);
+    (void)el, (void)events;
+    struct fdh_w *w = ud;
+    int a = 0;
+    while (a < w->nlfd - 1 && w->lfd[a] != fd) /* at most FDH_MAX_ADDRS, usually 1 or 2 */
+        a++;
+    accept_some(w, fd, a);
 }
 
+/* Every address's listener goes in and out together: the pauses and the accept mutex
+ * are about this worker taking connections at all, not about one address. */
 void fdh_listen_on(struct fdh_w *w)
 {
-    if (w->listening || w->lfd < 0 || w->draining || w->stop || w->paused_full || w->paused_emfile)
+    if (w->listening || w->nlfd == 0 || w->lfd[0] < 0 || w->draining || w->stop || w->paused_full ||
+        w->paused_emfile)
         return; /* stop: leaving (closing the connections must not re-add it) */
-    if (evloop_io_add(w->el, w->lfd, w->cfg->accept->listen_mask, on_listener, w) < 0)
-        die("worker %d: evloop_io_add(listener)", w->slot);
+    for (int a = 0; a < w->nlfd; a++)
+        if (evloop_io_add(w->el, w->lfd[a], w->cfg->accept->listen_mask, on_listener, w) < 0)
+            die("worker %d: evloop_io_add(listener)", w->slot);
     w->listening = 1;
 }
 
@@ -147,7 +157,8 @@ void fdh_listen_off(struct fdh_w *w)
 {
     if (!w->listening)
         return;
-    if (evloop_io_del(w->el, w->lfd) < 0)
-        die("worker %d: evloop_io_del(listener)", w->slot);
+    for (int a = 0; a < w->nlfd; a++)
+        if (evloop_io_del(w->el, w->lfd[a]) < 0)
+            die("worker %d: evloop_io_del(listener)", w->slot);
     w->listening = 0;
 }

@@ -21,6 +21,7 @@
 #include "err.h"
 #include "kv.h"
 #include "master.h"
+#include "stats.h"
 
 struct passfd {
     struct master *m;
@@ -36,8 +37,9 @@ static int no_listener(int slot)
     return -1;
 }
 
-/* Round robin over the ready workers of the current generation. 1 when one took it. */
-static int pass(struct passfd *p, int c)
+/* Round robin over the ready workers of the current generation. 1 when one took it
+ * (counted in its slot under the address addr came in on). */
+static int pass(struct passfd *p, int c, int addr)
 {
     struct gen *g = p->m->cur;
     for (int tries = 0; tries < g->cfg->workers; tries++) {
@@ -47,8 +49,12 @@ static int pass(struct passfd *p, int c)
         if (!s->ready || s->chan < 0)
             continue;
         struct channel_msg msg = {.command = CHANNEL_NEW_CONN, .pid = getpid(), .slot = slot, .fd = c};
+        /* Counted before the send: the worker may answer a /status on it at once. */
+        atomic_long *on = &p->m->sh->slot[g->id % FDH_BANKS][slot].accepted_on[addr];
+        atomic_fetch_add_explicit(on, 1, memory_order_relaxed);
         if (channel_send(s->chan, &msg) == 0)
             return 1;
+        atomic_fetch_sub_explicit(on, 1, memory_order_relaxed);
     }
     return 0;
 }
@@ -71,6 +77,9 @@ static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
 {
     (void)el, (void)events;
     struct passfd *p = ud;
+    int addr = 0; /* the master holds one socket per address (nlisteners = 1) */
+    while (addr < p->m->ls.naddr - 1 && p->m->ls.fd[addr] != fd)
+        addr++;
     for (int k = 0; k < FDH_ACCEPT_BATCH; k++) {
         int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c < 0) {
@@ -83,7 +92,7 @@ static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
             return;
         }
         p->emfile_logged = 0;
-        int sent = pass(p, c);
+        int sent = pass(p, c, addr);
         close(c); /* passed: the worker holds it now; not passed: the client sees EOF */
         if (sent)
             p->passed++;
@@ -92,11 +101,15 @@ static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
     }
 }
 
+/* Every address's socket that is open and not yet in the loop (after a pause, only
+ * the paused one). */
 static void listen_master(struct passfd *p)
 {
     struct master *m = p->m;
-    if (evloop_io_add(m->el, m->ls.fd[0], EV_READ, on_listener, p) < 0)
-        die("evloop_io_add(listener)");
+    for (int a = 0; a < m->ls.n; a++)
+        if (m->ls.fd[a] >= 0 && !evloop_io_mask(m->el, m->ls.fd[a]) &&
+            evloop_io_add(m->el, m->ls.fd[a], EV_READ, on_listener, p) < 0)
+            die("evloop_io_add(listener)");
 }
 
 static void on_pause_end(struct evloop *el, struct ev_timer *t, void *ud)
@@ -104,7 +117,8 @@ static void on_pause_end(struct evloop *el, struct ev_timer *t, void *ud)
     (void)t;
     struct passfd *p = ud;
     struct master *m = p->m;
-    if (m->mode == RUNNING && m->ls.fd[0] >= 0 && !evloop_io_mask(el, m->ls.fd[0]))
+    (void)el;
+    if (m->mode == RUNNING)
         listen_master(p);
 }
 

@@ -184,20 +184,22 @@ static int access_log_check(struct fdh_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
-static int parse_listen(const char *s, struct fdh_config *cfg)
+/* Appends one --listen address (the first one from a --config file replaces argv's
+ * list: the file wins). 0, or -1 with the reason in err. */
+static int parse_listen(const char *s, struct fdh_config *cfg, int in_file, char *err, size_t errlen)
 {
-    const char *colon = strrchr(s, ':');
-    if (colon == NULL || (size_t)(colon - s) >= sizeof cfg->ip)
-        return -1;
-    char ip[sizeof cfg->ip];
-    memcpy(ip, s, (size_t)(colon - s));
-    ip[colon - s] = '\0';
-    struct in_addr a;
-    long port = parse_num(colon + 1, 0, 65535);
-    if (inet_pton(AF_INET, ip, &a) != 1 || port < 0)
-        return -1;
-    memcpy(cfg->ip, ip, sizeof ip);
-    cfg->port = (uint16_t)port;
+    if (in_file && !cfg->listen_from_file)
+        cfg->nlisten = 0, cfg->listen_from_file = 1;
+    struct sa_any a;
+    if (sa_parse_endpoint(s, &a) < 0)
+        return snprintf(err, errlen, "--listen '%s': want IPv4:PORT, [IPv6]:PORT or *:PORT, e.g. 127.0.0.1:0 "
+                        "or [::1]:0", s), -1;
+    if (cfg->nlisten >= FDH_MAX_ADDRS)
+        return snprintf(err, errlen, "--listen '%s': at most %d addresses", s, FDH_MAX_ADDRS), -1;
+    for (int i = 0; i < cfg->nlisten; i++)
+        if (cfg->listen[i].len == a.len && memcmp(&cfg->listen[i].u, &a.u, a.len) == 0 && sa_port(&a.u.sa) != 0)
+            return snprintf(err, errlen, "--listen '%s': given twice", s), -1;
+    cfg->listen[cfg->nlisten++] = a;
     return 0;
 }
 
@@ -256,6 +258,8 @@ static const struct option longopts[] = {
     /* lab 12: reload and upgrade */
     {"config", required_argument, NULL, 'f'}, {"no-handover", no_argument, NULL, 'O'},
     {"upgrade-from", required_argument, NULL, 'U'}, {"drain-timeout", required_argument, NULL, 'D'},
+    /* operator habits */
+    {"cache-control", required_argument, NULL, 'c'}, {"gzip-static", no_argument, NULL, 'g'},
     {NULL, 0, NULL, 0}};
 
 /* One pass of getopt over argv (argv[0] is skipped) into *cfg; *crash / *stubborn get
@@ -274,8 +278,8 @@ static int apply(int argc, char **argv, struct fdh_config *cfg, long *crash, lon
                             argv[optind - 1]), -1;
         switch (c) {
         case 'l':
-            if (parse_listen(optarg, cfg) < 0)
-                return snprintf(err, errlen, "--listen '%s': want IPv4:PORT, e.g. 127.0.0.1:0", optarg), -1;
+            if (parse_listen(optarg, cfg, in_file, err, errlen) < 0)
+                return -1;
             break;
         case 'w': {
             long n = parse_num(optarg, 1, FDH_MAX_WORKERS);
@@ -298,6 +302,12 @@ static int apply(int argc, char **argv, struct fdh_config *cfg, long *crash, lon
         case 'f': cfg->config_file = optarg; break;
         case 'O': cfg->no_handover = 1; break;
         case 'U': cfg->upgrade_from = optarg; break;
+        case 'c':
+            if (strpbrk(optarg, "\r\n") || strlen(optarg) > 200)
+                return snprintf(err, errlen, "--cache-control: one line of at most 200 bytes"), -1;
+            cfg->cache_control = strcmp(optarg, "off") == 0 ? NULL : optarg;
+            break;
+        case 'g': cfg->gzip_static = 1; break;
         case 'h': fputs(fdh_usage, stdout); exit(0);
         case ':': return snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]), -1;
         case '?': return snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]), -1;
@@ -375,7 +385,7 @@ static int apply_file(struct fdh_config *cfg, long *crash, long *stubborn, char 
 int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, size_t errlen)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    *cfg = (struct fdh_config){.ip = "127.0.0.1", .port = FDH_DEFAULT_PORT,
+    *cfg = (struct fdh_config){
                                .workers = ncpu < 1 ? 1 : ncpu > FDH_MAX_WORKERS ? FDH_MAX_WORKERS : (int)ncpu,
                                .accept = fdh_accept_default(), .crash_slot = -1, .stubborn_slot = -1,
                                .max_body = FDH_MAX_BODY, .max_header_bytes = FDH_MAX_HEADER_BYTES,
@@ -389,6 +399,10 @@ int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, s
     /* The file comes after argv: on a reload it is what changed, so it wins. */
     if (cfg->config_file && apply_file(cfg, &crash, &stubborn, err, errlen) < 0)
         return -1;
+    if (cfg->nlisten == 0) {
+        sa_parse_ip("127.0.0.1", FDH_DEFAULT_PORT, &cfg->listen[0]);
+        cfg->nlisten = 1;
+    }
     if (crash >= cfg->workers)
         return snprintf(err, errlen, "--crash-slot %ld: there are only %d workers", crash, cfg->workers), -1;
     if (stubborn >= cfg->workers)

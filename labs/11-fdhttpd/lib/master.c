@@ -127,11 +127,15 @@ static void block_signals(sigset_t *sigs)
 static int acquire(struct master *m, struct fdh_config *cfg, int *nsd)
 {
     char err[300];
-    int sdfds[FDH_MAX_WORKERS];
+    int sdfds[FDH_MAX_LISTENERS];
+    char (*names)[FDH_FDNAME_MAX] = calloc(FDH_MAX_LISTENERS, FDH_FDNAME_MAX);
+    if (names == NULL)
+        die("master: socket activation names");
     int upgrading = cfg->upgrade_from && strcmp(cfg->upgrade_from, "-") != 0;
-    snprintf(m->ls.ip, sizeof m->ls.ip, "%s", cfg->ip);
-    *nsd = fdh_systemd_listeners(sdfds, FDH_MAX_WORKERS, err, sizeof err);
-    if (*nsd < 0 || (*nsd > 0 && fdh_listeners_activated(&m->ls, cfg, sdfds, *nsd, err, sizeof err) < 0))
+    *nsd = fdh_systemd_listeners(sdfds, names, FDH_MAX_LISTENERS, err, sizeof err);
+    int bad = *nsd < 0 || (*nsd > 0 && fdh_listeners_activated(&m->ls, cfg, sdfds, names, *nsd, err, sizeof err) < 0);
+    free(names);
+    if (bad)
         return warn_msg("socket activation: %s", err), -1;
     if (*nsd == 0 && upgrading && fdh_upgrade_adopt(m, cfg, err, sizeof err) < 0) {
         warn_msg("upgrade: %s", err);
@@ -142,6 +146,9 @@ static int acquire(struct master *m, struct fdh_config *cfg, int *nsd)
         return -1;
     if (m->sh == NULL && (m->sh = fdh_shared_new(&m->shfd)) == NULL)
         die("shared memory");
+    m->sh->naddr = m->ls.naddr; /* /status names the addresses */
+    for (int a = 0; a < m->ls.naddr; a++)
+        snprintf(m->sh->addr[a], sizeof m->sh->addr[a], "%s", m->ls.text[a]);
     long id = upgrading ? atomic_load(&m->sh->generation) + 1 : 1;
     if ((m->cur = fdh_gen_new(m, cfg, id, err, sizeof err)) == NULL) {
         warn_msg("%s", err);
@@ -153,7 +160,13 @@ static int acquire(struct master *m, struct fdh_config *cfg, int *nsd)
 
 static void announce(const struct master *m, const struct fdh_config *cfg, int nsd)
 {
-    kv_print("listening", "%s:%u", m->ls.ip, m->ls.port);
+    kv_print("listening", "%s", m->ls.text[0]); /* the first address, for a quick look */
+    for (int a = 0; a < m->ls.naddr; a++) {
+        char key[16];
+        snprintf(key, sizeof key, "listen.%d", a);
+        kv_print(key, "%s sockets=%d%s%s", m->ls.text[a], m->ls.per, m->ls.name[a][0] ? " name=" : "",
+                 m->ls.name[a]);
+    }
     kv_print("accept", "%s", cfg->accept->name);
     kv_print("workers", "%d", cfg->workers);
     kv_print("root", "%s", cfg->root ? cfg->root : "(none)");

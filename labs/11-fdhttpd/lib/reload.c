@@ -133,7 +133,11 @@ static struct fdh_config *reparse(const struct fdh_config *old, char *why, size_
     if (cfg == NULL)
         return snprintf(why, whylen, "out of memory"), NULL;
     int refused = fdh_config_parse(old->argc, old->argv, cfg, why, whylen) < 0;
-    if (!refused && (strcmp(cfg->ip, old->ip) != 0 || cfg->port != old->port)) {
+    int moved = !refused && cfg->nlisten != old->nlisten;
+    for (int a = 0; !refused && !moved && a < cfg->nlisten; a++)
+        moved = cfg->listen[a].len != old->listen[a].len || memcmp(&cfg->listen[a].u, &old->listen[a].u,
+                                                                   cfg->listen[a].len) != 0;
+    if (moved) {
         snprintf(why, whylen, "--listen changed: a reload keeps the listening sockets (restart to move)");
         refused = 1;
     }
