@@ -93,6 +93,29 @@ void fdh_master_shut_down(struct master *m, enum mode mode)
         die("evloop_timer_start");
 }
 
+/* SIGUSR1: every worker reopens its access log (accesslog.h). The master forwards the
+ * signal with kill(2) to each worker it knows, of every generation alive (a draining
+ * one still writes lines), rather than leaving it to the workers: an operator's
+ * `kill -USR1 MASTERPID` (logrotate's postrotate, a systemd ExecReload) reaches the
+ * master only, and only the master knows its workers' pids. A signal, not a channel
+ * message: the workers already read signals from their signalfd, and the channel
+ * protocol stays as it is. A worker being forked meanwhile inherits the log path,
+ * not the old descriptor: it opens the file after the rename anyway. A group-wide
+ * `kill -USR1 -PGID` also works: a worker then reopens twice, which is harmless. */
+static void reopen_logs(struct master *m)
+{
+    struct gen *gens[3] = {m->cur, m->next, m->old};
+    int n = 0;
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; gens[k] && i < gens[k]->cfg->workers; i++)
+            if (gens[k]->w[i].pid > 0) {
+                if (kill(gens[k]->w[i].pid, SIGUSR1) < 0 && errno != ESRCH)
+                    warn_errno("master: SIGUSR1 to worker %d", (int)gens[k]->w[i].pid);
+                n++;
+            }
+    kv_print("reopen", "workers=%d", n);
+}
+
 static void on_signal(struct evloop *el, int signo, void *ud)
 {
     (void)el;
@@ -102,6 +125,7 @@ static void on_signal(struct evloop *el, int signo, void *ud)
     case SIGQUIT: fdh_master_shut_down(m, QUITTING); break;
     case SIGHUP: fdh_reload_start(m); break;
     case SIGUSR2: fdh_upgrade_start(m); break;
+    case SIGUSR1: reopen_logs(m); break;
     default: fdh_master_shut_down(m, TERMINATING); break; /* SIGTERM, SIGINT */
     }
 }
@@ -118,6 +142,7 @@ static void block_signals(sigset_t *sigs)
     sigaddset(sigs, SIGQUIT);
     sigaddset(sigs, SIGHUP);
     sigaddset(sigs, SIGUSR2);
+    sigaddset(sigs, SIGUSR1);
     if (sigprocmask(SIG_BLOCK, sigs, NULL) < 0)
         die("sigprocmask");
 }

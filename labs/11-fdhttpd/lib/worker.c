@@ -101,7 +101,11 @@ static void on_signal(struct evloop *el, int signo, void *ud)
     struct fdh_w *w = ud;
     if (signo == SIGQUIT)
         start_drain(w);
-    else
+    else if (signo == SIGUSR1) { /* the master forwards it: reopen the access log */
+        if (w->alog && alog_reopen(w->alog, w->cfg->access_log) < 0)
+            warn_errno("worker %d: reopening the access log %s (going on in the old file)", w->slot,
+                       w->cfg->access_log);
+    } else
         w->stop = 1; /* SIGTERM, SIGINT: e.g. ^C reaches the whole process group */
 }
 
@@ -120,6 +124,7 @@ static void signals(pid_t master, sigset_t *sigs)
     sigaddset(sigs, SIGTERM);
     sigaddset(sigs, SIGINT);
     sigaddset(sigs, SIGQUIT);
+    sigaddset(sigs, SIGUSR1); /* reopen the access log (master.c forwards it) */
     sigset_t blocked = *sigs;
     sigaddset(&blocked, SIGHUP);
     sigaddset(&blocked, SIGUSR2);
@@ -171,6 +176,8 @@ static void start(struct fdh_w *w, pid_t master)
      * not become a crash loop: warn, serve without a log. */
     if (w->cfg->access_log && (w->alog = alog_open(w->cfg->access_log, w->el)) == NULL)
         warn_errno("worker %d: access log %s (serving without it)", w->slot, w->cfg->access_log);
+    if (w->sh->naddr > 1) /* several addresses: each line names the one it came in on */
+        alog_name_local(w->alog);
     if (w->cfg->accept->worker_start)
         w->cfg->accept->worker_start(w);
     struct channel_msg ready = {.command = CHANNEL_READY, .pid = w->pid, .slot = w->slot, .fd = -1};
