@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "accept.h"
+#include "precomp.h"
 #include "channel.h"
 #include "err.h"
 #include "kv.h"
@@ -25,6 +26,7 @@ struct gen *fdh_gen_new(struct master *m, struct fdh_config *cfg, long id, char 
         free(g);
         return NULL;
     }
+    precomp_configure(&g->site, cfg->gzip_static, cfg->cache_control);
     for (int i = 0; i < FDH_MAX_WORKERS; i++)
         fdh_slot_init(g, i);
     return g;
