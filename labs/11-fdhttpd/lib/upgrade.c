@@ -176,8 +176,10 @@ static int hand_over(struct master *m, int c)
 {
     struct fdh_upmsg msg = {.magic = FDH_UP_MAGIC, .type = FDH_UP_HANDOVER, .pid = getpid(),
                             .naddr = (uint16_t)m->ls.naddr, .per = (uint16_t)m->ls.per};
-    for (int a = 0; a < m->ls.naddr; a++)
+    for (int a = 0; a < m->ls.naddr; a++) {
         snprintf(msg.addr[a], sizeof msg.addr[a], "%s", m->ls.text[a]);
+        snprintf(msg.name[a], sizeof msg.name[a], "%s", m->ls.name[a]);
+    }
     snprintf(msg.accept, sizeof msg.accept, "%s", m->cur->cfg->accept->name);
     int total = m->ls.n + 1;
     msg.nparts = (uint16_t)((total + FDH_UP_MAXFDS - 1) / FDH_UP_MAXFDS);

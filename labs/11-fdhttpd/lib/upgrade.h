@@ -16,7 +16,8 @@
  *               FDH_FD_LISTENER, in the order of listeners.h: address by address,
  *               socket k of each in slot order) then the stats memfd (FDH_FD_STATS);
  *               naddr/per/addr/accept (the strategy's name) say what the old master
- *               serves. All in ONE message when they fit (FDH_UP_MAXFDS descriptors,
+ *               serves, name the LISTEN_FDNAMES of each address (socket activation:
+ *               the new master reports them as its own). All in ONE message when they fit (FDH_UP_MAXFDS descriptors,
  *               the kernel's SCM_MAX_FD): two addresses under reuseport with 64
  *               workers are 129. More (up to 8 x 64 + 1) go in nparts messages,
  *               part = 0..nparts-1, each with its own nfds and kind[], the same
@@ -60,6 +61,7 @@ struct fdh_upmsg {
     uint8_t kind[FDH_UP_MAXFDS]; /* HANDOVER: FDH_FD_* of each descriptor */
     uint16_t naddr, per; /* HANDOVER: addresses served, sockets per address */
     char addr[FDH_MAX_ADDRS][SA_TEXT_MAX]; /* HANDOVER: each address, as bound */
+    char name[FDH_MAX_ADDRS][FDH_FDNAME_MAX]; /* HANDOVER: socket activation's names, "" */
     char accept[16];  /* HANDOVER: the accept strategy's name */
     char text[200];   /* FAIL: the reason */
 };

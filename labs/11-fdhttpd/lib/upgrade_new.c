@@ -50,8 +50,10 @@ int fdh_up_recv(int sock, struct fdh_upmsg *msg, int *fds, size_t *nfds)
         return -1;
     }
     msg->text[sizeof msg->text - 1] = '\0';
-    for (int a = 0; a < FDH_MAX_ADDRS; a++)
+    for (int a = 0; a < FDH_MAX_ADDRS; a++) {
         msg->addr[a][sizeof msg->addr[a] - 1] = '\0';
+        msg->name[a][sizeof msg->name[a] - 1] = '\0';
+    }
     msg->accept[sizeof msg->accept - 1] = '\0';
     return 1;
 }
@@ -169,6 +171,8 @@ static int take_fds(struct master *m, const struct fdh_config *cfg, const struct
     }
     if (rc == 0) {
         m->shfd = fds[nfds - 1];
+        for (int a = 0; a < m->ls.naddr; a++) /* socket activation's names live on */
+            snprintf(m->ls.name[a], sizeof m->ls.name[a], "%s", msg->name[a]);
         return 0;
     }
     for (size_t k = (size_t)m->ls.n; k < nfds; k++)
