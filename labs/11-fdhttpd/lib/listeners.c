@@ -175,8 +175,8 @@ int fdh_listeners_activated(struct fdh_listeners *ls, const struct fdh_config *c
         return snprintf(err, errlen, "socket activation passed %d sockets, at most %d", n, FDH_MAX_LISTENERS), -1;
     for (int i = 0; i < n; i++) {
         struct sa_any got;
-        if (fdh_listener_check(fds[i], NULL, cfg->accept->reuseport, &got, err, errlen) < 0)
-            return -1;
+        if (fdh_listener_check(fds[i], NULL, 0, &got, err, errlen) < 0) /* SO_REUSEPORT: at adopt, */
+            return -1;                                                   /* after the counts */
         int g = 0;
         while (g < naddr && !(same_host(&addr[g], &got) && sa_port(&addr[g].u.sa) == sa_port(&got.u.sa)))
             g++;
