@@ -94,7 +94,7 @@ static int get(const char *ip, uint16_t port, const char *path, char *resp, size
 /* The port of listen.N=ADDR sockets=K in the master's output. */
 static uint16_t port_of(const struct fdh_srv *s, int n)
 {
-    char key[16];
+    char key[24];
     snprintf(key, sizeof key, "listen.%d", n);
     char *v = kv_get(s->out, key);
     cr_assert_not_null(v, "no %s in:\n%s", key, s->out);

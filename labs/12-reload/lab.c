@@ -997,7 +997,7 @@ static const char *second_host(void)
 /* The port of listen.N=ADDR ... in the master's output, 0 when missing. */
 static uint16_t listen_port(const char *out, int n)
 {
-    char key[16];
+    char key[24];
     snprintf(key, sizeof key, "listen.%d", n);
     char *v = kv_get(out, key);
     if (v == NULL)

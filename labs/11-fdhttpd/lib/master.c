@@ -187,7 +187,7 @@ static void announce(const struct master *m, const struct fdh_config *cfg, int n
 {
     kv_print("listening", "%s", m->ls.text[0]); /* the first address, for a quick look */
     for (int a = 0; a < m->ls.naddr; a++) {
-        char key[16];
+        char key[24];
         snprintf(key, sizeof key, "listen.%d", a);
         kv_print(key, "%s sockets=%d%s%s", m->ls.text[a], m->ls.per, m->ls.name[a][0] ? " name=" : "",
                  m->ls.name[a]);
