@@ -934,29 +934,30 @@ static void load_churn(struct ctx *x, struct fdh_srv *s, const char *const host[
     }
 }
 
+/* prefix.name=v */
+static void pkv(const char *prefix, const char *name, long v)
+{
+    char k[64];
+    snprintf(k, sizeof k, "%s.%s", prefix, name);
+    kv_print(k, "%ld", v);
+}
+
 /* The counts of a load run under prefix (load., multi.); 1 when nothing failed. */
 static int load_report(const struct ctx *x, const char *prefix, const struct loadrun *lr, long gen)
 {
-    static const char *const kind[NLOAD] = {"keepalive", "close", "pipelined"};
-    char k[64];
-    snprintf(k, sizeof k, "%s.reloads", prefix);
-    kv_print(k, "%d", lr->reloads);
-    snprintf(k, sizeof k, "%s.upgrades", prefix);
-    kv_print(k, "%d", lr->upgrades);
-    snprintf(k, sizeof k, "%s.ops_done", prefix);
-    kv_print(k, "%d", lr->ops_ok);
+    static const char *const kind[NLOAD][2] = {{"keepalive_ok", "keepalive_errors"}, {"close_ok", "close_errors"},
+                                               {"pipelined_ok", "pipelined_errors"}};
+    pkv(prefix, "reloads", lr->reloads);
+    pkv(prefix, "upgrades", lr->upgrades);
+    pkv(prefix, "ops_done", lr->ops_ok);
     int clean = 1;
     for (int i = 0; i < NLOAD; i++) {
-        snprintf(k, sizeof k, "%s.%s_ok", prefix, kind[i]);
-        kv_print(k, "%ld", lr->ok[i]);
-        snprintf(k, sizeof k, "%s.%s_errors", prefix, kind[i]);
-        kv_print(k, "%ld", lr->err[i]);
+        pkv(prefix, kind[i][0], lr->ok[i]);
+        pkv(prefix, kind[i][1], lr->err[i]);
         clean &= lr->ok[i] > 0 && lr->err[i] == 0;
     }
-    snprintf(k, sizeof k, "%s.rounds", prefix);
-    kv_print(k, "%ld", lr->rounds[0] + lr->rounds[1] + lr->rounds[2]);
-    snprintf(k, sizeof k, "%s.final_generation", prefix);
-    kv_print(k, "%ld", gen);
+    pkv(prefix, "rounds", lr->rounds[0] + lr->rounds[1] + lr->rounds[2]);
+    pkv(prefix, "final_generation", gen);
     return clean && lr->ops_ok && lr->reloads == x->reloads && lr->upgrades == x->upgrades &&
            gen == 1 + x->reloads + x->upgrades;
 }
