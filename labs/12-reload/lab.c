@@ -34,6 +34,8 @@
  *            passes two named sockets (web4, web6), the master serves both and an
  *            upgrade hands both on with their names; then the load scenario with
  *            clients on both addresses: zero failed requests, /status counts both.
+ *            Under reuseport also 8 addresses x 32 workers: 256 listeners, more than
+ *            one SCM_RIGHTS message carries, handed over in two.
  * migrate    two listeners in one reuseport group, one closed with connections in its
  *            queue: all reset, then all served by the other with tcp_migrate_req=1
  *            (the program migrate, in a network namespace of its own; skipped with the
@@ -1026,6 +1028,37 @@ static int serves_both(const struct fdh_srv *s, const char *host2, const char *n
     return ok;
 }
 
+/* More listeners than one SCM_RIGHTS message carries (SCM_MAX_FD = 253): 8 addresses
+ * (127.0.0.1..8) x 32 reuseport workers = 256 sockets + the stats page. The upgrade
+ * sends them in two messages; the new master serves every address. 1 when shown. */
+static int many_listeners(struct ctx *x)
+{
+    char *argv[24] = {"fdhttpd", "-w", "32", "-a", "reuseport", "--access-log", "off"};
+    char addr[8][32];
+    int n = 7;
+    for (int a = 0; a < 8; a++) {
+        snprintf(addr[a], sizeof addr[a], "127.0.0.%d:0", a + 1);
+        argv[n++] = "-l", argv[n++] = addr[a];
+    }
+    argv[n] = NULL;
+    struct fdh_srv s;
+    if (start(x, &s, x->bin, argv) < 0)
+        return 0;
+    pid_t first = s.pid;
+    sig(first, SIGUSR2);
+    int ok = rl_wait(&s, "upgrade=done", 1, WAIT_S) == 0 && rl_reap_wait(&s, first, WAIT_S) == 0 &&
+             strstr(s.out, "handover=listeners=256 addresses=8 messages=2") != NULL;
+    for (int a = 0; ok && a < 8; a++) {
+        char h[32];
+        snprintf(h, sizeof h, "127.0.0.%d", a + 1);
+        ok = rl_get_on(h, listen_port(s.out, a), "/") == 200;
+    }
+    kv_print("multi.handover_two_messages", "%d", ok);
+    ok = stop(&s, "multi_many") && ok;
+    fdh_srv_free(&s);
+    return ok;
+}
+
 /* multi: two addresses. Socket activation with two named sockets (per address: one,
  * or one per worker under reuseport), handed on by an upgrade; then the load scenario
  * with clients on both addresses. */
@@ -1050,11 +1083,14 @@ static int multi(struct ctx *x)
         handed = rl_wait(&s, "upgrade=done", 1, WAIT_S) == 0 && rl_reap_wait(&s, first, WAIT_S) == 0 &&
                  rl_count(s.out, "listen.0=") == 2 && serves_both(&s, host2, NULL, NULL);
         char *last = strstr(s.out, "upgrade=started");
-        handed = handed && last && strstr(last, "name=web4") && strstr(last, "name=web6");
+        handed = handed && last && strstr(last, "name=web4") && strstr(last, "name=web6") &&
+                 strstr(last, rp ? "handover=listeners=4 addresses=2 messages=1" :
+                                   "handover=listeners=2 addresses=2 messages=1");
         kv_print("multi.systemd_upgrade_kept_both", "%d", handed);
         named = stop(&s, "multi_systemd") && named;
     }
     fdh_srv_free(&s);
+    int many = !rp || many_listeners(x);
     char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-l", second, "-w", "2", "-a", (char *)x->mode, NULL};
     if (start(x, &s, x->bin, argv) < 0)
         return 0;
@@ -1071,7 +1107,7 @@ static int multi(struct ctx *x)
     int stopped = stop(&s, "multi");
     fdh_srv_free(&s);
     kv_print("multi.failed_requests", "%ld", lr.err[0] + lr.err[1] + lr.err[2]);
-    return named && handed && clean && a0 > 0 && a1 > 0 && stopped;
+    return named && handed && many && clean && a0 > 0 && a1 > 0 && stopped;
 }
 
 /* ---------------------------------------------------------------- main */

@@ -1,10 +1,12 @@
 /* test_multi.c — lab 12 on two addresses (127.0.0.1 and ::1, or 127.0.0.2 where the
  * machine has no IPv6 loopback: the lab prints which): two named sockets from socket
  * activation, handed on by an upgrade with their names; reloads and upgrades under
- * fdload on both addresses with zero failed requests, in every accept strategy. Every
+ * fdload on both addresses with zero failed requests, in every accept strategy; under
+ * reuseport, 256 listeners (8 addresses x 32 workers) handed over in two messages. Every
  * test has the same .timeout as test_reload.c (Criterion 2.4, spawn.h). */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "kv.h"
 #include "spawn.h"
@@ -27,6 +29,8 @@ static void multi(const char *mode)
     cr_assert_eq(val(&r, "multi.systemd_two_named_sockets"), 1, "listen.N ... name=web4/web6, both served:\n%s",
                  r.out);
     cr_assert_eq(val(&r, "multi.systemd_upgrade_kept_both"), 1, "an upgrade hands both on, names too:\n%s", r.out);
+    if (strcmp(mode, "reuseport") == 0) /* 8 addresses x 32 workers: past SCM_MAX_FD */
+        cr_assert_eq(val(&r, "multi.handover_two_messages"), 1, "256 listeners in two messages:\n%s", r.out);
     cr_assert_eq(val(&r, "multi.reloads"), 4);
     cr_assert_eq(val(&r, "multi.upgrades"), 2);
     cr_assert_eq(val(&r, "multi.ops_done"), 1);

@@ -195,6 +195,7 @@ int fdh_upgrade_adopt(struct master *m, const struct fdh_config *cfg, char *err,
     size_t nfds = 0;
     if (recv_handover(c, &msg, fds, &nfds, err, errlen) < 0 || take_fds(m, cfg, &msg, fds, nfds, err, errlen) < 0)
         return -1;
+    kv_print("handover", "listeners=%d addresses=%d messages=%u", m->ls.n, m->ls.naddr, (unsigned)msg.nparts);
     /* From now on the connection is an event in the loop: non-blocking. */
     if (fcntl(c, F_SETFL, O_NONBLOCK) < 0)
         return snprintf(err, errlen, "fcntl: %s", strerror(errno)), -1;
