@@ -110,8 +110,8 @@ int fdh_srv_start(struct fdh_srv *s, const char *bin, char *const argv[], double
         fdh_srv_pump(s, 50);
         long port;
         char *l = kv_get(s->out, "listening");
-        if (l && strchr(l, ':') && kv_is(s->out, "ready", "1")) {
-            port = strtol(strchr(l, ':') + 1, NULL, 10);
+        if (l && strrchr(l, ':') && kv_is(s->out, "ready", "1")) {
+            port = strtol(strrchr(l, ':') + 1, NULL, 10);
             free(l);
             s->port = (uint16_t)port;
             return 0;

@@ -24,8 +24,11 @@ int main(int argc, char **argv)
         return 1;
     }
     if (cfg->check_only) {
-        printf("fdhttpd: configuration ok: listen=%s:%u workers=%d accept=%s root=%s\n", cfg->ip, cfg->port,
-               cfg->workers, cfg->accept->name, cfg->root ? cfg->root : "(none)");
+        char a[SA_TEXT_MAX];
+        printf("fdhttpd: configuration ok: listen=%s", sa_format(&cfg->listen[0].u.sa, cfg->listen[0].len, a, sizeof a));
+        for (int i = 1; i < cfg->nlisten; i++)
+            printf(",%s", sa_format(&cfg->listen[i].u.sa, cfg->listen[i].len, a, sizeof a));
+        printf(" workers=%d accept=%s root=%s\n", cfg->workers, cfg->accept->name, cfg->root ? cfg->root : "(none)");
         free(cfg);
         return 0;
     }

@@ -1,7 +1,7 @@
 /* lab 12 — fdhttpd changes itself under load: reload (SIGHUP), binary upgrade
  * (SIGUSR2), rollback, crash loops, systemd activation and notification.
  *
- *   lab [-s all|reload|invalid|upgrade|rollback|fds|nofile|stubborn|crashloop|systemd|load|migrate]
+ *   lab [-s all|reload|invalid|upgrade|rollback|fds|nofile|stubborn|crashloop|systemd|load|migrate|multi]
  *       [-a MODE]
  *       [-r RELOADS] [-u UPGRADES]
  *
@@ -30,6 +30,12 @@
  * load       fdload (kept-alive, Connection: close, and 4-deep pipelined clients)
  *            runs while the master does -r reloads and -u upgrades: failed requests
  *            are counted.
+ * multi      two addresses, 127.0.0.1 and ::1 (127.0.0.2 without IPv6): sdactivate
+ *            passes two named sockets (web4, web6), the master serves both and an
+ *            upgrade hands both on with their names; then the load scenario with
+ *            clients on both addresses: zero failed requests, /status counts both.
+ *            Under reuseport also 8 addresses x 32 workers: 256 listeners, more than
+ *            one SCM_RIGHTS message carries, handed over in two.
  * migrate    two listeners in one reuseport group, one closed with connections in its
  *            queue: all reset, then all served by the other with tcp_migrate_req=1
  *            (the program migrate, in a network namespace of its own; skipped with the
@@ -830,19 +836,19 @@ static int systemd(struct ctx *x)
 
 /* ---------------------------------------------------------------- load */
 
-/* A load client process: runs fdload in rounds of 2 s until stop_fd reaches end of
- * file, then writes "ok errors" totals to out_fd and exits. */
-static void load_child(const struct ctx *x, uint16_t port, int kind, int stop_fd, int out_fd)
+/* A load client process: runs fdload against host:port in rounds of 2 s until stop_fd
+ * reaches end of file, then writes "ok errors rounds" totals to out_fd and exits. */
+static void load_child(const struct ctx *x, const char *host, uint16_t port, int kind, int stop_fd, int out_fd)
 {
     char p[16];
     snprintf(p, sizeof p, "%u", port);
     long ok = 0, errors = 0, rounds = 0;
     for (;;) {
         /* kind 0: kept alive; 1: Connection: close; 2: kept alive, 4 requests pipelined */
-        char *av[] = {(char *)x->fdload, "-p", p, "-c", kind == 1 ? "6" : "8", "-t", "1", "-d", "2", "--kv",
-                      kind == 0 ? "-k" : kind == 2 ? "--pipeline" : NULL, "4", NULL};
+        char *av[] = {(char *)x->fdload, "-H", (char *)host, "-p", p, "-c", kind == 1 ? "6" : "8", "-t", "1", "-d",
+                      "2", "--kv", kind == 0 ? "-k" : kind == 2 ? "--pipeline" : NULL, "4", NULL};
         if (kind == 0)
-            av[11] = NULL;
+            av[13] = NULL;
         struct run_result r = {0};
         long v;
         /* exit 1 with a summary: every request of the round failed, counted below */
@@ -870,13 +876,18 @@ static void load_child(const struct ctx *x, uint16_t port, int kind, int stop_fd
     _exit(0);
 }
 
-static int load(struct ctx *x)
+enum { NLOAD = 3 };
+
+/* One run of the three load clients (kind k against host[k]:port[k]) while the master
+ * does x->reloads reloads and x->upgrades upgrades (one after every second reload). */
+struct loadrun {
+    long ok[NLOAD], err[NLOAD], rounds[NLOAD];
+    int reloads, upgrades, ops_ok;
+};
+
+static void load_churn(struct ctx *x, struct fdh_srv *s, const char *const host[NLOAD], const uint16_t port[NLOAD],
+                       struct loadrun *lr)
 {
-    struct fdh_srv s;
-    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", (char *)x->mode, NULL};
-    if (start(x, &s, x->bin, argv) < 0)
-        return 0;
-    enum { NLOAD = 3 };
     int stop_p[2], out_p[NLOAD][2];
     pid_t kid[NLOAD];
     if (pipe2(stop_p, O_CLOEXEC) < 0)
@@ -889,60 +900,214 @@ static int load(struct ctx *x)
             die("fork");
         if (kid[k] == 0) {
             close(stop_p[1]);
-            load_child(x, s.port, k, stop_p[0], out_p[k][1]);
+            load_child(x, host[k], port[k], k, stop_p[0], out_p[k][1]);
         }
         close(out_p[k][1]);
     }
     close(stop_p[0]);
     sleep_ms(300); /* the clients are connected and busy before the first change */
-    int reloads = 0, upgrades = 0, ok_ops = 1;
-    for (int i = 0; i < x->reloads || upgrades < x->upgrades; i++) {
+    *lr = (struct loadrun){.ops_ok = 1, .err = {-1, -1, -1}};
+    for (int i = 0; i < x->reloads || lr->upgrades < x->upgrades; i++) {
         if (i < x->reloads) {
-            sig(rl_master(&s), SIGHUP);
-            ok_ops &= rl_wait(&s, "reload=done", ++reloads, WAIT_S) == 0;
+            sig(rl_master(s), SIGHUP);
+            lr->ops_ok &= rl_wait(s, "reload=done", ++lr->reloads, WAIT_S) == 0;
         }
         /* an upgrade after every second reload */
-        if (upgrades < x->upgrades && (i % 2 == 1 || i >= x->reloads)) {
-            pid_t m = rl_master(&s);
+        if (lr->upgrades < x->upgrades && (i % 2 == 1 || i >= x->reloads)) {
+            pid_t m = rl_master(s);
             sig(m, SIGUSR2);
-            ok_ops &= rl_wait(&s, "upgrade=done", ++upgrades, WAIT_S) == 0;
-            rl_reap_wait(&s, m, WAIT_S);
+            lr->ops_ok &= rl_wait(s, "upgrade=done", ++lr->upgrades, WAIT_S) == 0;
+            rl_reap_wait(s, m, WAIT_S);
         }
-        if (!ok_ops)
+        if (!lr->ops_ok)
             break;
     }
     close(stop_p[1]); /* the clients finish their round and report */
-    long ok[NLOAD] = {0, 0, 0}, err[NLOAD] = {-1, -1, -1}, rounds[NLOAD] = {0, 0, 0};
     for (int k = 0; k < NLOAD; k++) {
         char buf[128] = "";
         ssize_t n = 0, r;
         while ((r = read(out_p[k][0], buf + n, sizeof buf - 1 - (size_t)n)) > 0)
             n += r;
         buf[n > 0 ? n : 0] = '\0';
-        sscanf(buf, "%ld %ld %ld", &ok[k], &err[k], &rounds[k]);
+        sscanf(buf, "%ld %ld %ld", &lr->ok[k], &lr->err[k], &lr->rounds[k]);
         close(out_p[k][0]);
         while (waitpid(kid[k], NULL, 0) < 0 && errno == EINTR)
             ;
     }
-    kv_print("load.reloads", "%d", reloads);
-    kv_print("load.upgrades", "%d", upgrades);
-    kv_print("load.ops_done", "%d", ok_ops);
-    kv_print("load.keepalive_ok", "%ld", ok[0]);
-    kv_print("load.keepalive_errors", "%ld", err[0]);
-    kv_print("load.close_ok", "%ld", ok[1]);
-    kv_print("load.close_errors", "%ld", err[1]);
-    kv_print("load.pipelined_ok", "%ld", ok[2]);
-    kv_print("load.pipelined_errors", "%ld", err[2]);
-    kv_print("load.rounds", "%ld", rounds[0] + rounds[1] + rounds[2]);
-    long gen = status(s.port, "generation");
-    kv_print("load.final_generation", "%ld", gen);
+}
+
+/* prefix.name=v */
+static void pkv(const char *prefix, const char *name, long v)
+{
+    char k[64];
+    snprintf(k, sizeof k, "%s.%s", prefix, name);
+    kv_print(k, "%ld", v);
+}
+
+/* The counts of a load run under prefix (load., multi.); 1 when nothing failed. */
+static int load_report(const struct ctx *x, const char *prefix, const struct loadrun *lr, long gen)
+{
+    static const char *const kind[NLOAD][2] = {{"keepalive_ok", "keepalive_errors"}, {"close_ok", "close_errors"},
+                                               {"pipelined_ok", "pipelined_errors"}};
+    pkv(prefix, "reloads", lr->reloads);
+    pkv(prefix, "upgrades", lr->upgrades);
+    pkv(prefix, "ops_done", lr->ops_ok);
+    int clean = 1;
+    for (int i = 0; i < NLOAD; i++) {
+        pkv(prefix, kind[i][0], lr->ok[i]);
+        pkv(prefix, kind[i][1], lr->err[i]);
+        clean &= lr->ok[i] > 0 && lr->err[i] == 0;
+    }
+    pkv(prefix, "rounds", lr->rounds[0] + lr->rounds[1] + lr->rounds[2]);
+    pkv(prefix, "final_generation", gen);
+    return clean && lr->ops_ok && lr->reloads == x->reloads && lr->upgrades == x->upgrades &&
+           gen == 1 + x->reloads + x->upgrades;
+}
+
+static int load(struct ctx *x)
+{
+    struct fdh_srv s;
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-w", "2", "-a", (char *)x->mode, NULL};
+    if (start(x, &s, x->bin, argv) < 0)
+        return 0;
+    const char *host[NLOAD] = {"127.0.0.1", "127.0.0.1", "127.0.0.1"};
+    const uint16_t port[NLOAD] = {s.port, s.port, s.port};
+    struct loadrun lr;
+    load_churn(x, &s, host, port, &lr);
+    int clean = load_report(x, "load", &lr, status(s.port, "generation"));
     kv_print("load.status_reloads", "%ld", status(s.port, "reloads"));
     kv_print("load.status_upgrades", "%ld", status(s.port, "upgrades"));
     int stopped = stop(&s, "load");
     fdh_srv_free(&s);
-    kv_print("load.failed_requests", "%ld", err[0] + err[1] + err[2]);
-    return ok_ops && reloads == x->reloads && upgrades == x->upgrades && ok[0] > 0 && ok[1] > 0 && ok[2] > 0 &&
-           err[0] == 0 && err[1] == 0 && err[2] == 0 && gen == 1 + x->reloads + x->upgrades && stopped;
+    kv_print("load.failed_requests", "%ld", lr.err[0] + lr.err[1] + lr.err[2]);
+    return clean && stopped;
+}
+
+/* ---------------------------------------------------------------- multi */
+
+/* The second address of the multi scenario: the IPv6 loopback when this machine has
+ * one, else 127.0.0.2 (all of 127/8 is loopback on Linux): two addresses either way. */
+static const char *second_host(void)
+{
+    uint16_t p;
+    int fd = tcp_listen("::1", 0, 1, SOCK_CLOEXEC, &p);
+    if (fd < 0)
+        return "127.0.0.2";
+    close(fd);
+    return "::1";
+}
+
+/* The port of listen.N=ADDR ... in the master's output, 0 when missing. */
+static uint16_t listen_port(const char *out, int n)
+{
+    char key[24];
+    snprintf(key, sizeof key, "listen.%d", n);
+    char *v = kv_get(out, key);
+    if (v == NULL)
+        return 0;
+    char *sp = strchr(v, ' ');
+    if (sp)
+        *sp = '\0';
+    long p = strrchr(v, ':') ? strtol(strrchr(v, ':') + 1, NULL, 10) : 0;
+    free(v);
+    return (uint16_t)p;
+}
+
+/* Both addresses answer 200, and listen.N of the output says name=NAME (NULL: no check). */
+static int serves_both(const struct fdh_srv *s, const char *host2, const char *n0, const char *n1)
+{
+    uint16_t p0 = listen_port(s->out, 0), p1 = listen_port(s->out, 1);
+    char *l0 = kv_get(s->out, "listen.0"), *l1 = kv_get(s->out, "listen.1");
+    char w0[48], w1[48];
+    snprintf(w0, sizeof w0, "name=%s", n0 ? n0 : "");
+    snprintf(w1, sizeof w1, "name=%s", n1 ? n1 : "");
+    int ok = p0 && p1 && rl_get_on("127.0.0.1", p0, "/") == 200 && rl_get_on(host2, p1, "/") == 200 && l0 && l1 &&
+             (!n0 || strstr(l0, w0)) && (!n1 || strstr(l1, w1));
+    free(l0);
+    free(l1);
+    return ok;
+}
+
+/* More listeners than one SCM_RIGHTS message carries (SCM_MAX_FD = 253): 8 addresses
+ * (127.0.0.1..8) x 32 reuseport workers = 256 sockets + the stats page. The upgrade
+ * sends them in two messages; the new master serves every address. 1 when shown. */
+static int many_listeners(struct ctx *x)
+{
+    char *argv[24] = {"fdhttpd", "-w", "32", "-a", "reuseport", "--access-log", "off"};
+    char addr[8][32];
+    int n = 7;
+    for (int a = 0; a < 8; a++) {
+        snprintf(addr[a], sizeof addr[a], "127.0.0.%d:0", a + 1);
+        argv[n++] = "-l", argv[n++] = addr[a];
+    }
+    argv[n] = NULL;
+    struct fdh_srv s;
+    if (start(x, &s, x->bin, argv) < 0)
+        return 0;
+    pid_t first = s.pid;
+    sig(first, SIGUSR2);
+    int ok = rl_wait(&s, "upgrade=done", 1, WAIT_S) == 0 && rl_reap_wait(&s, first, WAIT_S) == 0 &&
+             strstr(s.out, "handover=listeners=256 addresses=8 messages=2") != NULL;
+    for (int a = 0; ok && a < 8; a++) {
+        char h[32];
+        snprintf(h, sizeof h, "127.0.0.%d", a + 1);
+        ok = rl_get_on(h, listen_port(s.out, a), "/") == 200;
+    }
+    kv_print("multi.handover_two_messages", "%d", ok);
+    ok = stop(&s, "multi_many") && ok;
+    fdh_srv_free(&s);
+    return ok;
+}
+
+/* multi: two addresses. Socket activation with two named sockets (per address: one,
+ * or one per worker under reuseport), handed on by an upgrade; then the load scenario
+ * with clients on both addresses. */
+static int multi(struct ctx *x)
+{
+    const char *host2 = second_host();
+    char second[64];
+    snprintf(second, sizeof second, strchr(host2, ':') ? "[%s]:0" : "%s:0", host2);
+    kv_print("multi.second_address", "%s", second);
+    int rp = strcmp(x->mode, "reuseport") == 0;
+    struct fdh_srv s;
+    char *sd[] = {"sdactivate", "-n", rp ? "2" : "1", "-l", "127.0.0.1:0", "--name", "web4", "-l", second, "--name",
+                  "web6", "--", x->bin, "-w", "2", "-a", (char *)x->mode, "--access-log", "off", NULL};
+    int named = start(x, &s, x->sdact, sd) == 0;
+    named = named && kv_is(s.out, "socket_activation", rp ? "4" : "2") && serves_both(&s, host2, "web4", "web6");
+    kv_print("multi.systemd_two_named_sockets", "%d", named);
+    int handed = 0;
+    if (named) {
+        pid_t first = s.pid;
+        sig(first, SIGUSR2);
+        /* the new master prints its own listen.N lines: the last ones in s.out */
+        handed = rl_wait(&s, "upgrade=done", 1, WAIT_S) == 0 && rl_reap_wait(&s, first, WAIT_S) == 0 &&
+                 rl_count(s.out, "listen.0=") == 2 && serves_both(&s, host2, NULL, NULL);
+        char *last = strstr(s.out, "upgrade=started");
+        handed = handed && last && strstr(last, "name=web4") && strstr(last, "name=web6") &&
+                 strstr(last, rp ? "handover=listeners=4 addresses=2 messages=1" :
+                                   "handover=listeners=2 addresses=2 messages=1");
+        kv_print("multi.systemd_upgrade_kept_both", "%d", handed);
+        named = stop(&s, "multi_systemd") && named;
+    }
+    fdh_srv_free(&s);
+    int many = !rp || many_listeners(x);
+    char *argv[] = {"fdhttpd", "-l", "127.0.0.1:0", "-l", second, "-w", "2", "-a", (char *)x->mode, NULL};
+    if (start(x, &s, x->bin, argv) < 0)
+        return 0;
+    uint16_t p0 = listen_port(s.out, 0), p1 = listen_port(s.out, 1);
+    /* kept-alive clients on the first address, Connection: close and pipelined on the second */
+    const char *host[NLOAD] = {"127.0.0.1", host2, host2};
+    const uint16_t port[NLOAD] = {p0, p1, p1};
+    struct loadrun lr;
+    load_churn(x, &s, host, port, &lr);
+    int clean = load_report(x, "multi", &lr, status(s.port, "generation"));
+    long a0 = status(s.port, "listen.0.accepted"), a1 = status(s.port, "listen.1.accepted");
+    kv_print("multi.accepted_first", "%ld", a0);
+    kv_print("multi.accepted_second", "%ld", a1);
+    int stopped = stop(&s, "multi");
+    fdh_srv_free(&s);
+    kv_print("multi.failed_requests", "%ld", lr.err[0] + lr.err[1] + lr.err[2]);
+    return named && handed && many && clean && a0 > 0 && a1 > 0 && stopped;
 }
 
 /* ---------------------------------------------------------------- main */
@@ -994,7 +1159,7 @@ int main(int argc, char **argv)
         case 'r': x.reloads = atoi(optarg); break;
         case 'u': x.upgrades = atoi(optarg); break;
         default:
-            fprintf(stderr, "usage: lab [-s all|reload|invalid|upgrade|rollback|fds|nofile|stubborn|crashloop|systemd|load|migrate] [-a MODE] "
+            fprintf(stderr, "usage: lab [-s all|reload|invalid|upgrade|rollback|fds|nofile|stubborn|crashloop|systemd|load|migrate|multi] [-a MODE] "
                             "[-r RELOADS] [-u UPGRADES]\n");
             return 2;
         }
@@ -1037,6 +1202,7 @@ int main(int argc, char **argv)
         {"systemd", "# systemd: socket activation and READY/RELOADING/STOPPING", systemd},
         {"load", "# load: fdload runs while the server reloads and upgrades itself", load},
         {"migrate", "# migrate: a closing reuseport listener's queue, reset or moved (tcp_migrate_req)", migrate},
+        {"multi", "# multi: two addresses (IPv4 + IPv6): two named activated sockets, load while reloading", multi},
     };
     int all = strcmp(scen, "all") == 0, shown = 1, ran = 0;
     char draw[PATH_MAX] = ""; /* the picture (FDLAB_DRAW): drawn by the upgrade scenario's servers only */

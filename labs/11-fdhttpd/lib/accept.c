@@ -12,6 +12,7 @@
 #include "accept.h"
 #include "channel.h"
 #include "conn.h"
+#include "stats.h"
 #include "err.h"
 #include "master.h"
 #include "worker.h"
@@ -58,7 +59,7 @@ int fdh_accept_reload_refusal(const struct fdh_config *old, const struct fdh_con
     return 0;
 }
 
-int fdh_accept_pass(struct master *m, int *rr, int skip, int c)
+int fdh_accept_pass(struct master *m, int *rr, int addr, int skip, int c)
 {
     struct gen *g = m->cur;
     for (int tries = 0; tries < g->cfg->workers; tries++) {
@@ -68,13 +69,17 @@ int fdh_accept_pass(struct master *m, int *rr, int skip, int c)
         if (slot == skip || !s->ready || s->chan < 0)
             continue;
         struct channel_msg msg = {.command = CHANNEL_NEW_CONN, .pid = getpid(), .slot = slot, .fd = c};
+        /* Counted before the send: the worker may answer a /status on it at once. */
+        atomic_long *on = &m->sh->slot[g->id % FDH_BANKS][slot].accepted_on[addr];
+        atomic_fetch_add_explicit(on, 1, memory_order_relaxed);
         if (channel_send(s->chan, &msg) == 0)
             return 1;
+        atomic_fetch_sub_explicit(on, 1, memory_order_relaxed);
     }
     return 0;
 }
 
-int fdh_accept_master_batch(struct master *m, int fd, int skip, struct fdh_pass_count *n)
+int fdh_accept_master_batch(struct master *m, int fd, int addr, int skip, struct fdh_pass_count *n)
 {
     for (int k = 0; k < FDH_ACCEPT_BATCH; k++) {
         int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -88,7 +93,7 @@ int fdh_accept_master_batch(struct master *m, int fd, int skip, struct fdh_pass_
             return 0;
         }
         n->emfile_logged = 0;
-        if (fdh_accept_pass(m, &n->rr, skip, c))
+        if (fdh_accept_pass(m, &n->rr, addr, skip, c))
             n->passed++;
         else
             n->failed++;
@@ -153,10 +158,10 @@ void fdh_accept_conns_changed(struct fdh_w *w)
  * stopping early (a pause, the batch) loses nothing. Measured (make bench-server, the
  * close-13B case): one accept4 per wake-up costs more epoll_wait calls than the one
  * EAGAIN per wake-up this loop pays, so the loop stays. */
-static void accept_some(struct fdh_w *w)
+static void accept_some(struct fdh_w *w, int lfd, int addr)
 {
     for (int i = 0; i < FDH_ACCEPT_BATCH && !w->draining && w->listening; i++) {
-        int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -172,6 +177,7 @@ static void accept_some(struct fdh_w *w)
             while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
         }
+        atomic_fetch_add_explicit(&w->me->accepted_on[addr], 1, memory_order_relaxed);
         fdh_conn_open(w, fd, 1);
         fdh_accept_conns_changed(w); /* at --max-conns: stop accepting */
     }
@@ -179,16 +185,24 @@ static void accept_some(struct fdh_w *w)
 
 static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
 {
-    (void)el, (void)fd, (void)events;
-    accept_some(ud);
+    (void)el, (void)events;
+    struct fdh_w *w = ud;
+    int a = 0;
+    while (a < w->nlfd - 1 && w->lfd[a] != fd) /* at most FDH_MAX_ADDRS, usually 1 or 2 */
+        a++;
+    accept_some(w, fd, a);
 }
 
+/* Every address's listener goes in and out together: the pauses and the accept mutex
+ * are about this worker taking connections at all, not about one address. */
 void fdh_listen_on(struct fdh_w *w)
 {
-    if (w->listening || w->lfd < 0 || w->draining || w->stop || w->paused_full || w->paused_emfile)
+    if (w->listening || w->nlfd == 0 || w->lfd[0] < 0 || w->draining || w->stop || w->paused_full ||
+        w->paused_emfile)
         return; /* stop: leaving (closing the connections must not re-add it) */
-    if (evloop_io_add(w->el, w->lfd, w->cfg->accept->listen_mask, on_listener, w) < 0)
-        die("worker %d: evloop_io_add(listener)", w->slot);
+    for (int a = 0; a < w->nlfd; a++)
+        if (evloop_io_add(w->el, w->lfd[a], w->cfg->accept->listen_mask, on_listener, w) < 0)
+            die("worker %d: evloop_io_add(listener)", w->slot);
     w->listening = 1;
 }
 
@@ -196,7 +210,8 @@ void fdh_listen_off(struct fdh_w *w)
 {
     if (!w->listening)
         return;
-    if (evloop_io_del(w->el, w->lfd) < 0)
-        die("worker %d: evloop_io_del(listener)", w->slot);
+    for (int a = 0; a < w->nlfd; a++)
+        if (evloop_io_del(w->el, w->lfd[a]) < 0)
+            die("worker %d: evloop_io_del(listener)", w->slot);
     w->listening = 0;
 }

@@ -96,9 +96,10 @@ int fdh_accept_per_slot(const struct fdh_config *cfg);
 int fdh_accept_one(const struct fdh_config *cfg);
 
 /* Master: passes connection c to the next ready worker of the current generation over
- * its channel, round robin from *rr (advanced), skipping slot `skip` (-1: none).
- * Returns 1 when one took it, 0 when none could. The caller closes its copy of c. */
-int fdh_accept_pass(struct master *m, int *rr, int skip, int c);
+ * its channel, round robin from *rr (advanced), skipping slot `skip` (-1: none), and
+ * counts it on address `addr` (listeners.h) of the worker that took it. Returns 1 when
+ * one took it, 0 when none could. The caller closes its copy of c. */
+int fdh_accept_pass(struct master *m, int *rr, int addr, int skip, int c);
 
 /* Master: what its accepting from a listener counted. */
 struct fdh_pass_count {
@@ -106,12 +107,12 @@ struct fdh_pass_count {
     long passed, failed;
     int emfile_logged; /* an out-of-descriptors episode was logged; cleared by an accept */
 };
-/* Master: accepts up to FDH_ACCEPT_BATCH connections from listener fd and passes each
+/* Master: accepts up to FDH_ACCEPT_BATCH connections from listener fd (of address addr) and passes each
  * (fdh_accept_pass, skipping slot `skip`); its own copy is closed either way (not
  * passed: the client sees end of file). Returns 1 when out of descriptors (EMFILE,
  * ENFILE, ENOBUFS, ENOMEM: the caller rests the listener, which level-triggered would
  * wake it again at once), else 0 (EAGAIN, or the batch done). */
-int fdh_accept_master_batch(struct master *m, int fd, int skip, struct fdh_pass_count *n);
+int fdh_accept_master_batch(struct master *m, int fd, int addr, int skip, struct fdh_pass_count *n);
 
 /* accept_takeover.c: while slot i of a per-slot-listener strategy has no ready worker
  * (a crash loop's back-off, a respawn), the connections its listener holds and gets

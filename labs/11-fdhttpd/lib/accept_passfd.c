@@ -21,6 +21,7 @@
 #include "err.h"
 #include "kv.h"
 #include "master.h"
+#include "stats.h"
 
 struct passfd {
     struct master *m;
@@ -52,15 +53,22 @@ static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
 {
     (void)el, (void)events;
     struct passfd *p = ud;
-    if (fdh_accept_master_batch(p->m, fd, -1, &p->n))
+    int addr = 0; /* the master holds one socket per address (nlisteners = 1) */
+    while (addr < p->m->ls.naddr - 1 && p->m->ls.fd[addr] != fd)
+        addr++;
+    if (fdh_accept_master_batch(p->m, fd, addr, -1, &p->n))
         pause_listener(p, fd);
 }
 
+/* Every address's socket that is open and not yet in the loop (after a pause, only
+ * the paused one). */
 static void listen_master(struct passfd *p)
 {
     struct master *m = p->m;
-    if (evloop_io_add(m->el, m->ls.fd[0], EV_READ, on_listener, p) < 0)
-        die("evloop_io_add(listener)");
+    for (int a = 0; a < m->ls.n; a++)
+        if (m->ls.fd[a] >= 0 && !evloop_io_mask(m->el, m->ls.fd[a]) &&
+            evloop_io_add(m->el, m->ls.fd[a], EV_READ, on_listener, p) < 0)
+            die("evloop_io_add(listener)");
 }
 
 static void on_pause_end(struct evloop *el, struct ev_timer *t, void *ud)
@@ -68,7 +76,8 @@ static void on_pause_end(struct evloop *el, struct ev_timer *t, void *ud)
     (void)t;
     struct passfd *p = ud;
     struct master *m = p->m;
-    if (m->mode == RUNNING && m->ls.fd[0] >= 0 && !evloop_io_mask(el, m->ls.fd[0]))
+    (void)el;
+    if (m->mode == RUNNING)
         listen_master(p);
 }
 

@@ -67,6 +67,10 @@ static int master_listening(struct master *m, char *why, size_t len)
     if (cfg->workers > RSTEER_MAX)
         return snprintf(why, len, "--accept=steered: at most %d workers (the program's socket array)",
                         RSTEER_MAX), -1;
+    /* Each address is a reuseport group of its own, and the program steers one. */
+    if (m->ls.naddr > 1)
+        return snprintf(why, len, "--accept=steered serves one --listen address (its program steers "
+                        "one reuseport group); %d were given", m->ls.naddr), -1;
     struct steered *st = calloc(1, sizeof *st);
     if (st == NULL || (st->t = fdh_takeover_new(m)) == NULL) {
         free(st);

@@ -40,22 +40,26 @@ struct fdh_takeover {
 
 static void on_listener(struct evloop *el, int fd, unsigned events, void *ud);
 
-/* The listener slot `slot` keeps (accept.h slot_listener), or -1. */
-static int listener_fd(struct fdh_takeover *t, int slot)
+/* Socket slot_listener(slot) of address a (listeners.h: fd[a * per + k]), or -1. */
+static int listener_fd(struct fdh_takeover *t, int slot, int a)
 {
-    int i = t->m->cur->cfg->accept->slot_listener(slot);
-    return i >= 0 && i < t->m->ls.n ? t->m->ls.fd[i] : -1;
+    const struct fdh_listeners *ls = &t->m->ls;
+    int k = t->m->cur->cfg->accept->slot_listener(slot);
+    return k >= 0 && k < ls->per && a < ls->naddr ? ls->fd[a * ls->per + k] : -1;
 }
 
+/* A slot's sockets, one per address, go in and out of the master's loop together. */
 static void watch(struct fdh_takeover *t, int slot, int on)
 {
     if (on == t->watching[slot])
         return;
-    int fd = listener_fd(t, slot);
-    if (fd < 0)
-        return;
-    if ((on ? evloop_io_add(t->m->el, fd, EV_READ, on_listener, t) : evloop_io_del(t->m->el, fd)) < 0)
-        die("master: takeover of listener %d", slot);
+    for (int a = 0; a < t->m->ls.naddr; a++) {
+        int fd = listener_fd(t, slot, a);
+        if (fd < 0)
+            continue;
+        if ((on ? evloop_io_add(t->m->el, fd, EV_READ, on_listener, t) : evloop_io_del(t->m->el, fd)) < 0)
+            die("master: takeover of listener %d", slot);
+    }
     t->watching[slot] = on;
 }
 
@@ -80,11 +84,15 @@ static void update(struct fdh_takeover *t)
         watch(t, i, can && t->down[i] && other_ready(t, i));
 }
 
-static int slot_of(struct fdh_takeover *t, int fd)
+/* The watched slot whose socket fd is, with its address in *addr; -1 when none. */
+static int slot_of(struct fdh_takeover *t, int fd, int *addr)
 {
     for (int i = 0; i < FDH_MAX_WORKERS; i++)
-        if (t->watching[i] && listener_fd(t, i) == fd)
-            return i;
+        for (int a = 0; t->watching[i] && a < t->m->ls.naddr; a++)
+            if (listener_fd(t, i, a) == fd) {
+                *addr = a;
+                return i;
+            }
     return -1;
 }
 
@@ -111,12 +119,12 @@ static void on_listener(struct evloop *el, int fd, unsigned events, void *ud)
 {
     (void)el, (void)events;
     struct fdh_takeover *t = ud;
-    int slot = slot_of(t, fd);
+    int addr = 0, slot = slot_of(t, fd, &addr);
     if (slot < 0 || t->m->mode != RUNNING) { /* leaving: the queue is not ours to serve */
         update(t);
         return;
     }
-    if (fdh_accept_master_batch(t->m, fd, slot, &t->n))
+    if (fdh_accept_master_batch(t->m, fd, addr, slot, &t->n))
         rest(t);
 }
 

@@ -13,14 +13,17 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "sockaddr.h"
 
-#define LINE_MAX_BYTES 512 /* peer 48 + time 30 + request ALOG_REQ_MAX+4 + status, bytes */
+#define LINE_MAX_BYTES 640 /* peer 48 + time 30 + request ALOG_REQ_MAX+4 + status, bytes,
+                              local 64 */
 _Static_assert(LINE_MAX_BYTES <= PIPE_BUF, "a line must fit one atomic pipe write");
 
 struct alog {
     int fd;
     int regular;         /* 1: one write per buffer; 0: whole lines, <= PIPE_BUF per write */
     int warned;          /* a write failure was reported */
+    int local;           /* alog_name_local: lines end with the local address */
     struct evloop *el;
     struct ev_timer timer;
     time_t tcached;      /* the second tstr shows */
@@ -52,6 +55,7 @@ struct alog *alog_open(const char *path, struct evloop *el)
     }
     al->regular = S_ISREG(st.st_mode);
     al->warned = 0;
+    al->local = 0;
     al->el = el;
     ev_timer_init(&al->timer, on_timer, al);
     al->tcached = (time_t)-1;
@@ -104,6 +108,34 @@ void alog_flush(struct alog *al)
     al->len = 0;
 }
 
+void alog_name_local(struct alog *al)
+{
+    if (al)
+        al->local = 1;
+}
+
+int alog_reopen(struct alog *al, const char *path)
+{
+    if (al == NULL)
+        return 0;
+    alog_flush(al); /* the lines made before the signal: into the old (renamed) file */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        errno = e;
+        return -1;
+    }
+    if (close(al->fd) < 0)
+        warn_errno("access log: close");
+    al->fd = fd;
+    al->regular = S_ISREG(st.st_mode);
+    al->warned = 0;
+    return 0;
+}
+
 void alog_close(struct alog *al)
 {
     if (al == NULL)
@@ -137,6 +169,16 @@ static int put_escaped(struct alog_req *q, const char *s, size_t n)
     return 0;
 }
 
+static void local_of(struct alog_req *q, int fd)
+{
+    struct sa_any a;
+    a.len = sizeof a.u;
+    if (getsockname(fd, &a.u.sa, &a.len) < 0)
+        snprintf(q->local, sizeof q->local, "-");
+    else
+        sa_format(&a.u.sa, a.len, q->local, sizeof q->local);
+}
+
 static void peer_of(struct alog_req *q, int fd)
 {
     struct sockaddr_storage ss;
@@ -152,12 +194,21 @@ static void peer_of(struct alog_req *q, int fd)
         snprintf(q->peer, sizeof q->peer, "-"); /* e.g. the client already reset */
 }
 
+/* Once per connection: the peer, and the local address when the lines name it. */
+static void endpoints(const struct alog *al, struct alog_req *q, int fd)
+{
+    if (q->peer[0] != '\0')
+        return;
+    peer_of(q, fd);
+    if (al->local)
+        local_of(q, fd);
+}
+
 void alog_request(struct alog *al, struct alog_req *q, int fd, const struct http_request *req)
 {
     if (al == NULL)
         return;
-    if (q->peer[0] == '\0')
-        peer_of(q, fd);
+    endpoints(al, q, fd);
     char ver[12];
     snprintf(ver, sizeof ver, " HTTP/1.%d", req->minor_version);
     q->len = 0;
@@ -172,8 +223,7 @@ void alog_reply(struct alog *al, struct alog_req *q, int fd, time_t now, const s
 {
     if (al == NULL)
         return;
-    if (q->peer[0] == '\0')
-        peer_of(q, fd);
+    endpoints(al, q, fd);
     if (now != al->tcached) { /* strftime once per second, not per line */
         struct tm tm;
         gmtime_r(&now, &tm);
@@ -182,8 +232,9 @@ void alog_reply(struct alog *al, struct alog_req *q, int fd, time_t now, const s
     }
     long long bytes = r->body != NULL ? (long long)r->body_len : r->file_fd >= 0 ? (long long)r->file_len : 0;
     char line[LINE_MAX_BYTES];
-    int n = snprintf(line, sizeof line, "%s - - %s \"%.*s\" %d %lld\n", q->peer, al->tstr,
-                     q->len ? (int)q->len : 1, q->len ? q->line : "-", r->status, bytes);
+    int n = snprintf(line, sizeof line, "%s - - %s \"%.*s\" %d %lld%s%s\n", q->peer, al->tstr,
+                     q->len ? (int)q->len : 1, q->len ? q->line : "-", r->status, bytes, al->local ? " " : "",
+                     al->local ? q->local : "");
     q->len = 0; /* the next response answers the next request (or none) */
     if (n <= 0 || (size_t)n >= sizeof line)
         return; /* cannot happen: every part is bounded */

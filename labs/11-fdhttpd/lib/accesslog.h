@@ -20,6 +20,11 @@
  *            whole body went out): Content-Length or the range's length; 0 for HEAD,
  *            304 and 204. It is the size the response was queued with: a client that
  *            disconnects in the middle still gets its full size logged.
+ *   LOCAL    only when the server listens on several addresses (alog_name_local): the
+ *            address the connection came in on, "IPv4:PORT" or "[IPv6]:PORT"
+ *            (getsockname once per connection), appended after bytes as nginx's
+ *            custom formats do with $server_addr:$server_port. A one-address server
+ *            writes plain CLF, which every log tool reads.
  * Responses that never reach the response path are not logged: the 503 of
  * --max-conns (before a connection exists) and the best-effort 408 of a timed-out
  * head or body. 100 Continue is not a response (no line).
@@ -35,6 +40,14 @@
  * target that is not a regular file (a FIFO, a pipe, a terminal: --access-log
  * /dev/stderr) only writes of at most PIPE_BUF bytes are atomic (pipe(7)), so there
  * each write carries whole lines and at most PIPE_BUF bytes.
+ *
+ * REOPENING (SIGUSR1, the logrotate habit: mv access.log access.log.1, then signal).
+ * The worker's descriptor follows the renamed file, so lines keep landing in
+ * access.log.1 until alog_reopen: it first writes what is buffered (to the old file:
+ * those lines were made before the signal), then opens the path again (a new file)
+ * and switches to it. Nothing is lost: a line is either in the buffer, and goes to
+ * the old file at the switch, or made after it, and goes to the new one. How the
+ * signal reaches the workers: the master forwards it (master.c says why).
  *
  * Usage (worker.c, conn.c): al = alog_open(path, el) once per worker; per request
  * alog_request() when its head was parsed and alog_reply() when its response is
@@ -60,6 +73,7 @@ struct alog;
 /* Per connection: the request line of the request being answered, and the peer. */
 struct alog_req {
     char peer[48];  /* "" until looked up */
+    char local[64]; /* alog_name_local: the connection's own address, looked up with peer */
     unsigned short len;
     char line[ALOG_REQ_MAX + 4];
 };
@@ -68,6 +82,14 @@ struct alog_req {
  * Returns the log, or NULL with errno (the caller decides: the worker warns and runs
  * without a log). */
 struct alog *alog_open(const char *path, struct evloop *el);
+
+/* From now on every line names the local address the connection came in on. */
+void alog_name_local(struct alog *al);
+
+/* Writes what is buffered, then opens path again (O_APPEND|O_CREAT) and writes to
+ * it from now on. 0; -1 with errno when it cannot be opened (then the log goes on in
+ * the old file, and the caller warns). al NULL: 0. */
+int alog_reopen(struct alog *al, const char *path);
 
 /* Remembers req's request line (escaped, cut) in q for the next alog_reply on the
  * same connection. al NULL: nothing. */

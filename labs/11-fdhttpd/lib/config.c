@@ -17,9 +17,18 @@ const char fdh_usage[] =
     "A pre-forked HTTP/1.1 server: one master process supervising N worker processes,\n"
     "each running one epoll event loop.\n"
     "\n"
-    "  -l, --listen IP:PORT   address to listen on (default 127.0.0.1:8080); PORT 0 lets\n"
-    "                         the kernel choose. On start the master prints\n"
-    "                         listening=IP:PORT, and ready=1 once every worker is up.\n"
+    "  -l, --listen ADDR      address to listen on: IPv4:PORT, [IPv6]:PORT, *:PORT (every\n"
+    "                         IPv4 address) or [::]:PORT (every IPv6 one); default\n"
+    "                         127.0.0.1:8080. Give it up to 8 times (also in --config,\n"
+    "                         whose list then replaces the command line's) to listen on\n"
+    "                         several addresses: every accept strategy serves them all\n"
+    "                         (reuseport: one socket per worker PER ADDRESS). IPv6\n"
+    "                         sockets are IPV6_V6ONLY: [::]:80 takes no IPv4, so one rule\n"
+    "                         holds on every host whatever net.ipv6.bindv6only says; for\n"
+    "                         both families give *:80 and [::]:80. PORT 0 lets the kernel\n"
+    "                         choose. On start the master prints listening=ADDR (the\n"
+    "                         first), listen.N=ADDR sockets=K for each, and ready=1 once\n"
+    "                         every worker is up; /status counts listen.N.accepted.\n"
     "  -w, --workers N        worker processes, 1..64 (default: the number of CPUs)\n"
     "  -a, --accept MODE      how connections reach the workers:\n"
     "                           reuseport  one SO_REUSEPORT listener per worker, opened by\n"
@@ -75,12 +84,22 @@ const char fdh_usage[] =
     "                         sockets (connections in the old queues are reset, new ones\n"
     "                         refused meanwhile); without it the sockets are handed over\n"
     "      --upgrade-from NAME  internal: set by the old master when it execs the new one\n"
+    "      --gzip-static      serve FILE.gz, when it exists, to a client whose\n"
+    "                         Accept-Encoding takes gzip: Content-Encoding: gzip, the\n"
+    "                         Content-Type of FILE, an ETag of the .gz's own with -gzip,\n"
+    "                         Range over the compressed bytes; every file response then\n"
+    "                         says Vary: Accept-Encoding (nginx's gzip_static)\n"
+    "      --cache-control V  a Cache-Control: V line on every 200/206/304 of a file\n"
+    "                         (e.g. 'public, max-age=3600'); 'off' (default): none\n"
     "  -h, --help             this text\n"
     "\n"
     "Requests: GET /status answers the shared statistics as key=value lines; POST or PUT\n"
     "/echo answers the request body; everything else is a file under the root (GET,\n"
     "HEAD, OPTIONS; other methods 405). Every response names its worker (X-Worker).\n"
     "Signals to the master: SIGTERM/SIGINT stop now (workers get 3 s, then SIGKILL);\n"
+    "SIGUSR1 reopens the access log (the master forwards it to every worker, which\n"
+    "writes what it buffered to the old file and opens the path again: mv the log, then\n"
+    "kill -USR1, and no line is lost; the master prints reopen=workers=N);\n"
     "SIGQUIT drains (stop accepting, finish requests in flight, at most 30 s). A worker\n"
     "that dies is respawned in its slot; one that keeps dying within 1 s of its start\n"
     "is respawned after 100 ms, doubling up to 5 s.\n"
@@ -99,9 +118,12 @@ const char fdh_usage[] =
     "steered: a reload keeps the program (--workers cannot change); an upgrade fails (a\n"
     "socket is in one steering map at most): restart to upgrade a steered server.\n"
     "A slot without a worker (respawning, a crash loop's back-off): reuseport and steered\n"
-    "have the master accept from its listener and pass to the other workers meanwhile.\n"
-    "systemd: LISTEN_FDS/LISTEN_PID sockets replace --listen (reuseport: one per\n"
-    "worker, else exactly one); READY=1, RELOADING=1, STOPPING=1 go to NOTIFY_SOCKET.\n"
+    "have the master accept from its listeners and pass to the other workers meanwhile.\n"
+    "systemd: LISTEN_FDS/LISTEN_PID sockets replace --listen, grouped by the address\n"
+    "each is bound to (reuseport: one per worker per address, else one per address),\n"
+    "each address named by its LISTEN_FDNAMES entry (listen.N=... name=NAME); READY=1,\n"
+    "RELOADING=1, STOPPING=1 go to NOTIFY_SOCKET. With several addresses each access\n"
+    "log line ends with the address the connection came in on.\n"
     "Exit status: 0 after a clean stop, 1 on a configuration or start-up error.\n";
 
 /* A whole decimal number in [lo, hi], or -1. */
@@ -194,20 +216,22 @@ static int access_log_check(struct fdh_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
-static int parse_listen(const char *s, struct fdh_config *cfg)
+/* Appends one --listen address (the first one from a --config file replaces argv's
+ * list: the file wins). 0, or -1 with the reason in err. */
+static int parse_listen(const char *s, struct fdh_config *cfg, int in_file, char *err, size_t errlen)
 {
-    const char *colon = strrchr(s, ':');
-    if (colon == NULL || (size_t)(colon - s) >= sizeof cfg->ip)
-        return -1;
-    char ip[sizeof cfg->ip];
-    memcpy(ip, s, (size_t)(colon - s));
-    ip[colon - s] = '\0';
-    struct in_addr a;
-    long port = parse_num(colon + 1, 0, 65535);
-    if (inet_pton(AF_INET, ip, &a) != 1 || port < 0)
-        return -1;
-    memcpy(cfg->ip, ip, sizeof ip);
-    cfg->port = (uint16_t)port;
+    if (in_file && !cfg->listen_from_file)
+        cfg->nlisten = 0, cfg->listen_from_file = 1;
+    struct sa_any a;
+    if (sa_parse_endpoint(s, &a) < 0)
+        return snprintf(err, errlen, "--listen '%s': want IPv4:PORT, [IPv6]:PORT or *:PORT, e.g. 127.0.0.1:0 "
+                        "or [::1]:0", s), -1;
+    if (cfg->nlisten >= FDH_MAX_ADDRS)
+        return snprintf(err, errlen, "--listen '%s': at most %d addresses", s, FDH_MAX_ADDRS), -1;
+    for (int i = 0; i < cfg->nlisten; i++)
+        if (cfg->listen[i].len == a.len && memcmp(&cfg->listen[i].u, &a.u, a.len) == 0 && sa_port(&a.u.sa) != 0)
+            return snprintf(err, errlen, "--listen '%s': given twice", s), -1;
+    cfg->listen[cfg->nlisten++] = a;
     return 0;
 }
 
@@ -278,6 +302,8 @@ static const struct option longopts[] = {
     {"config", required_argument, NULL, 'f'}, {"no-handover", no_argument, NULL, 'O'},
     {"upgrade-from", required_argument, NULL, 'U'}, {"drain-timeout", required_argument, NULL, 'D'},
     {"slow-slot", required_argument, NULL, FDH_OPT_SLOW_SLOT}, {"slow-ms", required_argument, NULL, FDH_OPT_SLOW_MS},
+    /* operator habits */
+    {"cache-control", required_argument, NULL, 'c'}, {"gzip-static", no_argument, NULL, 'g'},
     {NULL, 0, NULL, 0}};
 
 /* One pass of getopt over argv (argv[0] is skipped) into *cfg; *crash / *stubborn get
@@ -296,8 +322,8 @@ static int apply(int argc, char **argv, struct fdh_config *cfg, long *crash, lon
                             argv[optind - 1]), -1;
         switch (c) {
         case 'l':
-            if (parse_listen(optarg, cfg) < 0)
-                return snprintf(err, errlen, "--listen '%s': want IPv4:PORT, e.g. 127.0.0.1:0", optarg), -1;
+            if (parse_listen(optarg, cfg, in_file, err, errlen) < 0)
+                return -1;
             break;
         case 'w': {
             long n = parse_num(optarg, 1, FDH_MAX_WORKERS);
@@ -320,6 +346,12 @@ static int apply(int argc, char **argv, struct fdh_config *cfg, long *crash, lon
         case 'f': cfg->config_file = optarg; break;
         case 'O': cfg->no_handover = 1; break;
         case 'U': cfg->upgrade_from = optarg; break;
+        case 'c':
+            if (strpbrk(optarg, "\r\n") || strlen(optarg) > 200)
+                return snprintf(err, errlen, "--cache-control: one line of at most 200 bytes"), -1;
+            cfg->cache_control = strcmp(optarg, "off") == 0 ? NULL : optarg;
+            break;
+        case 'g': cfg->gzip_static = 1; break;
         case 'h': fputs(fdh_usage, stdout); exit(0);
         case ':': return snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]), -1;
         case '?': return snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]), -1;
@@ -397,7 +429,7 @@ static int apply_file(struct fdh_config *cfg, long *crash, long *stubborn, char 
 int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, size_t errlen)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    *cfg = (struct fdh_config){.ip = "127.0.0.1", .port = FDH_DEFAULT_PORT,
+    *cfg = (struct fdh_config){
                                .workers = ncpu < 1 ? 1 : ncpu > FDH_MAX_WORKERS ? FDH_MAX_WORKERS : (int)ncpu,
                                .accept = fdh_accept_default(), .crash_slot = -1, .stubborn_slot = -1,
                                .slow_slot = -1, .slow_ms = 50,
@@ -412,6 +444,10 @@ int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, s
     /* The file comes after argv: on a reload it is what changed, so it wins. */
     if (cfg->config_file && apply_file(cfg, &crash, &stubborn, err, errlen) < 0)
         return -1;
+    if (cfg->nlisten == 0) {
+        sa_parse_ip("127.0.0.1", FDH_DEFAULT_PORT, &cfg->listen[0]);
+        cfg->nlisten = 1;
+    }
     if (crash >= cfg->workers)
         return snprintf(err, errlen, "--crash-slot %ld: there are only %d workers", crash, cfg->workers), -1;
     if (stubborn >= cfg->workers)

@@ -7,9 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sockaddr.h"
+
 struct fdh_accept_ops;
 
 #define FDH_MAX_WORKERS 64
+#define FDH_MAX_ADDRS 8 /* --listen given at most this many times */
 #define FDH_DEFAULT_PORT 8080
 
 /* Timings (milliseconds) — the constants the notes and --help quote. */
@@ -35,8 +38,10 @@ struct fdh_accept_ops;
                                          (a passed connection beyond it: 503 + close) */
 
 struct fdh_config {
-    char ip[16];          /* dotted quad */
-    uint16_t port;        /* 0: the kernel chooses; printed as listening=IP:PORT */
+    struct sa_any listen[FDH_MAX_ADDRS]; /* --listen, in the order given (each port 0:
+                             the kernel chooses), each printed as listen.N=ADDR */
+    int nlisten;          /* 1..FDH_MAX_ADDRS; the default is 127.0.0.1:8080 */
+    int listen_from_file; /* the --config file gave --listen: its list replaces argv's */
     int workers;          /* 1..FDH_MAX_WORKERS */
     const struct fdh_accept_ops *accept; /* the accept strategy (accept.h) */
     const char *root;     /* docroot: --root, else the bundled site (see config.c);
@@ -66,6 +71,8 @@ struct fdh_config {
     int no_handover;           /* --no-handover */
     int argc;                  /* the command line as given (re-parsed on SIGHUP, passed */
     char **argv;               /*   to the new master on SIGUSR2) */
+    const char *cache_control; /* --cache-control VALUE on 200/206/304 of files; NULL: none */
+    int gzip_static;           /* --gzip-static: FILE.gz answers a client accepting gzip */
     char cfg_text[8192];       /* the --config file's text; option values point here */
 };
 

@@ -93,6 +93,29 @@ void fdh_master_shut_down(struct master *m, enum mode mode)
         die("evloop_timer_start");
 }
 
+/* SIGUSR1: every worker reopens its access log (accesslog.h). The master forwards the
+ * signal with kill(2) to each worker it knows, of every generation alive (a draining
+ * one still writes lines), rather than leaving it to the workers: an operator's
+ * `kill -USR1 MASTERPID` (logrotate's postrotate, a systemd ExecReload) reaches the
+ * master only, and only the master knows its workers' pids. A signal, not a channel
+ * message: the workers already read signals from their signalfd, and the channel
+ * protocol stays as it is. A worker being forked meanwhile inherits the log path,
+ * not the old descriptor: it opens the file after the rename anyway. A group-wide
+ * `kill -USR1 -PGID` also works: a worker then reopens twice, which is harmless. */
+static void reopen_logs(struct master *m)
+{
+    struct gen *gens[3] = {m->cur, m->next, m->old};
+    int n = 0;
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; gens[k] && i < gens[k]->cfg->workers; i++)
+            if (gens[k]->w[i].pid > 0) {
+                if (kill(gens[k]->w[i].pid, SIGUSR1) < 0 && errno != ESRCH)
+                    warn_errno("master: SIGUSR1 to worker %d", (int)gens[k]->w[i].pid);
+                n++;
+            }
+    kv_print("reopen", "workers=%d", n);
+}
+
 static void on_signal(struct evloop *el, int signo, void *ud)
 {
     (void)el;
@@ -102,6 +125,7 @@ static void on_signal(struct evloop *el, int signo, void *ud)
     case SIGQUIT: fdh_master_shut_down(m, QUITTING); break;
     case SIGHUP: fdh_reload_start(m); break;
     case SIGUSR2: fdh_upgrade_start(m); break;
+    case SIGUSR1: reopen_logs(m); break;
     default: fdh_master_shut_down(m, TERMINATING); break; /* SIGTERM, SIGINT */
     }
 }
@@ -118,6 +142,7 @@ static void block_signals(sigset_t *sigs)
     sigaddset(sigs, SIGQUIT);
     sigaddset(sigs, SIGHUP);
     sigaddset(sigs, SIGUSR2);
+    sigaddset(sigs, SIGUSR1);
     if (sigprocmask(SIG_BLOCK, sigs, NULL) < 0)
         die("sigprocmask");
 }
@@ -127,11 +152,15 @@ static void block_signals(sigset_t *sigs)
 static int acquire(struct master *m, struct fdh_config *cfg, int *nsd)
 {
     char err[300];
-    int sdfds[FDH_MAX_WORKERS];
+    int sdfds[FDH_MAX_LISTENERS];
+    char (*names)[FDH_FDNAME_MAX] = calloc(FDH_MAX_LISTENERS, FDH_FDNAME_MAX);
+    if (names == NULL)
+        die("master: socket activation names");
     int upgrading = cfg->upgrade_from && strcmp(cfg->upgrade_from, "-") != 0;
-    snprintf(m->ls.ip, sizeof m->ls.ip, "%s", cfg->ip);
-    *nsd = fdh_systemd_listeners(sdfds, FDH_MAX_WORKERS, err, sizeof err);
-    if (*nsd < 0 || (*nsd > 0 && fdh_listeners_activated(&m->ls, cfg, sdfds, *nsd, err, sizeof err) < 0))
+    *nsd = fdh_systemd_listeners(sdfds, names, FDH_MAX_LISTENERS, err, sizeof err);
+    int bad = *nsd < 0 || (*nsd > 0 && fdh_listeners_activated(&m->ls, cfg, sdfds, names, *nsd, err, sizeof err) < 0);
+    free(names);
+    if (bad)
         return warn_msg("socket activation: %s", err), -1;
     if (*nsd == 0 && upgrading && fdh_upgrade_adopt(m, cfg, err, sizeof err) < 0) {
         warn_msg("upgrade: %s", err);
@@ -142,6 +171,9 @@ static int acquire(struct master *m, struct fdh_config *cfg, int *nsd)
         return -1;
     if (m->sh == NULL && (m->sh = fdh_shared_new(&m->shfd)) == NULL)
         die("shared memory");
+    m->sh->naddr = m->ls.naddr; /* /status names the addresses */
+    for (int a = 0; a < m->ls.naddr; a++)
+        snprintf(m->sh->addr[a], sizeof m->sh->addr[a], "%s", m->ls.text[a]);
     long id = upgrading ? atomic_load(&m->sh->generation) + 1 : 1;
     if ((m->cur = fdh_gen_new(m, cfg, id, err, sizeof err)) == NULL) {
         warn_msg("%s", err);
@@ -166,7 +198,13 @@ static int accept_listening(struct master *m)
 
 static void announce(const struct master *m, const struct fdh_config *cfg, int nsd)
 {
-    kv_print("listening", "%s:%u", m->ls.ip, m->ls.port);
+    kv_print("listening", "%s", m->ls.text[0]); /* the first address, for a quick look */
+    for (int a = 0; a < m->ls.naddr; a++) {
+        char key[24];
+        snprintf(key, sizeof key, "listen.%d", a);
+        kv_print(key, "%s sockets=%d%s%s", m->ls.text[a], m->ls.per, m->ls.name[a][0] ? " name=" : "",
+                 m->ls.name[a]);
+    }
     kv_print("accept", "%s", cfg->accept->name);
     kv_print("workers", "%d", cfg->workers);
     kv_print("root", "%s", cfg->root ? cfg->root : "(none)");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "accept.h"
+#include "precomp.h"
 #include "channel.h"
 #include "err.h"
 #include "kv.h"
@@ -25,6 +26,7 @@ struct gen *fdh_gen_new(struct master *m, struct fdh_config *cfg, long id, char 
         free(g);
         return NULL;
     }
+    precomp_configure(&g->site, cfg->gzip_static, cfg->cache_control);
     for (int i = 0; i < FDH_MAX_WORKERS; i++)
         fdh_slot_init(g, i);
     return g;
@@ -133,7 +135,11 @@ static struct fdh_config *reparse(const struct fdh_config *old, char *why, size_
     if (cfg == NULL)
         return snprintf(why, whylen, "out of memory"), NULL;
     int refused = fdh_config_parse(old->argc, old->argv, cfg, why, whylen) < 0;
-    if (!refused && (strcmp(cfg->ip, old->ip) != 0 || cfg->port != old->port)) {
+    int moved = !refused && cfg->nlisten != old->nlisten;
+    for (int a = 0; !refused && !moved && a < cfg->nlisten; a++)
+        moved = cfg->listen[a].len != old->listen[a].len || memcmp(&cfg->listen[a].u, &old->listen[a].u,
+                                                                   cfg->listen[a].len) != 0;
+    if (moved) {
         snprintf(why, whylen, "--listen changed: a reload keeps the listening sockets (restart to move)");
         refused = 1;
     }

@@ -15,6 +15,7 @@
 #include "fcache.h"
 #include "hdrview.h"
 #include "mime.h"
+#include "precomp.h"
 #include "validators.h"
 
 #define ALLOW "Allow: GET, HEAD, OPTIONS\r\n"
@@ -24,6 +25,8 @@ int site_open(struct site *s, const char *root, int follow_symlinks)
 {
     s->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     s->follow_symlinks = follow_symlinks;
+    s->gzip_static = 0;
+    s->file_hdrs[0] = '\0';
     return s->root_fd < 0 ? -1 : 0;
 }
 
@@ -313,7 +316,14 @@ struct file_view {
     const char *ctype;
     const char *lmdate; /* NULL, or the IMF-fixdate of mtime_s */
     struct fc_entry *e;
+    const char *enc;   /* "" or PRECOMP_GZIP_HDR (precomp.h) */
+    const char *more;  /* the site's file_hdrs: Vary, Cache-Control */
 };
+
+int site_open_file(const struct site *s, const char *rel)
+{
+    return open_beneath(s, rel);
+}
 
 /* Conditionals (If-None-Match first; If-Modified-Since only without it), then Range
  * (GET only, one field line, one range-spec, If-Range satisfied). Returns 200 or 206
@@ -323,7 +333,7 @@ static int preconditions(const struct file_view *f, const struct http_request *r
                          const char *lmdate, enum reply_conn conn, const char *extra, time_t now, const char *date,
                          struct reply *out, long long *first, long long *last)
 {
-    char hdrs[256];
+    char hdrs[640];
     /* If-None-Match first; If-Modified-Since only without it. One pass over the
      * fields finds them and Range. */
     struct http_str ims_v = {"", 0}, v = {"", 0};
@@ -344,7 +354,7 @@ static int preconditions(const struct file_view *f, const struct http_request *r
         not_modified = ims_n == 1 && http_date_parse(trim(ims_v).p, trim(ims_v).len, &ims) == 0 && lm <= ims;
     }
     if (not_modified) {
-        snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\n", f->etag, lmdate);
+        snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\n%s", f->etag, lmdate, f->more);
         return reply_head_date(out, 304, NULL, -1, hdrs, extra, conn, date);
     }
     /* Range: GET only, one field line, one range-spec, If-Range satisfied. */
@@ -371,7 +381,7 @@ static int file_head(const struct file_view *f, int status, long long first, lon
                      const char *lmdate, enum reply_conn conn, const char *extra, const char *date,
                      struct reply *out)
 {
-    char hdrs[256];
+    char hdrs[640];
     long long size = f->size, len = last - first + 1;
     struct fc_entry *e = f->e;
     int memo = status == 200 && e != NULL && lm == f->mtime_s;
@@ -379,8 +389,8 @@ static int file_head(const struct file_view *f, int status, long long first, lon
     if (memo && e->memo_len > 0 && e->memo_conn == (int)conn && e->memo_ctype == f->ctype && e->memo_extra == extra) {
         st = reply_head_copy(out, 200, e->memo, e->memo_len, date, conn);
     } else {
-        int hn = snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n", f->etag,
-                          lmdate);
+        int hn = snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n%s%s",
+                          f->etag, lmdate, f->enc, f->more);
         if (status == 206)
             snprintf(hdrs + hn, sizeof hdrs - (size_t)hn, "Content-Range: bytes %lld-%lld/%lld\r\n", first, last,
                      size);
@@ -516,10 +526,23 @@ int static_handle_cached(const struct site *s, struct fcache *fc, const struct h
             key[keylen++] = '/';
         f.e = fcache_find(fc, key, keylen);
     }
+    int looked_up = f.e == NULL;
     if (f.e == NULL && (st = lookup(s, fc, key, keylen, rel, dir_hint, query, conn, extra, now, out, &f, tag)) != 0)
         return st;
     if (f.e != NULL)
         f = (struct file_view){.fd = f.e->fd, .data = f.e->data, .size = f.e->size, .mtime_s = f.e->mtime_s,
                                .etag = f.e->etag, .ctype = f.e->ctype, .lmdate = f.e->lmdate, .e = f.e};
+    f.enc = "";
+    f.more = s->file_hdrs;
+    struct precomp pc; /* --gzip-static: FILE.gz instead, when the client takes gzip */
+    if (precomp_find(s, req, rel, dir_hint && !looked_up, &pc)) {
+        const char *ctype = f.ctype; /* a static string (mime.h), not the entry's */
+        if (f.e != NULL)
+            fcache_unref(f.e);
+        else
+            close(f.fd);
+        f = (struct file_view){.fd = pc.fd, .size = pc.sb.st_size, .mtime_s = pc.sb.st_mtim.tv_sec, .etag = pc.etag,
+                               .ctype = ctype, .enc = PRECOMP_GZIP_HDR, .more = s->file_hdrs};
+    }
     return answer(&f, req, head, conn, extra, now, date, out);
 }

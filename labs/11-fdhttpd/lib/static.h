@@ -89,11 +89,17 @@
 struct site {
     int root_fd;         /* open(root, O_PATH|O_DIRECTORY|O_CLOEXEC) */
     int follow_symlinks; /* 1: symlinks that stay beneath the root are followed */
+    int gzip_static;     /* precomp.h: FILE.gz answers a client accepting gzip */
+    char file_hdrs[288]; /* precomp.h: lines on every 200/206/304 of a file (Vary,
+                            Cache-Control); "" by default */
 };
 
 /* Opens the docroot. Returns 0, or -1 with errno (ENOTDIR when root is no directory). */
 int site_open(struct site *s, const char *root, int follow_symlinks);
 void site_close(struct site *s); /* closes root_fd, sets it to -1 */
+/* rel (normalised, relative) opened beneath the root with the rules above (openat2).
+ * The fd, or -1 with errno. */
+int site_open_file(const struct site *s, const char *rel);
 
 /* Answers one parsed request (http_parse_request returned > 0) from the site. Fills
  * *out completely (see reply.h: the caller sends it and calls reply_release). `extra`:

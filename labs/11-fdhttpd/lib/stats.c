@@ -123,6 +123,14 @@ size_t fdh_status_text(const struct fdh_shared *sh, const struct fdh_config *cfg
             by, i, ac, i, ap, i, bo, i, wr);
         tot_req += rq, tot_bytes += by, tot_active += ac, tot_acc += ap;
     }
+    /* Which address the connections came in on (listeners.h's index). */
+    for (int a = 0; a < sh->naddr && a < FDH_MAX_ADDRS; a++) {
+        long n = 0;
+        for (int b = 0; b < FDH_BANKS; b++)
+            for (int i = 0; i < FDH_MAX_WORKERS; i++)
+                n += atomic_load_explicit(&sh->slot[b][i].accepted_on[a], memory_order_relaxed);
+        put(buf, cap, &len, "listen.%d=%s\nlisten.%d.accepted=%ld\n", a, sh->addr[a], a, n);
+    }
     if (cfg->accept->status && len + 1 < cap)
         len += cfg->accept->status(sh, buf + len, cap - len);
     put(buf, cap, &len, "total.requests=%ld\ntotal.bytes=%ld\ntotal.active=%ld\ntotal.accepted=%ld\n",

@@ -29,6 +29,9 @@ struct fdh_slot {
     atomic_int starts;                /* workers started in this slot and bank */
     atomic_long writes;               /* response write calls (sendmsg, sendfile): with
                                          requests, shows the batching of pipelined replies */
+    atomic_long accepted_on[FDH_MAX_ADDRS]; /* connections taken per listening address
+                                         (the index of listeners.h); passfd: counted by the
+                                         master in the slot it passes to */
 };
 
 /* Banks: a worker of generation G writes bank G % 2. At most two generations are
@@ -53,6 +56,10 @@ struct fdh_shared {
     atomic_long backoff_ms[FDH_MAX_WORKERS]; /* crash loop: the slot's current respawn
                                                 delay, 0 when it is not looping */
     struct fdh_slot slot[FDH_BANKS][FDH_MAX_WORKERS];
+    /* The listening addresses (listeners.h), written by the master before the first
+     * fork (a new master after an upgrade writes the same): /status names them. */
+    int naddr;
+    char addr[FDH_MAX_ADDRS][SA_TEXT_MAX];
 };
 
 /* A new zeroed page in a memfd (memfd_create + ftruncate + mmap MAP_SHARED), the

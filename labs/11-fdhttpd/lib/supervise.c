@@ -59,8 +59,9 @@ int fdh_gen_all_ready(const struct gen *g)
 }
 
 /* In the fork child: close everything of the master's that a worker must not hold,
- * keep the listener the strategy gives this slot. Returns it, or -1. */
-static int child_close(struct master *m, struct gen *mine, int slot)
+ * keep the listener the strategy gives this slot, of every address (listeners.h), in
+ * lfd[0..naddr). Returns how many it keeps: naddr, or 0. */
+static int child_close(struct master *m, struct gen *mine, int slot, int *lfd)
 {
     struct gen *gens[3] = {m->cur, m->next, m->old};
     for (int k = 0; k < 3; k++) {
@@ -75,14 +76,14 @@ static int child_close(struct master *m, struct gen *mine, int slot)
     }
     close(m->shfd); /* the mapping stays; the descriptor is only for a hand-over */
     fdh_upgrade_child_close(m);
-    int keep = mine->cfg->accept->slot_listener(slot), lfd = -1;
+    int keep = mine->cfg->accept->slot_listener(slot), nkept = 0;
     for (int i = 0; i < m->ls.n; i++) {
-        if (i == keep)
-            lfd = m->ls.fd[i];
+        if (keep >= 0 && i % m->ls.per == keep)
+            lfd[nkept++] = m->ls.fd[i];
         else if (m->ls.fd[i] >= 0)
             close(m->ls.fd[i]);
     }
-    return lfd;
+    return nkept;
 }
 
 /* Starts the worker of slot `slot` of g. Returns 0, or -1 with errno when the
@@ -108,11 +109,11 @@ static int spawn(struct master *m, struct gen *g, int slot)
     }
     if (pid == 0) { /* the child keeps only its channel end and its listener */
         close(sv[0]);
-        int lfd = child_close(m, g, slot);
-        evloop_free(m->el); /* closes the master's epoll and signalfd in this process */
         struct fdh_worker_env env = {.cfg = g->cfg, .site = &g->site, .sh = m->sh, .me = st, .slot = slot,
-                                     .lfd = lfd, .chan = sv[1], .master = master_pid,
+                                     .chan = sv[1], .master = master_pid,
                                      .accept_state = m->accept_state};
+        env.nlfd = child_close(m, g, slot, env.lfd);
+        evloop_free(m->el); /* closes the master's epoll and signalfd in this process */
         fdh_worker_run(&env);
     }
     close(sv[1]);

@@ -170,22 +170,31 @@ static void on_up_conn(struct evloop *el, int fd, unsigned events, void *ud)
     }
 }
 
-/* HANDOVER on the new master's connection c: the listeners, then the stats memfd. */
+/* HANDOVER on the new master's connection c: the listeners, then the stats memfd, in
+ * as few messages as SCM_MAX_FD allows (one, unless there are over 252 listeners). */
 static int hand_over(struct master *m, int c)
 {
-    struct fdh_upmsg msg = {.magic = FDH_UP_MAGIC, .type = FDH_UP_HANDOVER, .pid = getpid(), .port = m->ls.port};
-    snprintf(msg.ip, sizeof msg.ip, "%s", m->ls.ip);
-    snprintf(msg.accept, sizeof msg.accept, "%s", m->cur->cfg->accept->name);
-    int fds[FDH_UP_MAXFDS];
-    size_t n = 0;
-    for (int i = 0; i < m->ls.n; i++) {
-        msg.kind[n] = FDH_FD_LISTENER;
-        fds[n++] = m->ls.fd[i];
+    struct fdh_upmsg msg = {.magic = FDH_UP_MAGIC, .type = FDH_UP_HANDOVER, .pid = getpid(),
+                            .naddr = (uint16_t)m->ls.naddr, .per = (uint16_t)m->ls.per};
+    for (int a = 0; a < m->ls.naddr; a++) {
+        snprintf(msg.addr[a], sizeof msg.addr[a], "%s", m->ls.text[a]);
+        snprintf(msg.name[a], sizeof msg.name[a], "%s", m->ls.name[a]);
     }
-    msg.kind[n] = FDH_FD_STATS;
-    fds[n++] = m->shfd;
-    msg.nfds = (uint32_t)n;
-    return fdh_up_send(c, &msg, fds, n);
+    snprintf(msg.accept, sizeof msg.accept, "%s", m->cur->cfg->accept->name);
+    int total = m->ls.n + 1;
+    msg.nparts = (uint16_t)((total + FDH_UP_MAXFDS - 1) / FDH_UP_MAXFDS);
+    for (int i = 0; i < total; msg.part++) {
+        int fds[FDH_UP_MAXFDS];
+        size_t n = 0;
+        for (; i < total && n < FDH_UP_MAXFDS; i++) {
+            msg.kind[n] = i < m->ls.n ? FDH_FD_LISTENER : FDH_FD_STATS;
+            fds[n++] = i < m->ls.n ? m->ls.fd[i] : m->shfd;
+        }
+        msg.nfds = (uint32_t)n;
+        if (fdh_up_send(c, &msg, fds, n) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 static void on_up_listen(struct evloop *el, int fd, unsigned events, void *ud)
@@ -223,22 +232,31 @@ static void on_up_listen(struct evloop *el, int fd, unsigned events, void *ud)
         die("evloop_io_add(upgrade)");
 }
 
-/* argv for the new master: ours without earlier --upgrade-from=/--listen=, then
- * --listen=IP:PORT with the port actually bound (port 0 stays the same port) and
- * --upgrade-from=NAME. */
-static char **new_argv(struct master *m, const char *from, char *listen, size_t llen, char *fromopt, size_t flen)
+/* argv for the new master: ours without --upgrade-from and --listen (in every form:
+ * "--listen=A", "--listen A", "-l A", "-lA"), then one --listen=ADDR per address with
+ * the port actually bound (port 0 stays the same port) and --upgrade-from=NAME.
+ * listen: room for FDH_MAX_ADDRS options of SA_TEXT_MAX + 9 bytes. */
+static char **new_argv(struct master *m, const char *from, char (*listen)[SA_TEXT_MAX + 9], char *fromopt,
+                       size_t flen)
 {
     const struct fdh_config *cfg = m->cur->cfg;
-    char **av = calloc((size_t)cfg->argc + 3, sizeof *av);
+    char **av = calloc((size_t)cfg->argc + FDH_MAX_ADDRS + 2, sizeof *av);
     if (av == NULL)
         return NULL;
     int n = 0;
-    for (int i = 0; i < cfg->argc; i++)
-        if (strncmp(cfg->argv[i], "--upgrade-from=", 15) != 0 && strncmp(cfg->argv[i], "--listen=", 9) != 0)
+    for (int i = 0; i < cfg->argc; i++) {
+        const char *a = cfg->argv[i];
+        if (i > 0 && (strcmp(a, "-l") == 0 || strcmp(a, "--listen") == 0 || strcmp(a, "--upgrade-from") == 0))
+            i++; /* and its value */
+        else if (i == 0 || (strncmp(a, "--upgrade-from=", 15) != 0 && strncmp(a, "--listen=", 9) != 0 &&
+                            strncmp(a, "-l", 2) != 0))
             av[n++] = cfg->argv[i];
-    snprintf(listen, llen, "--listen=%s:%u", m->ls.ip, m->ls.port);
+    }
+    for (int a = 0; a < m->ls.naddr; a++) {
+        snprintf(listen[a], sizeof listen[a], "--listen=%s", m->ls.text[a]);
+        av[n++] = listen[a];
+    }
     snprintf(fromopt, flen, "--upgrade-from=%s", from);
-    av[n++] = listen;
     av[n++] = fromopt;
     av[n] = NULL;
     return av;
@@ -270,8 +288,8 @@ static int up_listen(struct master *m, char *name, size_t namelen)
 /* Forks and execs our binary with the new master's argv. Its pid, or -1 after a rollback. */
 static pid_t exec_new(struct master *m, const char *name)
 {
-    char listen[64], fromopt[128];
-    char **av = new_argv(m, name, listen, sizeof listen, fromopt, sizeof fromopt);
+    char listen[FDH_MAX_ADDRS][SA_TEXT_MAX + 9], fromopt[128];
+    char **av = new_argv(m, name, listen, fromopt, sizeof fromopt);
     if (av)
         fflush(NULL);
     pid_t pid = av ? fork() : -1;

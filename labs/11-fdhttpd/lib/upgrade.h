@@ -12,15 +12,21 @@
  * the new master with --upgrade-from=<name>. Messages are struct fdh_upmsg:
  *   new -> old  connect; each side checks the other with SO_PEERCRED (fdh_peer_check):
  *               same uid, and pid = the child it forked / pid = getppid()
- *   old -> new  HANDOVER, descriptors attached with SCM_RIGHTS: nfds = the listeners
- *               (kind FDH_FD_LISTENER, in slot order) then the stats memfd
- *               (FDH_FD_STATS); ip/port/accept (the strategy's name) say what the
- *               old master serves
+ *   old -> new  HANDOVER, descriptors attached with SCM_RIGHTS: the listeners (kind
+ *               FDH_FD_LISTENER, in the order of listeners.h: address by address,
+ *               socket k of each in slot order) then the stats memfd (FDH_FD_STATS);
+ *               naddr/per/addr/accept (the strategy's name) say what the old master
+ *               serves, name the LISTEN_FDNAMES of each address (socket activation:
+ *               the new master reports them as its own). All in ONE message when they fit (FDH_UP_MAXFDS descriptors,
+ *               the kernel's SCM_MAX_FD): two addresses under reuseport with 64
+ *               workers are 129. More (up to 8 x 64 + 1) go in nparts messages,
+ *               part = 0..nparts-1, each with its own nfds and kind[], the same
+ *               header; the new master takes them all or none.
  *   new -> old  READY once every new worker reported ready, or FAIL with a reason
  *               (then it exits 1); the old master then drains and exits
  *   the connection stays open until the old master exits: its end of file tells the
  *   new master the old generation is gone (upgrade=done).
- * fdh_up_send(sock, msg, fds, nfds): one message (nfds <= FDH_MAX_WORKERS + 1
+ * fdh_up_send(sock, msg, fds, nfds): one message (nfds <= FDH_UP_MAXFDS
  *   descriptors; the caller keeps its own). 0, or -1 with errno (send_fds).
  * fdh_up_recv(sock, msg, fds, &nfds): one message; *nfds in: capacity, out: how many
  *   arrived (the caller's to close). 1, 0 at end of file, -1 with errno (EPROTO: wrong
@@ -37,21 +43,25 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "fdpass.h"
 #include "master.h"
 
 #define FDH_UP_MAGIC 0x46444855u /* "FDHU" */
 enum { FDH_UP_HANDOVER = 1, FDH_UP_READY = 2, FDH_UP_FAIL = 3 };
 enum { FDH_FD_LISTENER = 1, FDH_FD_STATS = 2 };
-#define FDH_UP_MAXFDS (FDH_MAX_WORKERS + 1)
+#define FDH_UP_MAXFDS FDPASS_MAX /* descriptors per message */
+#define FDH_UP_MAXPARTS ((FDH_MAX_LISTENERS + 1 + FDH_UP_MAXFDS - 1) / FDH_UP_MAXFDS)
 
 struct fdh_upmsg {
     uint32_t magic;   /* FDH_UP_MAGIC */
     uint32_t type;    /* FDH_UP_* */
     int32_t pid;      /* the sender */
-    uint32_t nfds;    /* HANDOVER: descriptors attached */
+    uint32_t nfds;    /* HANDOVER: descriptors attached to this message */
+    uint16_t part, nparts; /* HANDOVER: this message of how many */
     uint8_t kind[FDH_UP_MAXFDS]; /* HANDOVER: FDH_FD_* of each descriptor */
-    char ip[16];      /* HANDOVER: the address served */
-    uint16_t port;
+    uint16_t naddr, per; /* HANDOVER: addresses served, sockets per address */
+    char addr[FDH_MAX_ADDRS][SA_TEXT_MAX]; /* HANDOVER: each address, as bound */
+    char name[FDH_MAX_ADDRS][FDH_FDNAME_MAX]; /* HANDOVER: socket activation's names, "" */
     char accept[16];  /* HANDOVER: the accept strategy's name */
     char text[200];   /* FAIL: the reason */
 };

@@ -50,7 +50,10 @@ int fdh_up_recv(int sock, struct fdh_upmsg *msg, int *fds, size_t *nfds)
         return -1;
     }
     msg->text[sizeof msg->text - 1] = '\0';
-    msg->ip[sizeof msg->ip - 1] = '\0';
+    for (int a = 0; a < FDH_MAX_ADDRS; a++) {
+        msg->addr[a][sizeof msg->addr[a] - 1] = '\0';
+        msg->name[a][sizeof msg->name[a] - 1] = '\0';
+    }
     msg->accept[sizeof msg->accept - 1] = '\0';
     return 1;
 }
@@ -106,47 +109,70 @@ void fdh_upgrade_serving(struct master *m)
         die("evloop_io_add(upgrade)");
 }
 
-/* Connected to the old master and checked it: its HANDOVER message, or -1 with err. */
+/* Connected to the old master and checked it: its HANDOVER, all its parts (the
+ * descriptors of every part in fds, *nfds of them; capacity FDH_UP_MAXPARTS *
+ * FDH_UP_MAXFDS), or -1 with err and nothing left open. */
 static int recv_handover(int c, struct fdh_upmsg *msg, int *fds, size_t *nfds, char *err, size_t errlen)
 {
     struct timeval tv = {UP_CONNECT_MS / 1000, 0};
     if (setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
         return snprintf(err, errlen, "SO_RCVTIMEO: %s", strerror(errno)), -1;
-    int r = fdh_up_recv(c, msg, fds, nfds);
-    if (r > 0 && msg->type == FDH_UP_HANDOVER)
+    size_t have = 0;
+    int r = 1, bad = 0;
+    uint16_t nparts = 1;
+    for (uint16_t part = 0; part < nparts && r > 0 && !bad; part++) {
+        struct fdh_upmsg one;
+        size_t n = FDH_UP_MAXFDS;
+        r = fdh_up_recv(c, &one, fds + have, &n);
+        if (r <= 0)
+            break;
+        have += n;
+        if (part == 0) {
+            *msg = one;
+            nparts = one.nparts;
+        }
+        bad = one.type != FDH_UP_HANDOVER || one.part != part || one.nparts != nparts || nparts == 0 ||
+              nparts > FDH_UP_MAXPARTS;
+        size_t nl = (size_t)msg->naddr * msg->per; /* descriptors 0..nl-1 are listeners, nl the page */
+        for (size_t k = 0; k < n && !bad; k++)
+            bad = one.kind[k] != (have - n + k < nl ? FDH_FD_LISTENER : FDH_FD_STATS);
+    }
+    if (r > 0 && !bad) {
+        *nfds = have;
         return 0;
-    if (r > 0)
-        for (size_t i = 0; i < *nfds; i++)
-            close(fds[i]);
+    }
+    for (size_t i = 0; i < have; i++)
+        close(fds[i]);
     return snprintf(err, errlen, "no hand-over from the old master (%s)",
-                    r < 0 ? strerror(errno) : "wrong message or end of file"), -1;
+                    r < 0 ? strerror(errno) : bad ? "wrong message" : "end of file"), -1;
 }
 
-/* Takes the hand-over's descriptors: the listeners (each checked against cfg), then
- * the statistics page. 0, or -1 with err; the descriptors not taken are closed. */
+/* Takes the hand-over's descriptors: the listeners (each checked against cfg's
+ * address of the same index), then the statistics page. 0, or -1 with err; the
+ * descriptors not taken are closed. */
 static int take_fds(struct master *m, const struct fdh_config *cfg, const struct fdh_upmsg *msg, int *fds,
                     size_t nfds, char *err, size_t errlen)
 {
-    size_t want = (size_t)cfg->accept->nlisteners(cfg);
+    size_t per = (size_t)cfg->accept->nlisteners(cfg), want = per * (size_t)cfg->nlisten;
     int rc = 0;
-    m->ls.port = cfg->port;
-    if (strcmp(msg->accept, cfg->accept->name) != 0 || nfds != want + 1) {
-        snprintf(err, errlen, "the old master serves accept=%s with %zu sockets; this configuration wants "
-                 "accept=%s with %zu", msg->accept, nfds ? nfds - 1 : 0, cfg->accept->name, want);
+    fdh_listeners_expect(&m->ls, cfg->nlisten, (int)per);
+    if (strcmp(msg->accept, cfg->accept->name) != 0 || msg->naddr != cfg->nlisten || msg->per != per ||
+        nfds != want + 1) {
+        snprintf(err, errlen, "the old master serves accept=%s on %u addresses with %zu sockets; this "
+                 "configuration wants accept=%s on %d with %zu", msg->accept, msg->naddr, nfds ? nfds - 1 : 0,
+                 cfg->accept->name, cfg->nlisten, want);
         rc = -1;
     }
-    for (size_t i = 0; rc == 0 && i + 1 < nfds; i++) {
-        if (msg->kind[i] != FDH_FD_LISTENER)
-            rc = -1, snprintf(err, errlen, "descriptor %zu is not a listener", i);
-        else
-            rc = fdh_listeners_adopt(&m->ls, fds[i], cfg->ip, cfg->accept->reuseport, err, errlen);
-    }
-    if (rc == 0 && (msg->kind[nfds - 1] != FDH_FD_STATS || (m->sh = fdh_shared_attach(fds[nfds - 1])) == NULL)) {
+    for (size_t i = 0; rc == 0 && i + 1 < nfds; i++)
+        rc = fdh_listeners_adopt(&m->ls, fds[i], &cfg->listen[i / per], cfg->accept->reuseport, err, errlen);
+    if (rc == 0 && (m->sh = fdh_shared_attach(fds[nfds - 1])) == NULL) {
         snprintf(err, errlen, "the statistics page is not one of ours");
         rc = -1;
     }
     if (rc == 0) {
         m->shfd = fds[nfds - 1];
+        for (int a = 0; a < m->ls.naddr; a++) /* socket activation's names live on */
+            snprintf(m->ls.name[a], sizeof m->ls.name[a], "%s", msg->name[a]);
         return 0;
     }
     for (size_t k = (size_t)m->ls.n; k < nfds; k++)
@@ -165,10 +191,11 @@ int fdh_upgrade_adopt(struct master *m, const struct fdh_config *cfg, char *err,
     if (fdh_peer_check(c, getppid(), err, errlen) < 0)
         return -1;
     struct fdh_upmsg msg;
-    int fds[FDH_UP_MAXFDS];
-    size_t nfds = FDH_UP_MAXFDS;
+    int fds[FDH_UP_MAXPARTS * FDH_UP_MAXFDS];
+    size_t nfds = 0;
     if (recv_handover(c, &msg, fds, &nfds, err, errlen) < 0 || take_fds(m, cfg, &msg, fds, nfds, err, errlen) < 0)
         return -1;
+    kv_print("handover", "listeners=%d addresses=%d messages=%u", m->ls.n, m->ls.naddr, (unsigned)msg.nparts);
     /* From now on the connection is an event in the loop: non-blocking. */
     if (fcntl(c, F_SETFL, O_NONBLOCK) < 0)
         return snprintf(err, errlen, "fcntl: %s", strerror(errno)), -1;

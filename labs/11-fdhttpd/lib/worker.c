@@ -40,11 +40,12 @@ static void start_drain(struct fdh_w *w)
     w->draining = 1;
     fdh_listen_off(w);
     release(w);
-    if (w->lfd >= 0) {
-        close(w->lfd); /* our reference: the socket closes with the last one (on a
-                          reload or upgrade the master's stays: nothing closes) */
-        w->lfd = -1;
-    }
+    for (int a = 0; a < w->nlfd; a++)
+        if (w->lfd[a] >= 0) {
+            close(w->lfd[a]); /* our reference: the socket closes with the last one (on a
+                                 reload or upgrade the master's stays: nothing closes) */
+            w->lfd[a] = -1;
+        }
     for (struct fdh_conn *c = w->conns; c; c = c->next)
         c->close_after = 1;
     if (w->nconns == 0)
@@ -100,7 +101,11 @@ static void on_signal(struct evloop *el, int signo, void *ud)
     struct fdh_w *w = ud;
     if (signo == SIGQUIT)
         start_drain(w);
-    else
+    else if (signo == SIGUSR1) { /* the master forwards it: reopen the access log */
+        if (w->alog && alog_reopen(w->alog, w->cfg->access_log) < 0)
+            warn_errno("worker %d: reopening the access log %s (going on in the old file)", w->slot,
+                       w->cfg->access_log);
+    } else
         w->stop = 1; /* SIGTERM, SIGINT: e.g. ^C reaches the whole process group */
 }
 
@@ -119,6 +124,7 @@ static void signals(pid_t master, sigset_t *sigs)
     sigaddset(sigs, SIGTERM);
     sigaddset(sigs, SIGINT);
     sigaddset(sigs, SIGQUIT);
+    sigaddset(sigs, SIGUSR1); /* reopen the access log (master.c forwards it) */
     sigset_t blocked = *sigs;
     sigaddset(&blocked, SIGHUP);
     sigaddset(&blocked, SIGUSR2);
@@ -159,8 +165,9 @@ static void start(struct fdh_w *w, pid_t master)
     /* accept4 hands over a connection only once its first bytes are there (the kernel
      * holds it until then; TCP_DEFER_ACCEPT, in seconds): fdh_conn_open reads at once. */
     int defer_s = 1;
-    if (w->lfd >= 0 && setsockopt(w->lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof defer_s) < 0)
-        warn_errno("worker %d: TCP_DEFER_ACCEPT", w->slot);
+    for (int a = 0; a < w->nlfd; a++)
+        if (w->lfd[a] >= 0 && setsockopt(w->lfd[a], IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof defer_s) < 0)
+            warn_errno("worker %d: TCP_DEFER_ACCEPT", w->slot);
     if (fcntl(w->chan, F_SETFL, O_NONBLOCK) < 0) /* on_channel reads until EAGAIN */
         die("fcntl");
     if (evloop_io_add(w->el, w->chan, EV_READ, on_channel, w) < 0)
@@ -169,6 +176,8 @@ static void start(struct fdh_w *w, pid_t master)
      * not become a crash loop: warn, serve without a log. */
     if (w->cfg->access_log && (w->alog = alog_open(w->cfg->access_log, w->el)) == NULL)
         warn_errno("worker %d: access log %s (serving without it)", w->slot, w->cfg->access_log);
+    if (w->sh->naddr > 1) /* several addresses: each line names the one it came in on */
+        alog_name_local(w->alog);
     if (w->cfg->accept->worker_start)
         w->cfg->accept->worker_start(w);
     struct channel_msg ready = {.command = CHANNEL_READY, .pid = w->pid, .slot = w->slot, .fd = -1};
@@ -181,11 +190,12 @@ static void start(struct fdh_w *w, pid_t master)
 void fdh_worker_run(const struct fdh_worker_env *env)
 {
     struct fdh_w w = {.cfg = env->cfg, .site = env->site, .sh = env->sh, .me = env->me,
-                      .slot = env->slot, .pid = getpid(), .lfd = env->lfd, .chan = env->chan,
+                      .slot = env->slot, .pid = getpid(), .nlfd = env->nlfd, .chan = env->chan,
                       .accept_state = env->accept_state,
                       .lim = {.max_line = FDH_MAX_LINE, .max_head = (size_t)env->cfg->max_header_bytes,
                               .max_headers = (size_t)env->cfg->max_headers},
                       .now = time(NULL)};
+    memcpy(w.lfd, env->lfd, sizeof w.lfd);
     start(&w, env->master);
     const struct fdh_accept_ops *acc = w.cfg->accept;
     while (!w.stop) {
@@ -204,8 +214,9 @@ void fdh_worker_run(const struct fdh_worker_env *env)
     fcache_free(w.fc); /* after the connections: they dropped every reference */
     alog_close(w.alog); /* the last lines: drain, SIGTERM, TERMINATE all end here */
     evloop_free(w.el);
-    if (w.lfd >= 0)
-        close(w.lfd);
+    for (int a = 0; a < w.nlfd; a++)
+        if (w.lfd[a] >= 0)
+            close(w.lfd[a]);
     close(w.chan);
     free(w.headers);
     exit(0);

@@ -28,8 +28,10 @@ struct fdh_w {
     int slot;
     pid_t pid;
     struct evloop *el;
-    int lfd, chan;
-    int listening;         /* lfd is in the epoll set */
+    int lfd[FDH_MAX_ADDRS]; /* socket slot_listener(slot) of each address (listeners.h),
+                              -1 once closed; nlfd = 0 when the strategy gives none */
+    int nlfd, chan;
+    int listening;         /* every lfd is in the epoll set */
     int held;              /* accept=mutex: this worker holds the accept mutex */
     int draining;          /* QUIT received: no accepting, close when idle */
     struct ev_timer drain_idle; /* draining: FDH_DRAIN_IDLE_MS, then the idle are half-closed */
@@ -58,7 +60,8 @@ struct fdh_worker_env {
     struct fdh_shared *sh;
     struct fdh_slot *me; /* this worker's counters: sh->slot[generation % 2][slot] */
     int slot;
-    int lfd;  /* the listener the strategy gives this slot (accept.h), or -1 */
+    int lfd[FDH_MAX_ADDRS]; /* the listener the strategy gives this slot (accept.h), one */
+    int nlfd;               /*   per address; nlfd = 0: none */
     int chan; /* the worker's end of its channel */
     pid_t master; /* the master's pid, read before fork (PR_SET_PDEATHSIG check) */
     void *accept_state; /* m->accept_state (accept.h master_listening) */

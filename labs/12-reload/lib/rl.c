@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "io.h"
 #include "kv.h"
+#include "sock.h"
 
 int rl_count(const char *text, const char *prefix)
 {
@@ -151,6 +154,24 @@ int rl_get(uint16_t port, const char *path, char *body)
         char *b = strstr(resp, "\r\n\r\n");
         snprintf(body, 4096, "%s", b ? b + 4 : "");
     }
+    return code;
+}
+
+int rl_get_on(const char *host, uint16_t port, const char *path)
+{
+    int fd = tcp_connect(host, port, SOCK_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char req[512], resp[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", path);
+    int code = -1;
+    ssize_t got = write(fd, req, (size_t)n) == n ? read_full(fd, resp, sizeof resp - 1, 5000) : -1;
+    if (got > 0) {
+        resp[got] = '\0';
+        if (sscanf(resp, "HTTP/1.1 %d", &code) != 1)
+            code = -1;
+    }
+    close(fd);
     return code;
 }
 

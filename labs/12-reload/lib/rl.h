@@ -21,6 +21,8 @@
  * rl_reap_all(): reaps every exited child without waiting (orphans we inherited).
  * rl_get(port, path, status_out): GET path (Connection: close); returns the status
  *   code and copies the body into status_out when not NULL (cap 4096), -1 on error.
+ * rl_get_on(host, port, path): GET path on a fresh connection to host (an IPv4 or
+ *   IPv6 literal) and port; the status code, or -1 on error.
  * rl_status_long(port, key): a number from /status, or -1.
  * rl_children(pid, &zombies): how many children process pid has (its single thread's
  *   /proc/PID/task/PID/children), and in *zombies how many of them have exited but are
@@ -43,6 +45,7 @@ int rl_holds(pid_t pid, const char *inodes);
 int rl_reap_wait(struct fdh_srv *s, pid_t pid, double timeout_s);
 void rl_reap_all(void);
 int rl_get(uint16_t port, const char *path, char *body);
+int rl_get_on(const char *host, uint16_t port, const char *path);
 long rl_status_long(uint16_t port, const char *key);
 int rl_children(pid_t pid, int *zombies);
 
