@@ -28,9 +28,14 @@ struct fdh_accept_ops;
                                       is half-closed (a request racing it sees FIN, not RST) */
 /* Request limits (defaults of the flags of the same names). */
 #define FDH_MAX_BODY (1L << 20)       /* --max-body: larger request bodies get 413 */
-#define FDH_MAX_HEADER_BYTES 8192     /* --max-header-bytes: a longer head gets 431 */
+#define FDH_MAX_HEADER_BYTES 16384    /* --max-header-bytes: a longer head gets 431 (room
+                                         for an 8 KiB request-line and its fields) */
 #define FDH_MAX_HEADERS 64            /* --max-headers: more field lines get 431 */
-#define FDH_MAX_LINE 4096             /* request-line (fixed): longer gets 414 */
+#define FDH_MAX_LINE 8192             /* request-line (fixed; nginx's too): longer gets 414,
+                                         within --max-header-bytes */
+#define FDH_BODY_MIN_RATE 500         /* bytes/s: a body gets the io timeout plus 1 s per
+                                         this many bytes received, in all (Apache's
+                                         mod_reqtimeout MinRate default) */
 #define FDH_MAX_CONNS 4096            /* --max-conns: per worker; at it, stop accepting
                                          (a passed connection beyond it: 503 + close) */
 

@@ -29,6 +29,8 @@ struct fdh_slot {
     atomic_int starts;                /* workers started in this slot and bank */
     atomic_long writes;               /* response write calls (sendmsg, sendfile): with
                                          requests, shows the batching of pipelined replies */
+    atomic_long held;                 /* bytes of per-request buffers (request bodies, the
+                                         /status text) the connections hold right now */
 };
 
 /* Banks: a worker of generation G writes bank G % 2. At most two generations are
