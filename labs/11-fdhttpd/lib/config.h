@@ -6,10 +6,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct fdh_accept_ops;
 
 #define FDH_MAX_WORKERS 64
+#define FDH_DEFAULT_USER "nobody"  /* --user when started as root without one */
 #define FDH_DEFAULT_PORT 8080
 
 /* Timings (milliseconds) — the constants the notes and --help quote. */
@@ -39,6 +41,8 @@ struct fdh_accept_ops;
 #define FDH_MAX_CONNS 4096            /* --max-conns: per worker; at it, stop accepting
                                          (a passed connection beyond it: 503 + close) */
 
+enum { FDH_STATUS_OFF, FDH_STATUS_LOOPBACK, FDH_STATUS_ON }; /* --status */
+
 struct fdh_config {
     char ip[16];          /* dotted quad */
     uint16_t port;        /* 0: the kernel chooses; printed as listening=IP:PORT */
@@ -58,6 +62,13 @@ struct fdh_config {
                                   NULL when off */
     char access_log_buf[4096]; /* storage for the default path */
     int check_only;       /* -t */
+    int status_mode;      /* --status: FDH_STATUS_OFF, _LOOPBACK (default) or _ON */
+    const char *user;     /* --user NAME, NULL when not given */
+    int drop;             /* 1: workers switch to uid/gid after opening what they need
+                             (started as root, the user is not root) */
+    uid_t uid;            /* the workers' user (drop only) */
+    gid_t gid;
+    char user_name[64];   /* the user the workers run as, for messages; "" when not root */
     int crash_slot;       /* testing aid: the worker in this slot exits after READY; -1 */
     int stubborn_slot;    /* testing aid: the worker in this slot ignores QUIT/TERMINATE; -1 */
     /* reload and upgrade (lab 12) */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <grp.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -141,6 +142,24 @@ static void open_cache(struct fdh_w *w)
     fcache_tick(w->fc, evloop_now_ms(w->el));
 }
 
+/* --user (config.h): everything a worker opens with root's rights is open now — the
+ * listeners and the docroot (the master's), the channel, the access log — so give
+ * root up before the first request is read: supplementary groups, gid, then uid (the
+ * order matters: without root, setgid would fail). A worker that cannot drop dies
+ * rather than serve as root. A change of credentials clears the parent-death signal
+ * (prctl(2)): set it again. */
+static void drop_privileges(struct fdh_w *w, pid_t master)
+{
+    const struct fdh_config *cfg = w->cfg;
+    if (!cfg->drop)
+        return;
+    if (setgroups(1, &cfg->gid) < 0 || setgid(cfg->gid) < 0 || setuid(cfg->uid) < 0)
+        die("worker %d: switch to user %s", w->slot, cfg->user_name);
+    if (geteuid() != cfg->uid || getegid() != cfg->gid)
+        die_msg("worker %d: still uid %d gid %d after the switch", w->slot, (int)geteuid(), (int)getegid());
+    die_with_parent(master);
+}
+
 static void start(struct fdh_w *w, pid_t master)
 {
     http_date_format(w->now, w->date);
@@ -169,6 +188,7 @@ static void start(struct fdh_w *w, pid_t master)
      * not become a crash loop: warn, serve without a log. */
     if (w->cfg->access_log && (w->alog = alog_open(w->cfg->access_log, w->el)) == NULL)
         warn_errno("worker %d: access log %s (serving without it)", w->slot, w->cfg->access_log);
+    drop_privileges(w, master);
     if (w->cfg->accept->worker_start)
         w->cfg->accept->worker_start(w);
     struct channel_msg ready = {.command = CHANNEL_READY, .pid = w->pid, .slot = w->slot, .fd = -1};
