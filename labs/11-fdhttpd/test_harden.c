@@ -326,6 +326,31 @@ Test(harden, echo_buffers_released_when_the_response_is_out, .timeout = TMO)
               BODY);
     for (int i = 0; i < CONNS; i++)
         close(fds[i]);
+
+    /* The worst case while a body is collected: max_body + 1 bytes (default 1 MiB + 1),
+     * also for a chunked body, whose buffer doubles only up to that bound. held counts
+     * the /status request's own text buffer (16 KiB) too. */
+    int fd = connect_to(s.port, 20);
+    const char head[] = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    send_all(fd, head, sizeof head - 1);
+    char size[32];
+    long max = 1L << 20;
+    int n = snprintf(size, sizeof size, "%lx\r\n", max);
+    send_all(fd, size, (size_t)n);
+    send_all(fd, body, sizeof body);
+    send_all(fd, body, (size_t)max - sizeof body);
+    send_all(fd, "\r\n", 2); /* a chunk of exactly max_body bytes: the buffer must grow once more */
+    for (int tries = 0; tries < 100; tries++) { /* the worker takes the bytes as they come */
+        cr_assert_eq(fdh_status(s.port, st, sizeof st), 0);
+        held = kv_long_or(st, "total.held_bytes", -1);
+        if (held >= max)
+            break;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    cr_assert(held >= max && held <= max + 1 + 16384, "a body in flight holds %ld bytes (max_body + 1 = %ld)", held,
+              max + 1);
+    close(fd);
     stop(&s);
 }
 
