@@ -374,7 +374,7 @@ static int flush(struct fdh_conn *c)
         tail_release(c);
     if (c->state == CS_SEND)
         c->state = CS_HEAD;
-    if (c->state != CS_BODY)
+    if (c->big != NULL && c->state != CS_BODY)
         fdh_big_release(c); /* the response that pointed into it is out; a body being
                                collected (CS_BODY, after a 100 Continue) keeps it */
     return 2;
