@@ -1003,26 +1003,29 @@ static int line_scan(const char *s, size_t n, size_t step)
 Test(http_line, overlong_line_scan, .timeout = 120)
 {
     static char buf[HTTP_LINE_SCAN_MAX + 100];
+    /* %020000d: a 20,000-byte target, far beyond any buffer */
+    static const struct {
+        const char *fmt;
+        int want;
+        const char *why;
+    } cases[] = {
+        {"\r\nGET /%020000d HTTP/1.1\r\nHost: h\r\n", 414, "well-formed: too long"},
+        {"GET /%020000d HTTP/1.1 x\r\n", 400, "junk after the version"},
+        {"GET /%020000d\x01 HTTP/1.1\r\n", 400, "a control byte in the target"},
+        {"GET /%020000d\r\n", 400, "no version"},
+        {"GET  /%020000d HTTP/1.1\r\n", 400, "two spaces"},
+        {"GET /%020000d HTTP/1.1\n", 400, "bare LF"},
+        {"GET /%020000d HTTP/1.", 0, "well-formed so far: more"},
+    };
     size_t steps[] = {1, 7, 4096, sizeof buf};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        size_t st = steps[i];
-        int n = snprintf(buf, sizeof buf, "\r\nGET /%020000d HTTP/1.1\r\nHost: h\r\n", 0);
-        cr_assert_eq(line_scan(buf, (size_t)n, st), 414, "well-formed: too long");
-        n = snprintf(buf, sizeof buf, "GET /%020000d HTTP/1.1 x\r\n", 0);
-        cr_assert_eq(line_scan(buf, (size_t)n, st), 400, "junk after the version");
-        n = snprintf(buf, sizeof buf, "GET /%020000d\x01 HTTP/1.1\r\n", 0);
-        cr_assert_eq(line_scan(buf, (size_t)n, st), 400, "a control byte in the target");
-        n = snprintf(buf, sizeof buf, "GET /%020000d\r\n", 0);
-        cr_assert_eq(line_scan(buf, (size_t)n, st), 400, "no version");
-        n = snprintf(buf, sizeof buf, "GET  /%020000d HTTP/1.1\r\n", 0);
-        cr_assert_eq(line_scan(buf, (size_t)n, st), 400, "two spaces");
-        n = snprintf(buf, sizeof buf, "GET /%020000d HTTP/1.1\n", 0);
-        cr_assert_eq(line_scan(buf, (size_t)n, st), 400, "bare LF");
-        n = snprintf(buf, sizeof buf, "GET /%020000d HTTP/1.", 0);
-        cr_assert_eq(line_scan(buf, (size_t)n, st), 0, "well-formed so far: more");
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            int n = snprintf(buf, sizeof buf, cases[k].fmt, 0);
+            cr_assert_eq(line_scan(buf, (size_t)n, steps[i]), cases[k].want, "%s (pieces of %zu)", cases[k].why,
+                         steps[i]);
+        }
         memset(buf, 'a', sizeof buf);
         memcpy(buf, "GET /", 5);
-        cr_assert_eq(line_scan(buf, sizeof buf, st), 414, "past HTTP_LINE_SCAN_MAX: 414 unread");
+        cr_assert_eq(line_scan(buf, sizeof buf, steps[i]), 414, "past HTTP_LINE_SCAN_MAX: 414 unread");
     }
 }
-
