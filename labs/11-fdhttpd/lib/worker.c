@@ -143,8 +143,8 @@ static void open_cache(struct fdh_w *w)
 }
 
 /* --user (config.h): everything a worker opens with root's rights is open now — the
- * listeners and the docroot (the master's), the channel, the access log — so give
- * root up before the first request is read: supplementary groups, gid, then uid (the
+ * listeners and the docroot (the master's), the channel, the access log, what the
+ * accept strategy set up — so give root up before the first request is read: supplementary groups, gid, then uid (the
  * order matters: without root, setgid would fail). A worker that cannot drop dies
  * rather than serve as root. A change of credentials clears the parent-death signal
  * (prctl(2)): set it again. */
@@ -188,9 +188,9 @@ static void start(struct fdh_w *w, pid_t master)
      * not become a crash loop: warn, serve without a log. */
     if (w->cfg->access_log && (w->alog = alog_open(w->cfg->access_log, w->el)) == NULL)
         warn_errno("worker %d: access log %s (serving without it)", w->slot, w->cfg->access_log);
-    drop_privileges(w, master);
     if (w->cfg->accept->worker_start)
         w->cfg->accept->worker_start(w);
+    drop_privileges(w, master); /* before READY: no request is read as root */
     struct channel_msg ready = {.command = CHANNEL_READY, .pid = w->pid, .slot = w->slot, .fd = -1};
     if (channel_send(w->chan, &ready) < 0)
         die("worker %d: channel_send(READY)", w->slot);
