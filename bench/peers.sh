@@ -19,8 +19,9 @@
 # Every server: one worker (nginx worker_processes 1, h2o num-threads 1, lighttpd's
 # single process, fdhttpd -w 1), no access log, keep-alive without a request limit, the
 # docroot $root. Needs: $tmp (a private directory), $root (the docroot), $fdhttpd.
-# Its variables are prefixed pr_ (sh has no locals). Unprivileged-safe: no port below 1024; as root nginx and h2o keep running as root
-# (their default would switch to a user that may not read $tmp).
+# Its variables are prefixed pr_ (sh has no locals). Unprivileged-safe: no port below 1024; as root nginx, h2o and fdhttpd
+# (--user root) keep running as root (their default would switch to a user that may not read
+# $tmp, nor write valgrind's output there).
 
 peers_started=
 
@@ -148,9 +149,9 @@ EOF
     lighttpd_worker=$lighttpd_top
     ;;
   fdhttpd)
-    # --access-log off: the others run without one; like for like.
+    # --access-log off: the others run without one; like for like. --user root: see above.
     # shellcheck disable=SC2086
-    taskset -c 0 $pr_wrap "$fdhttpd" -l 127.0.0.1:0 -w 1 --root "$root" --access-log off >"$tmp/fdhttpd.out" 2>"$tmp/fdhttpd.err" &
+    taskset -c 0 $pr_wrap "$fdhttpd" -l 127.0.0.1:0 -w 1 --root "$root" --access-log off --user root >"$tmp/fdhttpd.out" 2>"$tmp/fdhttpd.err" &
     fdhttpd_top=$!
     peers_started="$peers_started fdhttpd"
     pr_i=0

@@ -79,7 +79,7 @@ static void check_head(const char *buf, size_t size, ssize_t r, const struct htt
     CHECK(req->num_headers <= NHDR);
     CHECK(req->body == HTTP_BODY_NONE || req->body == HTTP_BODY_LENGTH || req->body == HTTP_BODY_CHUNKED);
     CHECK(req->body == HTTP_BODY_LENGTH || req->content_length == 0);
-    CHECK(req->content_length <= HTTP_MAX_CONTENT_LENGTH);
+    CHECK(req->content_length <= HTTP_MAX_CONTENT_LENGTH || req->content_length == HTTP_CONTENT_LENGTH_HUGE);
     CHECK(req->minor_version == 1 || req->body != HTTP_BODY_CHUNKED);
     for (size_t i = 0; i < req->num_headers; i++) {
         struct http_str nm = req->headers[i].name, v = req->headers[i].value;

@@ -21,6 +21,11 @@ void http_chunked_init(struct http_chunked *d)
     memset(d, 0, sizeof *d);
 }
 
+int http_chunked_in_trailer(const struct http_chunked *d)
+{
+    return d->state == CH_TRAILER;
+}
+
 static int fail(struct http_chunked *d, int status, const char *reason)
 {
     d->status = status;

@@ -59,6 +59,8 @@ struct http_chunked {
 };
 
 void http_chunked_init(struct http_chunked *d);
+/* 1 when the decoder is in the trailer section (after the last chunk), else 0. */
+int http_chunked_in_trailer(const struct http_chunked *d);
 int http_chunked_decode(struct http_chunked *d, const char *in, size_t len, char *out, size_t out_cap,
                         size_t *consumed, size_t *produced);
 

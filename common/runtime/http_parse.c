@@ -310,8 +310,12 @@ static int parse_request_line(const char **pp, const char *end, struct http_requ
                                       : *p == '\n' ? "bare LF after request-line" : "malformed HTTP-version");
         }
     }
-    if (s[5] != '1' || (s[7] != '0' && s[7] != '1'))
-        return fail(req, 505, "HTTP version not supported");
+    if (s[5] != '1' || (s[7] != '0' && s[7] != '1')) {
+        /* 505 only once the whole head is known to be well-formed (http_parse_request):
+         * a syntax error further on is a 400 whatever the version says. */
+        req->status = 505;
+        req->reason = "HTTP version not supported";
+    }
     req->minor_version = s[7] - '0';
     if (check_target(req) < 0)
         return BAD;
@@ -361,7 +365,8 @@ ssize_t http_parse_field_line(const char *p, size_t len, struct http_header *out
     return q + 2 - p;
 }
 
-/* Content-Length = 1*DIGIT, at most HTTP_MAX_CONTENT_LENGTH. */
+/* Content-Length = 1*DIGIT. A valid number above HTTP_MAX_CONTENT_LENGTH is stored as
+ * HTTP_CONTENT_LENGTH_HUGE (too large, not malformed: the server's 413). */
 static int parse_length(struct http_str v, uint64_t *out)
 {
     uint64_t n = 0;
@@ -372,8 +377,9 @@ static int parse_length(struct http_str v, uint64_t *out)
             return -1;
         unsigned d = (unsigned)(v.p[i] - '0');
         if (n > (HTTP_MAX_CONTENT_LENGTH - d) / 10)
-            return -1;
-        n = n * 10 + d;
+            n = HTTP_CONTENT_LENGTH_HUGE; /* stays there: every further digit keeps it */
+        else
+            n = n * 10 + d;
     }
     *out = n;
     return 0;
@@ -453,6 +459,8 @@ static int apply_fields(struct http_request *req)
     }
     if (req->minor_version == 1 && hosts == 0)
         return fail(req, 400, "HTTP/1.1 request without Host");
+    if (req->form == HTTP_FORM_ABSOLUTE)
+        req->host = req->authority; /* RFC 9112 §3.2.2: the target's authority wins */
 
     if (te) {
         if (lengths)
@@ -558,9 +566,55 @@ ssize_t http_parse_request(const char *buf, size_t len, size_t prev_len, const s
         p += l;
     }
     req->num_headers = n;
+    if (req->status == 505)
+        return BAD; /* a well-formed head of a version we do not speak */
 
     /* 4. what the fields mean for this request */
     if (apply_fields(req) < 0)
         return BAD;
     return p - buf;
+}
+
+/* ---------------------------------------------------------------- an overlong line */
+
+enum { LS_START, LS_LEAD_CR, LS_METHOD, LS_TARGET0, LS_TARGET, LS_VERSION };
+
+int http_line_scan(struct http_line_scan *s, const char *p, size_t n, size_t *used)
+{
+    static const char shape[] = "HTTP/0.0\r\n";
+    size_t i = 0;
+    int r = 0;
+    for (; i < n && r == 0; i++, s->bytes++) {
+        unsigned char c = (unsigned char)p[i];
+        if (s->bytes >= HTTP_LINE_SCAN_MAX) {
+            r = 414;
+            break;
+        }
+        switch (s->part) {
+        case LS_START:
+            s->part = c == '\r' ? LS_LEAD_CR : is_tchar(c) ? LS_METHOD : -1;
+            break;
+        case LS_LEAD_CR:
+            s->part = c == '\n' ? LS_START : -1;
+            break;
+        case LS_METHOD:
+            s->part = c == ' ' ? LS_TARGET0 : is_tchar(c) ? LS_METHOD : -1;
+            break;
+        case LS_TARGET0:
+        case LS_TARGET:
+            s->part = c == ' ' && s->part == LS_TARGET ? LS_VERSION : is_vchar(c) ? LS_TARGET : -1;
+            break;
+        default: { /* LS_VERSION + k: the k-th byte of the version and CRLF */
+            int k = s->part - LS_VERSION;
+            int ok = shape[k] == '0' ? is_digit(c) : c == (unsigned char)shape[k];
+            s->part = ok ? s->part + 1 : -1;
+            if (ok && k == (int)sizeof shape - 2)
+                r = 414;
+        }
+        }
+        if (s->part < 0)
+            r = 400;
+    }
+    *used = i;
+    return r;
 }

@@ -16,13 +16,18 @@
  *        framing of what follows cannot be trusted). req->reason is a short static
  *        string for logs. Statuses:
  *          400 Bad Request        syntax error anywhere, or a framing conflict
- *          414 URI Too Long       request-line longer than lim->max_line
+ *          414 URI Too Long       request-line longer than lim->max_line, well-formed
+ *                                 as far as it is in buf (the caller may read the rest
+ *                                 with http_line_scan: a malformed line is a 400)
  *          431 Fields Too Large   head longer than lim->max_head, or more than
  *                                 lim->max_headers field lines
  *          501 Not Implemented    a transfer coding other than chunked (RFC 9112 §6.1)
- *          505 Version Not Supp.  well-formed HTTP-version other than 1.0 / 1.1
- *        The first error in byte order wins; framing checks (Content-Length, Transfer-
- *        Encoding, Host) run once the head is complete.
+ *          505 Version Not Supp.  well-formed HTTP-version other than 1.0 / 1.1, in a
+ *                                 head whose field lines are all well-formed (a field
+ *                                 line without a colon is 400 whatever the version)
+ *        The first error in byte order wins, except 505 (decided at the head's end);
+ *        framing checks (Content-Length, Transfer-Encoding, Host) run once the head is
+ *        complete, and only for HTTP/1.0 and 1.1.
  *
  * RESUMABILITY. There is no parser state between calls: call again with the grown
  * buffer (same first bytes, more after). Without help that re-parses from byte 0, which
@@ -85,8 +90,9 @@
  *   - Content-Length = 1*DIGIT after OWS trimming: no sign, no inner space, no list.
  *     More than one Content-Length field line is 400 EVEN IF EQUAL, and so is a list
  *     "5, 5" (§6.3 rule 5 allows folding identical values; we refuse, because a peer
- *     that took only one of them is what an attacker looks for). Values above
- *     HTTP_MAX_CONTENT_LENGTH (2^62) are 400: the arithmetic cannot overflow.
+ *     that took only one of them is what an attacker looks for). A valid number above
+ *     HTTP_MAX_CONTENT_LENGTH (2^62) is stored as HTTP_CONTENT_LENGTH_HUGE: too large
+ *     (the server's 413), not malformed (400); the arithmetic cannot overflow.
  *     → HTTP_BODY_LENGTH with req->content_length (may be 0)
  *   - neither: HTTP_BODY_NONE (§6.3 rule 7: a request without framing has no body).
  *   A body on GET/HEAD is framed like any other; what to do with it is the server's.
@@ -94,7 +100,10 @@
  *   line (0 or >1: 400); HTTP/1.0 may omit it (>1 is still 400). Its value must be
  *   uri-host [":" port] (IP-literal in [], or reg-name: unreserved / pct-encoded /
  *   sub-delims; port = *DIGIT); anything else (spaces, '@', '/', ...) is 400. An empty
- *   value is allowed (RFC 9110 §7.2). req->host views it.
+ *   value is allowed (RFC 9110 §7.2; RFC 9112 §3.3 lets the server apply its default
+ *   authority). req->host views it — except with an absolute-form target, whose
+ *   authority it then views: §3.2.2 says the server ignores Host then (which must
+ *   still be present and valid).
  *  Connection (RFC 9110 §7.6.1): a comma list of tokens (malformed: 400). "close" and
  *   "keep-alive" are recognized case-insensitively. req->keep_alive: HTTP/1.1 defaults
  *   to 1 and "close" clears it; HTTP/1.0 defaults to 0 and "keep-alive" sets it unless
@@ -112,7 +121,9 @@
 #include <sys/types.h>
 
 #define HTTP_MAX_EMPTY_LINES 8             /* empty lines skipped before the request-line */
-#define HTTP_MAX_CONTENT_LENGTH (1ULL << 62) /* larger Content-Length values are 400 */
+#define HTTP_MAX_CONTENT_LENGTH (1ULL << 62) /* larger Content-Length values are... */
+#define HTTP_CONTENT_LENGTH_HUGE UINT64_MAX    /* ...stored as this (too large: 413) */
+#define HTTP_LINE_SCAN_MAX 65536 /* http_line_scan: a longer request-line is 414 unread */
 
 /* A view into the caller's buffer: not NUL-terminated. */
 struct http_str {
@@ -153,6 +164,21 @@ struct http_request {
 
 ssize_t http_parse_request(const char *buf, size_t len, size_t prev_len, const struct http_limits *lim,
                            struct http_header *headers, struct http_request *req);
+
+/* The rest of a request-line too long for the buffer (http_parse_request said 414):
+ * a malformed line is a 400 before it is too long (RFC 9112 §3), so the caller streams
+ * the line through this check, from the first byte of the head (leading empty lines
+ * included), dropping the bytes as it goes. Syntax only: method SP target SP
+ * "HTTP/" DIGIT "." DIGIT CRLF, with the byte classes of http_parse_request.
+ * Zero the struct before the first call. Returns 0: every byte of p[0, n) is part of
+ * the line and it is well-formed so far (call again with what follows); 400: malformed;
+ * 414: the line ended well-formed, or it passed HTTP_LINE_SCAN_MAX bytes (well-formed
+ * so far). *used: the bytes of p taken (all of them when 0 is returned). */
+struct http_line_scan {
+    int part;     /* internal: where in the line */
+    size_t bytes; /* bytes seen */
+};
+int http_line_scan(struct http_line_scan *s, const char *p, size_t n, size_t *used);
 
 /* One field line "name:" OWS value OWS CRLF at p (with the rules above), used by the head
  * parser and for chunked trailers. p must not point at the empty line that ends a

@@ -287,7 +287,11 @@ Test(http_line, versions, .timeout = 120)
     fails(S("GET / HTTP/0.9\r\n\r\n"), 505);
     fails(S("GET / HTTP/1.2\r\nHost: h\r\n\r\n"), 505);
     fails(S("GET / HTTP/2.0\r\nHost: h\r\n\r\n"), 505);
-    fails(S("GET / HTTP/9.9\r\n"), 505); /* known at the request-line's end */
+    /* 505 only for a well-formed head: a field line without a colon is 400 whatever the
+     * version says (RFC 9112 §5), and the 505 waits for the head's end */
+    fails(S("GET / HTTP/9.9\r\nX-A one\r\n\r\n"), 400);
+    fails(S("GET / HTTP/2.0\r\nHost: h\r\nNoColon\r\n\r\n"), 400);
+    fails(S("GET / HTTP/2.0\r\nHost: h\r\nX-A: 1\r\n\r\n"), 505);
     fails(S("GET / HTTP/1.10\r\nHost: h\r\n\r\n"), 400);
     fails(S("GET / HTTP/11\r\nHost: h\r\n\r\n"), 400);
     fails(S("GET / http/1.1\r\nHost: h\r\n\r\n"), 400);
@@ -456,9 +460,14 @@ Test(http_framing, content_length, .timeout = 120)
     ok(&P, S(P11 "Content-Length: 4611686018427387904\r\n\r\n")); /* 2^62 */
     cr_assert_eq(P.req.content_length, HTTP_MAX_CONTENT_LENGTH);
 
-    fails(S(P11 "Content-Length: 4611686018427387905\r\n\r\n"), 400);
-    fails(S(P11 "Content-Length: 18446744073709551616\r\n\r\n"), 400);
-    fails(S(P11 "Content-Length: 99999999999999999999999999\r\n\r\n"), 400);
+    /* valid numbers beyond 2^62: too large (the server's 413), not malformed */
+    ok(&P, S(P11 "Content-Length: 4611686018427387905\r\n\r\n"));
+    cr_assert_eq(P.req.content_length, HTTP_CONTENT_LENGTH_HUGE);
+    ok(&P, S(P11 "Content-Length: 18446744073709551616\r\n\r\n"));
+    cr_assert_eq(P.req.content_length, HTTP_CONTENT_LENGTH_HUGE);
+    ok(&P, S(P11 "Content-Length: 99999999999999999999999999\r\n\r\n"));
+    cr_assert_eq(P.req.content_length, HTTP_CONTENT_LENGTH_HUGE);
+    fails(S(P11 "Content-Length: 99999999999999999999999999x\r\n\r\n"), 400);
     fails(S(P11 "Content-Length: -1\r\n\r\n"), 400);
     fails(S(P11 "Content-Length: +1\r\n\r\n"), 400);
     fails(S(P11 "Content-Length: 1 2\r\n\r\n"), 400);
@@ -512,6 +521,15 @@ Test(http_framing, host, .timeout = 120)
     cr_assert_not_null(P.req.host.p);
     cr_assert_eq(P.req.host.len, 0);
     ok(&P, S("GET / HTTP/1.0\r\nHost: h\r\n\r\n"));
+    /* absolute-form: the target's authority is the host, Host is ignored (RFC 9112
+     * §3.2.2) but must still be there, once, and valid (§3.2) */
+    ok(&P, S("GET http://a.example:81/x HTTP/1.1\r\nHost: b.example\r\n\r\n"));
+    cr_assert(view_is(P.req.host, "a.example:81"));
+    ok(&P, S("GET http://a.example/ HTTP/1.0\r\n\r\n"));
+    cr_assert(view_is(P.req.host, "a.example"));
+    fails(S("GET http://a.example/ HTTP/1.1\r\n\r\n"), 400);
+    fails(S("GET http://a.example/ HTTP/1.1\r\nHost: a b\r\n\r\n"), 400);
+    fails(S("GET http://a.example/ HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"), 400);
 
     fails(S("GET / HTTP/1.1\r\n\r\n"), 400);
     fails(S("GET / HTTP/1.1\r\nX: h\r\n\r\n"), 400);
@@ -963,4 +981,51 @@ Test(http_chunked, in_place_and_done_state, .timeout = 120)
     http_chunked_init(&d);
     cr_assert_eq(http_chunked_decode(&d, S("3\r\nabc\r\n0\r\n\r\n"), NULL, 0, &used, &made), 0);
     cr_assert_eq(made, 3);
+}
+
+/* ---------------------------------------------------------------- an overlong line */
+
+/* Feeds s to http_line_scan in pieces of `step` bytes; returns the verdict (0: more). */
+static int line_scan(const char *s, size_t n, size_t step)
+{
+    struct http_line_scan ls = {0};
+    for (size_t off = 0; off < n; off += step) {
+        size_t k = n - off < step ? n - off : step, used;
+        int r = http_line_scan(&ls, s + off, k, &used);
+        cr_assert_leq(used, k);
+        if (r != 0)
+            return r;
+        cr_assert_eq(used, k, "0 means every byte was taken");
+    }
+    return 0;
+}
+
+Test(http_line, overlong_line_scan, .timeout = 120)
+{
+    static char buf[HTTP_LINE_SCAN_MAX + 100];
+    /* %020000d: a 20,000-byte target, far beyond any buffer */
+    static const struct {
+        const char *fmt;
+        int want;
+        const char *why;
+    } cases[] = {
+        {"\r\nGET /%020000d HTTP/1.1\r\nHost: h\r\n", 414, "well-formed: too long"},
+        {"GET /%020000d HTTP/1.1 x\r\n", 400, "junk after the version"},
+        {"GET /%020000d\x01 HTTP/1.1\r\n", 400, "a control byte in the target"},
+        {"GET /%020000d\r\n", 400, "no version"},
+        {"GET  /%020000d HTTP/1.1\r\n", 400, "two spaces"},
+        {"GET /%020000d HTTP/1.1\n", 400, "bare LF"},
+        {"GET /%020000d HTTP/1.", 0, "well-formed so far: more"},
+    };
+    size_t steps[] = {1, 7, 4096, sizeof buf};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            int n = snprintf(buf, sizeof buf, cases[k].fmt, 0);
+            cr_assert_eq(line_scan(buf, (size_t)n, steps[i]), cases[k].want, "%s (pieces of %zu)", cases[k].why,
+                         steps[i]);
+        }
+        memset(buf, 'a', sizeof buf);
+        memcpy(buf, "GET /", 5);
+        cr_assert_eq(line_scan(buf, sizeof buf, steps[i]), 414, "past HTTP_LINE_SCAN_MAX: 414 unread");
+    }
 }

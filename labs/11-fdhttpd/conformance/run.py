@@ -225,11 +225,15 @@ def main():
     root = tempfile.mkdtemp(prefix="fdlab-conf-")
     server = None
     try:
+        # Readable by anyone: started as root, fdhttpd's workers run as nobody (--user).
+        os.chmod(root, 0o755)
         with open(os.path.join(root, "index.html"), "w") as f:
             f.write("conformance\n")
+        os.chmod(os.path.join(root, "index.html"), 0o644)
         for path, fx in fixtures.items():
             with open(os.path.join(root, path.lstrip("/")), "w", encoding="latin-1") as f:
                 f.write(fx["content"])
+            os.chmod(os.path.join(root, path.lstrip("/")), 0o644)
         port = a.port
         if a.fdhttpd:
             server, port = start_server(a.fdhttpd, root)

@@ -5,27 +5,44 @@
  * gets "HTTP/1.1 100 Continue" before the body is read, unless the request was already
  * rejected (413).
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
 #include "routes.h"
+#include "stats.h"
 
-/* Never beyond max_body, except for /status, which asks for a fixed size. */
+/* Never beyond max_body + 1, except for /status, which asks for a fixed size: the
+ * doubling stops at that bound (a chunked body of max_body bytes holds max_body + 1,
+ * not twice that). The worker's shared `held` counter follows bigcap (/status). */
 int fdh_big_reserve(struct fdh_conn *c, size_t need)
 {
     if (need <= c->bigcap)
         return 0;
-    size_t cap = c->bigcap ? c->bigcap : 4096;
+    size_t lim = (size_t)c->w->cfg->max_body + 1, cap = c->bigcap ? c->bigcap : 4096;
     while (cap < need)
         cap *= 2;
+    if (cap > lim && need <= lim)
+        cap = lim;
     char *p = realloc(c->big, cap);
     if (p == NULL)
         return -1;
+    atomic_fetch_add_explicit(&c->w->me->held, (long)(cap - c->bigcap), memory_order_relaxed);
     c->big = p;
     c->bigcap = cap;
     return 0;
+}
+
+void fdh_big_release(struct fdh_conn *c)
+{
+    if (c->big == NULL)
+        return;
+    atomic_fetch_sub_explicit(&c->w->me->held, (long)c->bigcap, memory_order_relaxed);
+    free(c->big);
+    c->big = NULL;
+    c->bigcap = 0;
 }
 
 int fdh_body_start(struct fdh_conn *c, const struct http_request *req, size_t n, enum reply_conn conn,
@@ -40,6 +57,8 @@ int fdh_body_start(struct fdh_conn *c, const struct http_request *req, size_t n,
     c->collect = collect;
     c->rconn = conn;
     c->body_len = 0;
+    c->body_t0 = (long long)evloop_now_ms(c->w->el);
+    c->body_rx = c->inlen; /* what came with the head counts towards the minimum rate */
     c->chunked = req->body == HTTP_BODY_CHUNKED;
     c->body_left = c->chunked ? 0 : req->content_length;
     http_chunked_init(&c->ck);
@@ -111,6 +130,13 @@ static int read_chunked(struct fdh_conn *c)
     }
     if (c->collect && produced == room && c->inlen > 0)
         return grow(c);
+    if (consumed == 0 && c->inlen > (size_t)c->w->cfg->max_header_bytes) {
+        /* A chunk-size line or trailer field line that does not fit in the buffer: no
+         * read can make room (the event would fire for ever, a busy loop), so it is an
+         * error now — 431 in the trailer section, like a head too large; else 400. */
+        fdh_conn_emit_error(c, http_chunked_in_trailer(&c->ck) ? 431 : 400);
+        return 1;
+    }
     return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +48,10 @@ const char fdh_usage[] =
     "                         labs/11-fdhttpd/site, looked up from the current directory\n"
     "                         (the repo root) and then upwards from the binary's directory\n"
     "      --max-body BYTES   largest request body (default 1048576); larger: 413, close\n"
-    "      --max-header-bytes BYTES  largest request head (default 8192); larger: 431\n"
+    "      --max-header-bytes BYTES  largest request head (default 16384); larger: 431\n"
     "      --max-headers N    most field lines in a head (default 64); more: 431\n"
-    "                         (a request-line longer than 4096 bytes: 414)\n"
+    "                         (a request-line longer than 8192 bytes: 414, or 400 if\n"
+    "                         it is malformed)\n"
     "      --max-conns N      connections per worker (default 4096); at the limit the\n"
     "                         worker stops accepting until one closes (new ones wait\n"
     "                         in the backlog); passfd: beyond it, 503 and close\n"
@@ -59,6 +61,15 @@ const char fdh_usage[] =
     "                         (default 10)\n"
     "      --io-timeout S     seconds without progress while reading a body or sending a\n"
     "                         response (default 10)\n"
+    "      --user NAME        started as root: the workers run as NAME (default nobody)\n"
+    "                         once the listeners, the docroot and the log are open;\n"
+    "                         the master stays root (reload, upgrade, respawns).\n"
+    "                         '--user root' keeps root. Not started as root: ignored\n"
+    "                         (the workers run as the master's user)\n"
+    "      --status on|off|loopback  who gets GET /status: everyone, nobody (404), or\n"
+    "                         only clients connected from a loopback address, 127/8\n"
+    "                         or ::1 (default loopback: the page names pids and\n"
+    "                         counts, which are the operator's business)\n"
     "      --access-log PATH|off  every worker appends one line per response to PATH\n"
     "                         (common log format; opened with O_APPEND, shared safely),\n"
     "                         buffered: written per 64 KiB, after at most 1 s, and when\n"
@@ -298,6 +309,7 @@ static const struct option longopts[] = {
     {"max-headers", required_argument, NULL, 'N'}, {"max-conns", required_argument, NULL, 'M'},
     {"header-timeout", required_argument, NULL, 'T'}, {"keepalive-timeout", required_argument, NULL, 'K'},
     {"io-timeout", required_argument, NULL, 'I'}, {"access-log", required_argument, NULL, 'L'},
+    {"user", required_argument, NULL, 'Y'}, {"status", required_argument, NULL, 'Z'},
     /* lab 12: reload and upgrade */
     {"config", required_argument, NULL, 'f'}, {"no-handover", no_argument, NULL, 'O'},
     {"upgrade-from", required_argument, NULL, 'U'}, {"drain-timeout", required_argument, NULL, 'D'},
@@ -343,6 +355,17 @@ static int apply(int argc, char **argv, struct fdh_config *cfg, long *crash, lon
         case 'r': cfg->root = optarg; break;
         case 't': cfg->check_only = 1; break;
         case 'L': cfg->access_log = optarg; break;
+        case 'Y': cfg->user = optarg; break;
+        case 'Z':
+            if (strcmp(optarg, "on") == 0)
+                cfg->status_mode = FDH_STATUS_ON;
+            else if (strcmp(optarg, "off") == 0)
+                cfg->status_mode = FDH_STATUS_OFF;
+            else if (strcmp(optarg, "loopback") == 0)
+                cfg->status_mode = FDH_STATUS_LOOPBACK;
+            else
+                return snprintf(err, errlen, "--status '%s': want on, off or loopback", optarg), -1;
+            break;
         case 'f': cfg->config_file = optarg; break;
         case 'O': cfg->no_handover = 1; break;
         case 'U': cfg->upgrade_from = optarg; break;
@@ -426,6 +449,24 @@ static int apply_file(struct fdh_config *cfg, long *crash, long *stubborn, char 
     return apply(ac, av, cfg, crash, stubborn, 1, err, errlen);
 }
 
+/* --user (started as root): the workers' uid and gid, looked up now so that a worker
+ * never consults NSS and a wrong name is a start-up error. Not root: nothing to drop. */
+static int resolve_user(struct fdh_config *cfg, char *err, size_t errlen)
+{
+    if (geteuid() != 0)
+        return 0;
+    const char *name = cfg->user ? cfg->user : FDH_DEFAULT_USER;
+    errno = 0;
+    struct passwd *pw = getpwnam(name);
+    if (pw == NULL)
+        return snprintf(err, errlen, "--user '%s': %s", name, errno ? strerror(errno) : "no such user"), -1;
+    snprintf(cfg->user_name, sizeof cfg->user_name, "%s", name);
+    cfg->uid = pw->pw_uid;
+    cfg->gid = pw->pw_gid;
+    cfg->drop = pw->pw_uid != 0;
+    return 0;
+}
+
 int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, size_t errlen)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -433,6 +474,7 @@ int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, s
                                .workers = ncpu < 1 ? 1 : ncpu > FDH_MAX_WORKERS ? FDH_MAX_WORKERS : (int)ncpu,
                                .accept = fdh_accept_default(), .crash_slot = -1, .stubborn_slot = -1,
                                .slow_slot = -1, .slow_ms = 50,
+                               .status_mode = FDH_STATUS_LOOPBACK,
                                .max_body = FDH_MAX_BODY, .max_header_bytes = FDH_MAX_HEADER_BYTES,
                                .max_headers = FDH_MAX_HEADERS, .max_conns = FDH_MAX_CONNS,
                                .header_timeout_ms = FDH_IO_TIMEOUT_MS, .keepalive_timeout_ms = FDH_IO_TIMEOUT_MS,
@@ -456,7 +498,7 @@ int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, s
         return snprintf(err, errlen, "--slow-slot %d: there are only %d workers", cfg->slow_slot, cfg->workers), -1;
     cfg->crash_slot = (int)crash;
     cfg->stubborn_slot = (int)stubborn;
-    if (access_log_check(cfg, err, errlen) < 0)
+    if (access_log_check(cfg, err, errlen) < 0 || resolve_user(cfg, err, errlen) < 0)
         return -1;
     if (cfg->root == NULL)
         default_root(cfg);

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "sockaddr.h"
 
@@ -13,6 +14,7 @@ struct fdh_accept_ops;
 
 #define FDH_MAX_WORKERS 64
 #define FDH_MAX_ADDRS 8 /* --listen given at most this many times */
+#define FDH_DEFAULT_USER "nobody"  /* --user when started as root without one */
 #define FDH_DEFAULT_PORT 8080
 
 /* Timings (milliseconds) — the constants the notes and --help quote. */
@@ -31,11 +33,18 @@ struct fdh_accept_ops;
                                       is half-closed (a request racing it sees FIN, not RST) */
 /* Request limits (defaults of the flags of the same names). */
 #define FDH_MAX_BODY (1L << 20)       /* --max-body: larger request bodies get 413 */
-#define FDH_MAX_HEADER_BYTES 8192     /* --max-header-bytes: a longer head gets 431 */
+#define FDH_MAX_HEADER_BYTES 16384    /* --max-header-bytes: a longer head gets 431 (room
+                                         for an 8 KiB request-line and its fields) */
 #define FDH_MAX_HEADERS 64            /* --max-headers: more field lines get 431 */
-#define FDH_MAX_LINE 4096             /* request-line (fixed): longer gets 414 */
+#define FDH_MAX_LINE 8192             /* request-line (fixed; nginx's too): longer gets 414,
+                                         within --max-header-bytes */
+#define FDH_BODY_MIN_RATE 500         /* bytes/s: a body gets the io timeout plus 1 s per
+                                         this many bytes received, in all (Apache's
+                                         mod_reqtimeout MinRate default) */
 #define FDH_MAX_CONNS 4096            /* --max-conns: per worker; at it, stop accepting
                                          (a passed connection beyond it: 503 + close) */
+
+enum { FDH_STATUS_OFF, FDH_STATUS_LOOPBACK, FDH_STATUS_ON }; /* --status */
 
 struct fdh_config {
     struct sa_any listen[FDH_MAX_ADDRS]; /* --listen, in the order given (each port 0:
@@ -58,6 +67,13 @@ struct fdh_config {
                                   NULL when off */
     char access_log_buf[4096]; /* storage for the default path */
     int check_only;       /* -t */
+    int status_mode;      /* --status: FDH_STATUS_OFF, _LOOPBACK (default) or _ON */
+    const char *user;     /* --user NAME, NULL when not given */
+    int drop;             /* 1: workers switch to uid/gid after opening what they need
+                             (started as root, the user is not root) */
+    uid_t uid;            /* the workers' user (drop only) */
+    gid_t gid;
+    char user_name[64];   /* the user the workers run as, for messages; "" when not root */
     int crash_slot;       /* testing aid: the worker in this slot exits after READY; -1 */
     int stubborn_slot;    /* testing aid: the worker in this slot ignores QUIT/TERMINATE; -1 */
     int slow_slot;        /* testing aid: the worker in this slot sleeps slow_ms before each

@@ -162,7 +162,7 @@ void fdh_conn_close(struct fdh_conn *c)
     close(c->fd);
     tail_release(c);
     reply_release(&c->r);
-    free(c->big);
+    fdh_big_release(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -264,16 +264,39 @@ static enum reply_conn conn_of(const struct fdh_conn *c, struct http_request *re
     return reply_conn_of(req->keep_alive, req->minor_version);
 }
 
+/* The rest of a request-line too long for the buffer: dropped as it comes, checked by
+ * http_line_scan (400 when malformed, 414 when well-formed). Returns 1 when answered. */
+static int long_line(struct fdh_conn *c)
+{
+    size_t used;
+    int st = http_line_scan(&c->ls, c->in, c->inlen, &used);
+    c->inlen = 0;
+    if (st == 0)
+        return 0;
+    c->longline = 0;
+    fdh_conn_emit_error(c, st);
+    return 1;
+}
+
 /* A complete head in c->in? Then parse it and hand it to its route (routes.h).
  * Returns 1 on progress, 0 when more bytes are needed. */
 static int on_head(struct fdh_conn *c)
 {
     struct fdh_w *w = c->w;
     struct http_request req;
+    if (c->longline)
+        return long_line(c);
     ssize_t n = http_parse_request(c->in, c->inlen, c->prev_len, &w->lim, w->headers, &req);
     if (n == -2) {
         c->prev_len = c->inlen;
         return 0;
+    }
+    if (n == -1 && req.status == 414) {
+        /* the head timer goes on: the whole line must arrive within it */
+        c->prev_len = 0;
+        c->longline = 1;
+        memset(&c->ls, 0, sizeof c->ls);
+        return long_line(c);
     }
     c->prev_len = 0;
     c->tmode = T_NONE; /* the next head gets its own head timer */
@@ -351,6 +374,9 @@ static int flush(struct fdh_conn *c)
         tail_release(c);
     if (c->state == CS_SEND)
         c->state = CS_HEAD;
+    if (c->big != NULL && c->state != CS_BODY)
+        fdh_big_release(c); /* the response that pointed into it is out; a body being
+                               collected (CS_BODY, after a 100 Continue) keeps it */
     return 2;
 error:
     if (errno == EAGAIN || errno == EINTR) {
@@ -392,6 +418,8 @@ static int do_read(struct fdh_conn *c)
         }
         c->inlen += (size_t)n;
         c->progress = 1;
+        if (c->state == CS_BODY)
+            c->body_rx += (uint64_t)n;
         c->rfull = (size_t)n == room;
         return 0; /* full: the parser or the body reader makes room; else: all there was */
     }
@@ -402,15 +430,23 @@ static int do_read(struct fdh_conn *c)
 static void set_timer(struct fdh_conn *c)
 {
     const struct fdh_config *cfg = c->w->cfg;
-    enum fdh_tmode m = fdh_conn_pending(c)   ? T_SEND
-                       : c->state == CS_BODY ? T_BODY
-                       : c->inlen > 0        ? T_HEAD
-                                             : T_IDLE;
+    enum fdh_tmode m = fdh_conn_pending(c)             ? T_SEND
+                       : c->state == CS_BODY           ? T_BODY
+                       : c->inlen > 0 || c->longline ? T_HEAD
+                                                       : T_IDLE;
     int restart = c->progress && (m == T_SEND || m == T_BODY);
     c->progress = 0;
     if (m == c->tmode && !restart)
         return;
     long ms = m == T_IDLE ? cfg->keepalive_timeout_ms : m == T_HEAD ? cfg->header_timeout_ms : cfg->io_timeout_ms;
+    if (m == T_BODY) {
+        /* Progress restarts the io timeout, within the body's deadline (conn.h): one
+         * byte every io-timeout/2 no longer holds a connection for ever. */
+        long long left = c->body_t0 + cfg->io_timeout_ms + (long long)(c->body_rx * 1000 / FDH_BODY_MIN_RATE) -
+                         (long long)evloop_now_ms(c->w->el);
+        if (left < ms)
+            ms = left > 0 ? (long)left : 1;
+    }
     c->tmode = m;
     evloop_timer_start(c->w->el, &c->timer, ms, 0);
 }

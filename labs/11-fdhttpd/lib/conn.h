@@ -15,8 +15,10 @@
  * small file included) and leave in one sendmsg per batch; a memory body too big for
  * `out` is the second piece of that same sendmsg; a big file follows with sendfile.
  * One timer per connection, in one of four modes (conn.c, set_timer): idle between
- * requests (keepalive), head (from its first byte, NOT restarted: slowloris), body and
- * send (restarted on progress).
+ * requests (keepalive), head (from its first byte, NOT restarted: slowloris), send
+ * (restarted on progress), and body: restarted on progress but never beyond the body's
+ * deadline, io timeout + received bytes / FDH_BODY_MIN_RATE from the body's start (a
+ * body that trickles a byte at a time is cut like a slow head).
  *
  * The worker (worker.c) owns the list w->conns and decides draining: it marks
  * close_after, and half-closes the idle ones (fdh_conn_is_idle, fdh_conn_half_close).
@@ -56,6 +58,11 @@ struct fdh_conn {
     int lingering;         /* the closing response is out and our side shut down: what
                               still arrives is read and dropped until EOF or LINGER_MS */
     int eof;               /* the client shut down its side: answer what is buffered */
+    int longline;          /* a request-line longer than the buffer is read and dropped
+                              through ls (400 when malformed, else 414) */
+    struct http_line_scan ls;
+    long long body_t0;     /* CS_BODY: when the body started (loop ms) ... */
+    uint64_t body_rx;      /* ... and the bytes received since (the minimum rate) */
     size_t inlen, prev_len;
     /* the body of the current request (CS_BODY) */
     const struct fdh_route *collect; /* the route the body is collected for; NULL: discarded */
@@ -66,7 +73,8 @@ struct fdh_conn {
     enum reply_conn rconn; /* the connection handling decided at the head */
     int have_r;            /* r holds the answer prepared for after a discarded body */
     struct reply r;
-    char *big;             /* a collected body or the /status text (malloc'd, grows to max_body) */
+    char *big;             /* a collected body or the /status text (malloc'd, grows to
+                              max_body; freed when the response that needed it is out) */
     size_t bigcap;
     /* output: out[outoff, outlen), then the tail: tmem or the file tfd */
     size_t outlen, outoff;
@@ -110,6 +118,8 @@ int fdh_body_start(struct fdh_conn *c, const struct http_request *req, size_t n,
                    const struct fdh_route *collect, struct reply *r);
 int fdh_body_read(struct fdh_conn *c);
 int fdh_big_reserve(struct fdh_conn *c, size_t need);
+/* Frees c->big: per-request memory is let go when its response is out (conn.c). */
+void fdh_big_release(struct fdh_conn *c);
 
 /* conn_end.c: how a connection ends. fdh_conn_linger: after a closing response (close
  * at once when no unread bytes are possible). fdh_conn_linger_read: a lingering

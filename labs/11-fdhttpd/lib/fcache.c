@@ -6,6 +6,7 @@
  */
 #include "fcache.h"
 #include "reply.h"
+#include "validators.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -209,9 +210,7 @@ struct fc_entry *fcache_store(struct fcache *fc, const char *key, size_t keylen,
     e->dev = sb->st_dev;
     e->ino = sb->st_ino;
     e->ctype = ctype;
-    long long mtime_ns = (long long)sb->st_mtim.tv_sec * 1000000000LL + sb->st_mtim.tv_nsec;
-    snprintf(e->etag, sizeof e->etag, "\"%llx-%llx-%llx\"", (unsigned long long)sb->st_ino,
-             (unsigned long long)sb->st_size, (unsigned long long)mtime_ns);
+    static_etag(e->etag, sb);
     http_date_format(e->mtime_s, e->lmdate);
     e->fc = fc;
     e->hash = h;

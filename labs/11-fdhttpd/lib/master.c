@@ -208,6 +208,10 @@ static void announce(const struct master *m, const struct fdh_config *cfg, int n
     kv_print("accept", "%s", cfg->accept->name);
     kv_print("workers", "%d", cfg->workers);
     kv_print("root", "%s", cfg->root ? cfg->root : "(none)");
+    /* user=NAME: the workers' user; self: not started as root, nobody to switch to */
+    kv_print("user", "%s", cfg->user_name[0] ? cfg->user_name : "self");
+    if (!cfg->user_name[0] && cfg->user)
+        warn_msg("--user %s ignored: not started as root", cfg->user);
     kv_print("access_log", "%s", cfg->access_log ? cfg->access_log : "off");
     kv_print("master_pid", "%d", (int)getpid());
     kv_print("generation", "%ld", m->cur->id);

@@ -1,7 +1,10 @@
 /* routes.c — the route table (routes.h) and its three routes. */
 #include "routes.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "conn.h"
 #include "static.h"
@@ -27,11 +30,34 @@ static int status_match(const struct http_request *req)
     return (method_is(req, "GET") || method_is(req, "HEAD")) && path_is(req, "/status");
 }
 
-/* The text goes into c->big: it must outlive the reply, which only points to it. */
+/* --status loopback: the peer's address is 127.0.0.0/8, ::1 or ::ffff:127.x.y.z. One
+ * getpeername per /status request, none for any other request. */
+static int peer_is_loopback(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
+/* The text goes into c->big: it must outlive the reply, which only points to it.
+ * Refused (--status off, or loopback and a remote peer): 404, as if there were no page. */
 static int status_answer(struct fdh_conn *c, const struct http_request *req, enum reply_conn conn, struct reply *r)
 {
     (void)req;
     struct fdh_w *w = c->w;
+    int mode = w->cfg->status_mode;
+    if (mode == FDH_STATUS_OFF || (mode == FDH_STATUS_LOOPBACK && !peer_is_loopback(c->fd))) {
+        reply_error(r, 404, conn, w->xworker, w->now);
+        return 0;
+    }
     if (fdh_big_reserve(c, FDH_OUT_MAX) < 0)
         return 503;
     size_t len = fdh_status_text(w->sh, w->cfg, c->big, c->bigcap);

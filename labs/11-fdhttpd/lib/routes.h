@@ -2,10 +2,12 @@
  * match accepts the request answers it (routes.c). The last route, the static files,
  * matches everything.
  *
- *   GET/HEAD /status   the shared statistics as key=value lines (text/plain)
+ *   GET/HEAD /status   the shared statistics as key=value lines (text/plain); 404
+ *                      when --status refuses the client (off, or loopback and remote)
  *   POST/PUT /echo     200 with the request body (Content-Length response)
  *   anything else      static_handle_cached (static.h): files under the root, 304, 206,
- *                      416, OPTIONS 204, other methods 405; 404 when there is no root
+ *                      416, OPTIONS 204, other methods of RFC 9110 405, unknown ones 501;
+ *                      404 when there is no root
  *
  * A route answers in one of two ways:
  *   answer   at the head: fills *r (a reply, reply.h). A body the request carries is read

@@ -79,7 +79,8 @@ static const unsigned char special[256] = {
 
 /* Decodes and normalises path (starting with '/') into rel (cap bytes, NUL-terminated,
  * no leading '/', "" for the root). *dir_hint = 1 when the last segment was empty, "."
- * or "..", *rel_len = strlen(rel). Returns 0 or the HTTP status to answer (400, 414). */
+ * or "..", *rel_len = strlen(rel). Returns 0 or the HTTP status to answer (400; 404 for a path too long to be
+ * a file's: the request-line's length is the parser's business, 414). */
 static int path_normalise(struct http_str path, char *rel, size_t cap, int *dir_hint, size_t *rel_len)
 {
     size_t len = 0, i = 0;
@@ -95,7 +96,7 @@ static int path_normalise(struct http_str path, char *rel, size_t cap, int *dir_
             unsigned char c = (unsigned char)path.p[i];
             if (!special[c]) { /* most bytes: copied as they are */
                 if (k + 1 >= cap)
-                    return 414;
+                    return 404;
                 rel[k++] = (char)c;
                 i++;
                 continue;
@@ -117,7 +118,7 @@ static int path_normalise(struct http_str path, char *rel, size_t cap, int *dir_
             if (c < 0x20 || c == 0x7f || c == '\\')
                 return 400; /* NUL and the other controls; backslash */
             if (k + 1 >= cap)
-                return 414;
+                return 404;
             rel[k++] = (char)c;
         }
         size_t n = k - seg;
@@ -249,9 +250,10 @@ static int status_of_errno(int e)
     case ENOENT: case ENOTDIR:
         return 404;
     case EACCES: case EPERM: case ELOOP: case EXDEV:
+    case ENXIO: /* a Unix socket (open(2) cannot open one): no file to serve */
         return 403;
-    case ENAMETOOLONG:
-        return 414;
+    case ENAMETOOLONG: /* a name no file can have: not found (the line was not too long) */
+        return 404;
     case EMFILE: case ENFILE: case ENOMEM:
         return 503;
     default:
@@ -487,10 +489,20 @@ static int lookup(const struct site *s, struct fcache *fc, const char *key, size
             return reply_error(out, 500, conn, extra, now);
         }
     }
-    long long mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
-    snprintf(tag, 64, "\"%llx-%llx-%llx\"", (unsigned long long)sb.st_ino, (unsigned long long)sb.st_size,
-             (unsigned long long)mtime_ns);
+    static_etag(tag, &sb);
     *f = (struct file_view){.fd = fd, .size = sb.st_size, .mtime_s = sb.st_mtim.tv_sec, .etag = tag, .ctype = ctype};
+    return 0;
+}
+
+/* The methods of RFC 9110 §9 and RFC 5789 (PATCH), case-sensitive: a resource that does
+ * not allow one of them answers 405 with Allow; any other method (CONNECT too: this
+ * server does not tunnel) is not implemented here at all: 501 (RFC 9110 §9.1, §15.6.2). */
+static int method_known(struct http_str m)
+{
+    static const char *const known[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (str_is(m, known[i]))
+            return 1;
     return 0;
 }
 
@@ -502,7 +514,8 @@ int static_handle_cached(const struct site *s, struct fcache *fc, const struct h
     if (str_is(req->method, "OPTIONS"))
         return reply_head(out, 204, NULL, -1, ALLOW, extra, conn, now);
     if (!head && !str_is(req->method, "GET"))
-        return reply_error_hdrs(out, 405, conn, ALLOW, extra, now);
+        return method_known(req->method) ? reply_error_hdrs(out, 405, conn, ALLOW, extra, now)
+                                         : reply_error(out, 501, conn, extra, now);
     if (req->form != HTTP_FORM_ORIGIN && req->form != HTTP_FORM_ABSOLUTE)
         return reply_error(out, 400, conn, extra, now);
 

@@ -10,7 +10,8 @@
  *
  * METHODS. GET and HEAD serve files; HEAD gets exactly GET's head and no body (no fd is
  * returned). OPTIONS (any target, "*" included) → 204 with "Allow: GET, HEAD, OPTIONS".
- * Every other method → 405 with the same Allow line (the conn layer answers its own
+ * Another method of RFC 9110 §9 (POST, PUT, DELETE, TRACE) or PATCH → 405 with the same
+ * Allow line; any other method (CONNECT, BREW, "get") → 501 (RFC 9110 §9.1) (the conn layer answers its own
  * routes — POST/PUT /echo, /status — before calling static_handle). A request body is
  * ignored here: the caller must consume it (or close) before the next request.
  *
@@ -26,7 +27,7 @@
  *    the previous segment; a ".." with nothing left to drop would climb above the root
  *    → 400 (not silently clamped as §5.2.4 does: such a request is an attack, not a
  *    link). Empty segments ("//") are dropped: "//etc/passwd" is "etc/passwd" INSIDE the
- *    root. A decoded path longer than PATH_MAX → 414.
+ *    root. A decoded path longer than PATH_MAX → 404 (no file has it).
  *  - the kernel then enforces the root: openat2(root_fd, path, O_RDONLY|O_NONBLOCK|
  *    O_NOCTTY|O_CLOEXEC, RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS|(follow_symlinks ? 0 :
  *    RESOLVE_NO_SYMLINKS)), see openat2(2). O_NONBLOCK: opening a FIFO must not wait for
@@ -35,7 +36,7 @@
  * OUTCOMES
  *  ENOENT, ENOTDIR → 404.  EACCES, EPERM → 403.  Any symlink when !follow_symlinks
  *  (ELOOP) → 403; a symlink leaving the root (EXDEV, even when following) → 403.
- *  ENAMETOOLONG → 414; EMFILE/ENFILE/ENOMEM → 503; anything else → 500. Without
+ *  ENAMETOOLONG → 404; EMFILE/ENFILE/ENOMEM → 503; anything else → 500. Without
  *  openat2 (ENOSYS: a kernel before 5.6, or valgrind 3.19) the path is walked one
  *  component at a time with O_NOFOLLOW (the same answers, symlinks → 403) when
  *  !follow_symlinks; with follow_symlinks that is 500. EAGAIN (a rename raced a ".." inside a followed
@@ -47,9 +48,10 @@
  *  so "//evil.example" cannot become a protocol-relative redirect). A file named with a
  *  trailing slash ("/a.txt/") → 404.
  *
- * VALIDATORS. ETag: STRONG, "\"<st_ino hex>-<st_size hex>-<mtime in ns hex>\"" — it
- * changes whenever the file is replaced (inode), resized, or written (mtime, ns
- * resolution); strong, so If-Range can use it (RFC 9110 §13.1.5 needs a strong match).
+ * VALIDATORS. ETag: STRONG, "\"<st_size hex>-<mtime in ns hex>\"" (validators.h) — it
+ * changes whenever the file is resized or written (mtime, ns resolution; a replacing
+ * rename brings the new file's mtime); no inode number, which would describe the
+ * server's file system to every client; strong, so If-Range can use it (RFC 9110 §13.1.5 needs a strong match).
  * Last-Modified: IMF-fixdate of st_mtim, capped at `now` (RFC 9110 §8.8.2.1).
  * Accept-Ranges: bytes on 200.
  *

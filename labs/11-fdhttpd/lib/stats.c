@@ -97,7 +97,7 @@ __attribute__((format(printf, 4, 5))) static void put(char *buf, size_t cap, siz
 size_t fdh_status_text(const struct fdh_shared *sh, const struct fdh_config *cfg, char *buf, size_t cap)
 {
     size_t len = 0;
-    long tot_req = 0, tot_bytes = 0, tot_active = 0, tot_acc = 0, looping = 0;
+    long tot_req = 0, tot_bytes = 0, tot_active = 0, tot_acc = 0, tot_held = 0, looping = 0;
     if (cap == 0)
         return 0;
     buf[0] = '\0';
@@ -113,6 +113,7 @@ size_t fdh_status_text(const struct fdh_shared *sh, const struct fdh_config *cfg
             ap += atomic_load_explicit(&s->accepted, memory_order_relaxed);
             st += atomic_load_explicit(&s->starts, memory_order_relaxed);
             wr += atomic_load_explicit(&s->writes, memory_order_relaxed);
+            tot_held += atomic_load_explicit(&s->held, memory_order_relaxed);
         }
         long bo = atomic_load_explicit(&sh->backoff_ms[i], memory_order_relaxed);
         looping += bo > 0;
@@ -135,6 +136,7 @@ size_t fdh_status_text(const struct fdh_shared *sh, const struct fdh_config *cfg
         len += cfg->accept->status(sh, buf + len, cap - len);
     put(buf, cap, &len, "total.requests=%ld\ntotal.bytes=%ld\ntotal.active=%ld\ntotal.accepted=%ld\n",
         tot_req, tot_bytes, tot_active, tot_acc);
+    put(buf, cap, &len, "total.held_bytes=%ld\n", tot_held);
     put(buf, cap, &len, "generation=%ld\nreloads=%ld\nreloads_failed=%ld\nupgrades=%ld\nupgrades_failed=%ld\n"
         "respawns=%ld\ncrashloop=%ld\n", gen, atomic_load(&sh->reloads), atomic_load(&sh->reloads_failed),
         atomic_load(&sh->upgrades), atomic_load(&sh->upgrades_failed), atomic_load(&sh->respawns), looping);

@@ -32,6 +32,8 @@ struct fdh_slot {
     atomic_long accepted_on[FDH_MAX_ADDRS]; /* connections taken per listening address
                                          (the index of listeners.h); passfd: counted by the
                                          master in the slot it passes to */
+    atomic_long held;                 /* bytes of per-request buffers (request bodies, the
+                                         /status text) the connections hold right now */
 };
 
 /* Banks: a worker of generation G writes bank G % 2. At most two generations are

@@ -305,6 +305,7 @@ static void worker_gone(struct master *m, struct wslot *s, pid_t pid, const char
     /* Its connections died with it; the counters of completed work stay. Only this
      * worker wrote this bank's slot (stats.h), so the store is exact. */
     atomic_store(&st->active, 0);
+    atomic_store(&st->held, 0);
     if (g == m->old) {
         if (g->nalive == 0)
             fdh_reload_old_gone(m);

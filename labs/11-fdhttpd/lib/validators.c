@@ -2,6 +2,7 @@
 #include "validators.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hdrview.h"
@@ -110,4 +111,10 @@ enum range_res static_range_parse(struct http_str v, long long size, long long *
     *first = a;
     *last = got_b && b < size - 1 ? b : size - 1;
     return RANGE_OK;
+}
+
+void static_etag(char tag[64], const struct stat *sb)
+{
+    long long mtime_ns = (long long)sb->st_mtim.tv_sec * 1000000000LL + sb->st_mtim.tv_nsec;
+    snprintf(tag, 64, "\"%llx-%llx\"", (unsigned long long)sb->st_size, (unsigned long long)mtime_ns);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <grp.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -147,6 +148,24 @@ static void open_cache(struct fdh_w *w)
     fcache_tick(w->fc, evloop_now_ms(w->el));
 }
 
+/* --user (config.h): everything a worker opens with root's rights is open now — the
+ * listeners and the docroot (the master's), the channel, the access log, what the
+ * accept strategy set up — so give root up before the first request is read: supplementary groups, gid, then uid (the
+ * order matters: without root, setgid would fail). A worker that cannot drop dies
+ * rather than serve as root. A change of credentials clears the parent-death signal
+ * (prctl(2)): set it again. */
+static void drop_privileges(struct fdh_w *w, pid_t master)
+{
+    const struct fdh_config *cfg = w->cfg;
+    if (!cfg->drop)
+        return;
+    if (setgroups(1, &cfg->gid) < 0 || setgid(cfg->gid) < 0 || setuid(cfg->uid) < 0)
+        die("worker %d: switch to user %s", w->slot, cfg->user_name);
+    if (geteuid() != cfg->uid || getegid() != cfg->gid)
+        die_msg("worker %d: still uid %d gid %d after the switch", w->slot, (int)geteuid(), (int)getegid());
+    die_with_parent(master);
+}
+
 static void start(struct fdh_w *w, pid_t master)
 {
     http_date_format(w->now, w->date);
@@ -180,6 +199,7 @@ static void start(struct fdh_w *w, pid_t master)
         alog_name_local(w->alog);
     if (w->cfg->accept->worker_start)
         w->cfg->accept->worker_start(w);
+    drop_privileges(w, master); /* before READY: no request is read as root */
     struct channel_msg ready = {.command = CHANNEL_READY, .pid = w->pid, .slot = w->slot, .fd = -1};
     if (channel_send(w->chan, &ready) < 0)
         die("worker %d: channel_send(READY)", w->slot);
