@@ -41,6 +41,9 @@ static void setup(void)
 {
     snprintf(tmp, sizeof tmp, "/tmp/fdh-ops-XXXXXX");
     cr_assert_not_null(mkdtemp(tmp));
+    /* Run as root, the workers drop to nobody (--user): after a rotation they reopen the
+     * log by its path, so its directory must be one they can reach, as /var/log is. */
+    cr_assert_eq(chmod(tmp, 0755), 0);
     snprintf(root, sizeof root, "%s/root", tmp);
     snprintf(logp, sizeof logp, "%s/access.log", tmp);
     cr_assert_eq(mkdir(root, 0755), 0);

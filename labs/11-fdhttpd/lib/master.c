@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,20 @@ void fdh_master_shut_down(struct master *m, enum mode mode)
  * `kill -USR1 -PGID` also works: a worker then reopens twice, which is harmless. */
 static void reopen_logs(struct master *m)
 {
+    /* Workers that dropped to --user cannot create a file in a directory only root may
+     * write (/var/log): the master, still root, creates the new file first and gives it
+     * to their user; the workers then open an existing file for appending. */
+    const struct fdh_config *cfg = m->cur->cfg;
+    if (cfg->drop && cfg->access_log != NULL) {
+        int fd = open(cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            if (fchown(fd, cfg->uid, cfg->gid) < 0)
+                warn_errno("master: chown %s to %s", cfg->access_log, cfg->user_name);
+            close(fd);
+        } else if (errno != EEXIST) {
+            warn_errno("master: creating %s for the workers", cfg->access_log);
+        }
+    }
     struct gen *gens[3] = {m->cur, m->next, m->old};
     int n = 0;
     for (int k = 0; k < 3; k++)
