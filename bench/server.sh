@@ -44,9 +44,6 @@
 set -eu
 . bench/lib.sh
 . bench/peers.sh
-build=${FDLAB_BUILD:-build/gcc}
-fdhttpd=$build/labs/11-fdhttpd/fdhttpd
-fdload=$build/labs/11-fdhttpd/fdload
 secs=${SECS:-3}
 rounds=${ROUNDS:-3}
 conns=${CONNS:-50}
@@ -55,15 +52,15 @@ only=${CASES:-}
 out=results/server.csv
 sysout=results/server-syscalls.csv
 summary=results/server-summary.csv
-for p in "$fdhttpd" "$fdload"; do
-  [ -x "$p" ] || { echo "bench: $p missing: run make V=gcc all first" >&2; exit 1; }
-done
 for t in taskset curl gnuplot; do
   command -v "$t" >/dev/null 2>&1 || { echo "bench: $t is needed and missing" >&2; exit 1; }
 done
 [ "$(nproc)" -ge 2 ] || { echo "bench: needs 2 CPUs (server on 0, client on 1)" >&2; exit 1; }
 case " $servers " in *" fdhttpd "*) ;; *) echo "bench: SERVERS must include fdhttpd" >&2; exit 2 ;; esac
 peers_install
+peers_begin server
+peers_file 100k.bin 102400
+peers_file 10m.bin 10485760
 
 # --- how to count syscalls ---------------------------------------------------------------
 sysmethod=none
@@ -86,24 +83,6 @@ if [ "$sysmethod" = perf ]; then
   done
 fi
 progress "syscall counting: $sysmethod"
-
-# --- temp dir, docroot, clean-up -------------------------------------------------------
-tmp=$(mktemp -d /tmp/fdlab-bench-server.XXXXXX)
-chmod 755 "$tmp"
-root=$tmp/root
-mkdir -p "$root"
-printf 'hello, world\n' >"$root/13.txt"
-head -c 4096 /dev/urandom >"$root/4k.bin"
-head -c 102400 /dev/urandom >"$root/100k.bin"
-head -c 10485760 /dev/urandom >"$root/10m.bin"
-chmod 644 "$root"/*
-chmod 755 "$root"
-cleanup() {
-  peers_stop
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # --- start the servers -----------------------------------------------------------------
 procs=
