@@ -36,7 +36,8 @@
 # of the CPU, perf record -e cpu-clock, for the servers in PROFILE), results/server-summary.csv (medians per case, the
 # best peer per case and fdhttpd's ratios to it; bench/server-summary.awk) and draws
 # results/server.png/.svg (bench/server.gp).
-# Runs from the repository root with FDLAB_BUILD set; about 7 minutes with defaults.
+# Runs from the repository root with FDLAB_BUILD set; 6 min 10 s with defaults (measured,
+# peers already installed).
 # Environment: SECS (default 3), ROUNDS (default 3), CONNS (default 50), SERVERS (default
 # "nginx nginx-nosendfile h2o lighttpd fdhttpd"; fdhttpd must be among them), CASES (a
 # space-separated subset of the case names; default all), PROFILE (servers to profile;
