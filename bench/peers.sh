@@ -1,6 +1,7 @@
 # bench/peers.sh — sourced by bench/server.sh and bench/server-callgrind.sh: fdhttpd and
 # the servers it is compared with, each configured for one worker on 127.0.0.1.
 #
+# peers_begin, peers_file  the programs, a private directory and the docroot (below)
 # peers_install            installs nginx-light, h2o and lighttpd (Debian packages) when
 #                          missing, through common/mk/deps.sh
 # peer_start NAME [WRAP]   starts NAME (nginx, h2o, lighttpd, fdhttpd), pinned to CPU 0
@@ -18,12 +19,39 @@
 #
 # Every server: one worker (nginx worker_processes 1, h2o num-threads 1, lighttpd's
 # single process, fdhttpd -w 1), no access log, keep-alive without a request limit, the
-# docroot $root. Needs: $tmp (a private directory), $root (the docroot), $fdhttpd.
+# docroot $root ($tmp, $root and $fdhttpd come from peers_begin).
 # Its variables are prefixed pr_ (sh has no locals). Unprivileged-safe: no port below 1024; as root nginx, h2o and fdhttpd
 # (--user root) keep running as root (their default would switch to a user that may not read
 # $tmp, nor write valgrind's output there).
 
 peers_started=
+
+# peers_begin NAME: $fdhttpd and $fdload of $FDLAB_BUILD (checked), a private directory
+# $tmp (removed, every started server stopped, on exit) and in it the docroot $root with
+# 13.txt (13 bytes) and 4k.bin; peers_file NAME BYTES adds a file of random bytes.
+peers_begin() {
+  build=${FDLAB_BUILD:-build/gcc}
+  fdhttpd=$build/labs/11-fdhttpd/fdhttpd
+  fdload=$build/labs/11-fdhttpd/fdload
+  for pr_p in "$fdhttpd" "$fdload"; do
+    [ -x "$pr_p" ] || { echo "bench: $pr_p missing: run make V=gcc all first" >&2; exit 1; }
+  done
+  tmp=$(mktemp -d "/tmp/fdlab-bench-$1.XXXXXX")
+  chmod 755 "$tmp"
+  trap 'peers_stop; rm -rf "$tmp"' EXIT
+  trap 'exit 130' INT TERM
+  root=$tmp/root
+  mkdir -p "$root"
+  chmod 755 "$root"
+  printf 'hello, world\n' >"$root/13.txt"
+  chmod 644 "$root/13.txt"
+  peers_file 4k.bin 4096
+}
+
+peers_file() {
+  head -c "$2" /dev/urandom >"$root/$1"
+  chmod 644 "$root/$1"
+}
 
 peers_install() {
   sh common/mk/deps.sh nginx-light h2o lighttpd >&2 || { echo "bench: could not install the peers" >&2; exit 1; }
@@ -150,6 +178,9 @@ EOF
     ;;
   fdhttpd)
     # --access-log off: the others run without one; like for like. --user root: see above.
+    # The old output goes first: the shell truncates it only once the child runs, and a
+    # stale ready= line from an earlier start would name a port nobody listens on any more.
+    rm -f "$tmp/fdhttpd.out"
     # shellcheck disable=SC2086
     taskset -c 0 $pr_wrap "$fdhttpd" -l 127.0.0.1:0 -w 1 --root "$root" --access-log off --user root >"$tmp/fdhttpd.out" 2>"$tmp/fdhttpd.err" &
     fdhttpd_top=$!

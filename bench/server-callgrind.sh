@@ -24,9 +24,6 @@
 set -eu
 . bench/lib.sh
 . bench/peers.sh
-build=${FDLAB_BUILD:-build/gcc}
-fdhttpd=$build/labs/11-fdhttpd/fdhttpd
-fdload=$build/labs/11-fdhttpd/fdload
 n=${N:-10000}
 warm=${WARM:-1024}
 servers=${SERVERS:-fdhttpd nginx h2o lighttpd}
@@ -34,23 +31,11 @@ cases=${CASES:-ka-13B ka-4KiB close-13B pipe16-13B}
 outdir=${OUT:-results}
 out=$outdir/server-callgrind.csv
 funcs=$outdir/server-callgrind-fdhttpd.csv
-for p in "$fdhttpd" "$fdload"; do
-  [ -x "$p" ] || { echo "bench: $p missing: run make V=gcc all first" >&2; exit 1; }
-done
 [ $((n % 16)) -eq 0 ] && [ $((warm % 16)) -eq 0 ] || { echo "bench: N and WARM must be multiples of 16 (pipe16)" >&2; exit 2; }
 sh common/mk/deps.sh valgrind >&2 || { echo "bench: valgrind is needed" >&2; exit 1; }
 if [ "$servers" != fdhttpd ]; then peers_install; fi
 
-tmp=$(mktemp -d /tmp/fdlab-bench-callgrind.XXXXXX)
-chmod 755 "$tmp"
-root=$tmp/root
-mkdir -p "$root"
-printf 'hello, world\n' >"$root/13.txt"
-head -c 4096 /dev/urandom >"$root/4k.bin"
-chmod 644 "$root"/*
-chmod 755 "$root"
-trap 'peers_stop; rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
+peers_begin callgrind
 
 # Instructions (Ir) of the serving process: its callgrind file's summary line.
 ir_of() { sed -n 's/^summary: //p' "$tmp/cg.$1" | head -n 1; }

@@ -32,19 +32,19 @@
 # (total plus a breakdown), else `strace -c -f -p WORKER`.
 #
 # Writes results/server.csv (a row per server/case/round), results/server-syscalls.csv
-# (per server/case/syscall counts), results/server-summary.csv (medians per case, the
+# (per server/case/syscall counts), results/server-profile.csv (kernel and user shares
+# of the CPU, perf record -e cpu-clock, for the servers in PROFILE), results/server-summary.csv (medians per case, the
 # best peer per case and fdhttpd's ratios to it; bench/server-summary.awk) and draws
 # results/server.png/.svg (bench/server.gp).
-# Runs from the repository root with FDLAB_BUILD set; about 7 minutes with defaults.
+# Runs from the repository root with FDLAB_BUILD set; 6 min 10 s with defaults (measured,
+# peers already installed).
 # Environment: SECS (default 3), ROUNDS (default 3), CONNS (default 50), SERVERS (default
 # "nginx nginx-nosendfile h2o lighttpd fdhttpd"; fdhttpd must be among them), CASES (a
-# space-separated subset of the case names; default all).
+# space-separated subset of the case names; default all), PROFILE (servers to profile;
+# default fdhttpd, "" for none).
 set -eu
 . bench/lib.sh
 . bench/peers.sh
-build=${FDLAB_BUILD:-build/gcc}
-fdhttpd=$build/labs/11-fdhttpd/fdhttpd
-fdload=$build/labs/11-fdhttpd/fdload
 secs=${SECS:-3}
 rounds=${ROUNDS:-3}
 conns=${CONNS:-50}
@@ -53,15 +53,15 @@ only=${CASES:-}
 out=results/server.csv
 sysout=results/server-syscalls.csv
 summary=results/server-summary.csv
-for p in "$fdhttpd" "$fdload"; do
-  [ -x "$p" ] || { echo "bench: $p missing: run make V=gcc all first" >&2; exit 1; }
-done
 for t in taskset curl gnuplot; do
   command -v "$t" >/dev/null 2>&1 || { echo "bench: $t is needed and missing" >&2; exit 1; }
 done
 [ "$(nproc)" -ge 2 ] || { echo "bench: needs 2 CPUs (server on 0, client on 1)" >&2; exit 1; }
 case " $servers " in *" fdhttpd "*) ;; *) echo "bench: SERVERS must include fdhttpd" >&2; exit 2 ;; esac
 peers_install
+peers_begin server
+peers_file 100k.bin 102400
+peers_file 10m.bin 10485760
 
 # --- how to count syscalls ---------------------------------------------------------------
 sysmethod=none
@@ -84,24 +84,6 @@ if [ "$sysmethod" = perf ]; then
   done
 fi
 progress "syscall counting: $sysmethod"
-
-# --- temp dir, docroot, clean-up -------------------------------------------------------
-tmp=$(mktemp -d /tmp/fdlab-bench-server.XXXXXX)
-chmod 755 "$tmp"
-root=$tmp/root
-mkdir -p "$root"
-printf 'hello, world\n' >"$root/13.txt"
-head -c 4096 /dev/urandom >"$root/4k.bin"
-head -c 102400 /dev/urandom >"$root/100k.bin"
-head -c 10485760 /dev/urandom >"$root/10m.bin"
-chmod 644 "$root"/*
-chmod 755 "$root"
-cleanup() {
-  peers_stop
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # --- start the servers -----------------------------------------------------------------
 procs=
@@ -239,6 +221,40 @@ if [ "$sysmethod" != none ]; then
 fi
 mv "$sysout.tmp" "$sysout"
 progress "wrote $sysout"
+
+# --- where the server's CPU goes: kernel or user space ----------------------------------
+# perf record -e cpu-clock (a timer: no hardware counters needed) on the serving process
+# during a SECS run per case, for the servers in PROFILE (default fdhttpd; "" skips):
+# the share of samples in the kernel and in user space (the program, its libraries,
+# the vDSO). When user space is a small share, the kernel's work (the same system calls
+# every server makes) bounds the case, not the server's own code.
+profout=results/server-profile.csv
+profile=${PROFILE-fdhttpd}
+if [ -n "$profile" ] && [ "$sysmethod" = perf ] && perf record -e cpu-clock -o "$tmp/probe.data" true >/dev/null 2>&1; then
+  {
+    header "share of the serving process's perf record -e cpu-clock samples (-p WORKER, during taskset -c 1 fdload -t 1 -c C [-k|--pipeline=16] -d $secs --path P) in the kernel and in user space"
+    echo "server,case,samples,kernel_share,user_share"
+  } >"$profout.tmp"
+  while read -r c path bytes cc flags n; do
+    [ "$flags" = - ] && flags=
+    for s in $profile; do
+      port=$(peer_port "$s"); w=$(peer_worker "$s")
+      [ -n "$port" ] || continue
+      progress "profile: $c $s"
+      # shellcheck disable=SC2086
+      taskset -c 1 "$fdload" -p "$port" -c "$cc" -t 1 $flags -d "$secs" --path "$path" --kv >"$tmp/run.kv" 2>"$tmp/run.err" &
+      load=$!
+      perf record -e cpu-clock -p "$w" -o "$tmp/perf.data" -- sleep "$(awk -v s="$secs" 'BEGIN { print (s > 1 ? s - 0.5 : s) }')" >/dev/null 2>&1 || true
+      wait "$load" || { cat "$tmp/run.err" >&2; echo "bench: fdload failed ($s $c, profile)" >&2; exit 1; }
+      # -n: lines "share% samples object"
+      perf report -i "$tmp/perf.data" -n --sort dso --stdio 2>/dev/null |
+        awk -v s="$s" -v c="$c" '/^#/ { next } NF >= 3 && $1 ~ /%$/ { if ($3 ~ /kernel/) k += $2; else u += $2 }
+          END { n = k + u; printf "%s,%s,%d,%.3f,%.3f\n", s, c, n, n ? k / n : 0, n ? u / n : 0 }' >>"$profout.tmp"
+    done
+  done <"$tmp/cases"
+  mv "$profout.tmp" "$profout"
+  progress "wrote $profout"
+fi
 
 # --- summary: medians per case and ratios ------------------------------------------------
 awk -v servers="$servers" -f bench/server-summary.awk "$out" "$sysout" >"$summary.tmp"

@@ -961,6 +961,42 @@ Test(fcache, small_file_from_memory_revalidated_replaced_removed, .timeout = TMO
     cr_assert_eq(fd_count(), fds);
 }
 
+/* A cache hit copies the 200 head kept in the entry and stamps the Date: it must be the
+ * head an uncached answer builds for the same request, Date, Connection line and
+ * extra — also when the Connection line changes between hits. */
+static void head_of(struct fcache *fc, const char *raw, const char *date, struct reply *r)
+{
+    struct http_header h[NHDR];
+    struct http_request req;
+    cr_assert_eq(http_parse_request(raw, strlen(raw), 0, &LIM, h, &req), (ssize_t)strlen(raw));
+    if (fc != NULL)
+        fcache_tick(fc, 5000);
+    cr_assert_eq(static_handle_cached(&site, fc, &req, time(NULL), date, "X-Worker: 3\r\n", r), 200);
+}
+
+Test(fcache, cached_head_is_the_head_built_fresh, .timeout = TMO)
+{
+    struct fcache *fc = fcache_new(4);
+    cr_assert_not_null(fc);
+    static const char *const dates[] = {"Sun, 06 Nov 1994 08:49:37 GMT", "Mon, 07 Nov 1994 09:50:38 GMT"};
+    static const char *const reqs[] = {GET("/hello.txt"),
+                                       "GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                                       "GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", GET("/hello.txt")};
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++)
+        for (int d = 0; d < 2; d++) {
+            struct reply a, b;
+            head_of(NULL, reqs[i], dates[d], &a); /* built fresh, no cache */
+            head_of(fc, reqs[i], dates[d], &b);   /* from the cache: the first time builds it */
+            cr_assert_eq(a.head_len, b.head_len, "request %zu date %d", i, d);
+            cr_assert(memcmp(a.head, b.head, a.head_len) == 0, "request %zu date %d:\n%.*s\n---\n%.*s", i, d,
+                      (int)a.head_len, a.head, (int)b.head_len, b.head);
+            cr_assert_eq(a.close, b.close);
+            reply_release(&a);
+            reply_release(&b);
+        }
+    fcache_free(fc);
+}
+
 Test(fcache, big_file_descriptor_pinned_across_replacement, .timeout = TMO)
 {
     static char big[FC_SMALL_MAX + 100];

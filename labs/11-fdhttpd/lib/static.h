@@ -117,7 +117,10 @@ int static_handle(const struct site *s, const struct http_request *req, time_t n
  * file of at most FC_SMALL_MAX bytes carries the bytes in out->body instead of a
  * descriptor; and a reply that uses an entry is PINNED (reply.h: out->pin; the
  * descriptor is borrowed, reply_release drops the pin). `date`: the Date value of `now`
- * already formatted (a per-second cache), or NULL to format it here. */
+ * already formatted (a per-second cache), or NULL to format it here. The head of a 200
+ * is kept in the entry and reused while the Content-Type, the Connection line and the
+ * `extra` POINTER are the same: a caller must not change the bytes behind an `extra` it
+ * passed before (a worker passes one constant string). */
 struct fcache;
 int static_handle_cached(const struct site *s, struct fcache *fc, const struct http_request *req, time_t now,
                          const char *date, const char *extra, struct reply *out);
