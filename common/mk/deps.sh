@@ -46,7 +46,19 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq >/dev/null || { echo "deps: apt-get update failed" >&2; exit 1; }
+# The web servers the bench compares with are started by the bench itself, on loopback
+# and high ports: their packages must not start a system service on port 80 when
+# installed. policy-rc.d (exit 101: "not allowed") is Debian's switch for that; one we
+# put there is removed again.
+policy=""
+case "$need" in *nginx*|*h2o*|*lighttpd*)
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d \
+      && policy=/usr/sbin/policy-rc.d
+  fi ;;
+esac
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null \
-  || { echo "deps: apt-get install$need failed" >&2; exit 1; }
+$SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null; rc=$?
+[ -n "$policy" ] && $SUDO rm -f "$policy"
+[ "$rc" -eq 0 ] || { echo "deps: apt-get install$need failed" >&2; exit 1; }
 echo "deps: done"
