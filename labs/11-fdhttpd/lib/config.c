@@ -176,9 +176,9 @@ static int apply_number(int c, const char *arg, struct fdh_config *cfg, long *cr
     return 0;
 }
 
-/* The options whose value is one of a set or a checked word (--workers, --accept,
- * --status, --cache-control). The value is kept as a pointer into argv or the config
- * text. Returns 0, or -1 with err. */
+/* The options whose value is checked against a set or a shape: --workers, --accept,
+ * --status, --cache-control (its value stays a pointer into argv or the config text).
+ * Returns 0, or -1 with err. */
 static int apply_choice(int c, const char *arg, struct fdh_config *cfg, char *err, size_t errlen)
 {
     switch (c) {
