@@ -1,4 +1,4 @@
-/* config.c — fdhttpd's options: parsing, checking (-t) and --help. */
+/* config.c — fdhttpd's options: parsing and checking (-t); the --help text is usage.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,130 +12,6 @@
 
 #include "accept.h"
 #include "config.h"
-
-const char fdh_usage[] =
-    "usage: fdhttpd [options]\n"
-    "A pre-forked HTTP/1.1 server: one master process supervising N worker processes,\n"
-    "each running one epoll event loop.\n"
-    "\n"
-    "  -l, --listen ADDR      address to listen on: IPv4:PORT, [IPv6]:PORT, *:PORT (every\n"
-    "                         IPv4 address) or [::]:PORT (every IPv6 one); default\n"
-    "                         127.0.0.1:8080. Give it up to 8 times (also in --config,\n"
-    "                         whose list then replaces the command line's) to listen on\n"
-    "                         several addresses: every accept strategy serves them all\n"
-    "                         (reuseport: one socket per worker PER ADDRESS). IPv6\n"
-    "                         sockets are IPV6_V6ONLY: [::]:80 takes no IPv4, so one rule\n"
-    "                         holds on every host whatever net.ipv6.bindv6only says; for\n"
-    "                         both families give *:80 and [::]:80. PORT 0 lets the kernel\n"
-    "                         choose. On start the master prints listening=ADDR (the\n"
-    "                         first), listen.N=ADDR sockets=K for each, and ready=1 once\n"
-    "                         every worker is up; /status counts listen.N.accepted.\n"
-    "  -w, --workers N        worker processes, 1..64 (default: the number of CPUs)\n"
-    "  -a, --accept MODE      how connections reach the workers:\n"
-    "                           reuseport  one SO_REUSEPORT listener per worker, opened by\n"
-    "                                      the master (the kernel spreads connections)\n"
-    "                           exclusive  one shared listener, EPOLLEXCLUSIVE in each\n"
-    "                                      worker's epoll set\n"
-    "                           mutex      one shared listener, nginx-style accept mutex\n"
-    "                                      (trylock, robust, in shared memory)\n"
-    "                           passfd     the master accepts and passes each connection\n"
-    "                                      to a worker over its channel (SCM_RIGHTS)\n"
-    "                           steered    one SO_REUSEPORT listener per worker and an eBPF\n"
-    "                                      program that picks the least loaded worker\n"
-    "                                      (needs CAP_BPF or root; at most 16 workers)\n"
-    "                         (default reuseport)\n"
-    "  -r, --root DIR         document root (a directory). Default: the bundled site,\n"
-    "                         labs/11-fdhttpd/site, looked up from the current directory\n"
-    "                         (the repo root) and then upwards from the binary's directory\n"
-    "      --max-body BYTES   largest request body (default 1048576); larger: 413, close\n"
-    "      --max-header-bytes BYTES  largest request head (default 16384); larger: 431\n"
-    "      --max-headers N    most field lines in a head (default 64); more: 431\n"
-    "                         (a request-line longer than 8192 bytes: 414, or 400 if\n"
-    "                         it is malformed)\n"
-    "      --max-conns N      connections per worker (default 4096); at the limit the\n"
-    "                         worker stops accepting until one closes (new ones wait\n"
-    "                         in the backlog); passfd: beyond it, 503 and close\n"
-    "      --header-timeout S seconds from a head's first byte to its end (default 10);\n"
-    "                         then 408 and close (slowloris)\n"
-    "      --keepalive-timeout S  seconds a connection may sit idle between requests\n"
-    "                         (default 10)\n"
-    "      --io-timeout S     seconds without progress while reading a body or sending a\n"
-    "                         response (default 10)\n"
-    "      --user NAME        started as root: the workers run as NAME (default nobody)\n"
-    "                         once the listeners, the docroot and the log are open;\n"
-    "                         the master stays root (reload, upgrade, respawns).\n"
-    "                         '--user root' keeps root. Not started as root: ignored\n"
-    "                         (the workers run as the master's user)\n"
-    "      --status on|off|loopback  who gets GET /status: everyone, nobody (404), or\n"
-    "                         only clients connected from a loopback address, 127/8\n"
-    "                         or ::1 (default loopback: the page names pids and\n"
-    "                         counts, which are the operator's business)\n"
-    "      --access-log PATH|off  every worker appends one line per response to PATH\n"
-    "                         (common log format; opened with O_APPEND, shared safely),\n"
-    "                         buffered: written per 64 KiB, after at most 1 s, and when\n"
-    "                         the worker stops. Default: access.log next to the fdhttpd\n"
-    "                         binary (build/V/labs/11-fdhttpd/access.log), or no log\n"
-    "                         when that cannot be opened; 'off' writes none. The master\n"
-    "                         prints access_log=PATH|off\n"
-    "  -t, --test-config      check the options, print the reason of a failure, exit 0/1\n"
-    "      --crash-slot S     testing aid: the worker in slot S exits (status 3) right after\n"
-    "                         it is ready, every time (shows the respawn back-off)\n"
-    "      --stubborn-slot S  testing aid: the worker in slot S ignores the master's QUIT\n"
-    "                         and TERMINATE (shows the deadline and its SIGKILL)\n"
-    "      --slow-slot S      testing aid: the worker in slot S sleeps --slow-ms before it\n"
-    "                         serves each connection it accepts (one slow worker; not passfd)\n"
-    "      --slow-ms MS       the slow worker's sleep, 1..10000 ms (default 50)\n"
-    "      --config FILE      more options from FILE, one per line, same names without\n"
-    "                         the dashes (\"root /srv\", \"max-body=1000\"), '#' comments;\n"
-    "                         read after argv (the file wins) and again on every SIGHUP\n"
-    "      --drain-timeout S  reload/upgrade: old workers get S seconds to finish (default\n"
-    "                         10), then SIGKILL\n"
-    "      --no-handover      demo of the naive upgrade: on SIGUSR2 the old master closes\n"
-    "                         its listeners and drains BEFORE the new master binds fresh\n"
-    "                         sockets (connections in the old queues are reset, new ones\n"
-    "                         refused meanwhile); without it the sockets are handed over\n"
-    "      --upgrade-from NAME  internal: set by the old master when it execs the new one\n"
-    "      --gzip-static      serve FILE.gz, when it exists, to a client whose\n"
-    "                         Accept-Encoding takes gzip: Content-Encoding: gzip, the\n"
-    "                         Content-Type of FILE, an ETag of the .gz's own with -gzip,\n"
-    "                         Range over the compressed bytes; every file response then\n"
-    "                         says Vary: Accept-Encoding (nginx's gzip_static)\n"
-    "      --cache-control V  a Cache-Control: V line on every 200/206/304 of a file\n"
-    "                         (e.g. 'public, max-age=3600'); 'off' (default): none\n"
-    "  -h, --help             this text\n"
-    "\n"
-    "Requests: GET /status answers the shared statistics as key=value lines; POST or PUT\n"
-    "/echo answers the request body; everything else is a file under the root (GET,\n"
-    "HEAD, OPTIONS; other methods 405). Every response names its worker (X-Worker).\n"
-    "Signals to the master: SIGTERM/SIGINT stop now (workers get 3 s, then SIGKILL);\n"
-    "SIGUSR1 reopens the access log (the master forwards it to every worker, which\n"
-    "writes what it buffered to the old file and opens the path again: mv the log, then\n"
-    "kill -USR1, and no line is lost; the master prints reopen=workers=N);\n"
-    "SIGQUIT drains (stop accepting, finish requests in flight, at most 30 s). A worker\n"
-    "that dies is respawned in its slot; one that keeps dying within 1 s of its start\n"
-    "is respawned after 100 ms, doubling up to 5 s.\n"
-    "SIGHUP reloads: argv and --config are read again; if valid, a new generation of\n"
-    "workers starts on the SAME listening sockets, and once every new worker is ready\n"
-    "the old ones stop accepting, answer what is in flight with Connection: close,\n"
-    "half-close what stays idle and exit (reload=done generation=N). Invalid options\n"
-    "print reload=failed reason=... and change nothing. Refused on reload (they would\n"
-    "need other listening sockets): --listen, --accept, and --workers with reuseport.\n"
-    "A SIGHUP during a reload is queued and runs when it is done.\n"
-    "SIGUSR2 upgrades the binary: the master forks and execs its own path again (a\n"
-    "replaced file is the new binary), hands it every listening socket and the\n"
-    "statistics over a Unix socket (SCM_RIGHTS, both sides check SO_PEERCRED), and\n"
-    "drains and exits once the new master is ready (upgrade=done on its side). If the\n"
-    "new one fails or is not ready in 10 s: upgrade=failed reason=..., the old serves on.\n"
-    "steered: a reload keeps the program (--workers cannot change); an upgrade fails (a\n"
-    "socket is in one steering map at most): restart to upgrade a steered server.\n"
-    "A slot without a worker (respawning, a crash loop's back-off): reuseport and steered\n"
-    "have the master accept from its listeners and pass to the other workers meanwhile.\n"
-    "systemd: LISTEN_FDS/LISTEN_PID sockets replace --listen, grouped by the address\n"
-    "each is bound to (reuseport: one per worker per address, else one per address),\n"
-    "each address named by its LISTEN_FDNAMES entry (listen.N=... name=NAME); READY=1,\n"
-    "RELOADING=1, STOPPING=1 go to NOTIFY_SOCKET. With several addresses each access\n"
-    "log line ends with the address the connection came in on.\n"
-    "Exit status: 0 after a clean stop, 1 on a configuration or start-up error.\n";
 
 /* A whole decimal number in [lo, hi], or -1. */
 static long parse_num(const char *s, long lo, long hi)
@@ -300,6 +176,46 @@ static int apply_number(int c, const char *arg, struct fdh_config *cfg, long *cr
     return 0;
 }
 
+/* The options whose value is checked against a set or a shape: --workers, --accept,
+ * --status, --cache-control (its value stays a pointer into argv or the config text).
+ * Returns 0, or -1 with err. */
+static int apply_choice(int c, const char *arg, struct fdh_config *cfg, char *err, size_t errlen)
+{
+    switch (c) {
+    case 'w': {
+        long n = parse_num(arg, 1, FDH_MAX_WORKERS);
+        if (n < 0)
+            return snprintf(err, errlen, "--workers '%s': want 1..%d", arg, FDH_MAX_WORKERS), -1;
+        cfg->workers = (int)n;
+        return 0;
+    }
+    case 'a': {
+        const struct fdh_accept_ops *a = fdh_accept_find(arg);
+        if (a == NULL)
+            return snprintf(err, errlen, "--accept '%s': want reuseport, exclusive, mutex, passfd or steered",
+                            arg), -1;
+        cfg->accept = a;
+        return 0;
+    }
+    case 'Z':
+        if (strcmp(arg, "on") == 0)
+            cfg->status_mode = FDH_STATUS_ON;
+        else if (strcmp(arg, "off") == 0)
+            cfg->status_mode = FDH_STATUS_OFF;
+        else if (strcmp(arg, "loopback") == 0)
+            cfg->status_mode = FDH_STATUS_LOOPBACK;
+        else
+            return snprintf(err, errlen, "--status '%s': want on, off or loopback", arg), -1;
+        return 0;
+    case 'c':
+        if (strpbrk(arg, "\r\n") || strlen(arg) > 200)
+            return snprintf(err, errlen, "--cache-control: one line of at most 200 bytes"), -1;
+        cfg->cache_control = strcmp(arg, "off") == 0 ? NULL : arg;
+        return 0;
+    }
+    return 0;
+}
+
 static const struct option longopts[] = {
     {"listen", required_argument, NULL, 'l'},  {"workers", required_argument, NULL, 'w'},
     {"accept", required_argument, NULL, 'a'},  {"root", required_argument, NULL, 'r'},
@@ -337,47 +253,21 @@ static int apply(int argc, char **argv, struct fdh_config *cfg, long *crash, lon
             if (parse_listen(optarg, cfg, in_file, err, errlen) < 0)
                 return -1;
             break;
-        case 'w': {
-            long n = parse_num(optarg, 1, FDH_MAX_WORKERS);
-            if (n < 0)
-                return snprintf(err, errlen, "--workers '%s': want 1..%d", optarg, FDH_MAX_WORKERS), -1;
-            cfg->workers = (int)n;
-            break;
-        }
-        case 'a': {
-            const struct fdh_accept_ops *a = fdh_accept_find(optarg);
-            if (a == NULL)
-                return snprintf(err, errlen, "--accept '%s': want reuseport, exclusive, mutex, passfd or steered",
-                                optarg), -1;
-            cfg->accept = a;
-            break;
-        }
         case 'r': cfg->root = optarg; break;
         case 't': cfg->check_only = 1; break;
         case 'L': cfg->access_log = optarg; break;
         case 'Y': cfg->user = optarg; break;
-        case 'Z':
-            if (strcmp(optarg, "on") == 0)
-                cfg->status_mode = FDH_STATUS_ON;
-            else if (strcmp(optarg, "off") == 0)
-                cfg->status_mode = FDH_STATUS_OFF;
-            else if (strcmp(optarg, "loopback") == 0)
-                cfg->status_mode = FDH_STATUS_LOOPBACK;
-            else
-                return snprintf(err, errlen, "--status '%s': want on, off or loopback", optarg), -1;
-            break;
         case 'f': cfg->config_file = optarg; break;
         case 'O': cfg->no_handover = 1; break;
         case 'U': cfg->upgrade_from = optarg; break;
-        case 'c':
-            if (strpbrk(optarg, "\r\n") || strlen(optarg) > 200)
-                return snprintf(err, errlen, "--cache-control: one line of at most 200 bytes"), -1;
-            cfg->cache_control = strcmp(optarg, "off") == 0 ? NULL : optarg;
-            break;
         case 'g': cfg->gzip_static = 1; break;
         case 'h': fputs(fdh_usage, stdout); exit(0);
         case ':': return snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]), -1;
         case '?': return snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]), -1;
+        case 'w': case 'a': case 'Z': case 'c':
+            if (apply_choice(c, optarg, cfg, err, errlen) < 0)
+                return -1;
+            break;
         default:
             if (apply_number(c, optarg, cfg, crash, stubborn, err, errlen) < 0)
                 return -1;

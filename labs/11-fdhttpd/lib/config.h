@@ -1,5 +1,6 @@
 /* config.h — fdhttpd's options (struct fdh_config) and the limits and timings they
- * default to: the numbers --help and the notes quote. config.c parses them.
+ * default to: the numbers --help and the notes quote. config.c parses them; usage.c
+ * is the --help text.
  */
 #ifndef LAB11_CONFIG_H
 #define LAB11_CONFIG_H
@@ -95,6 +96,6 @@ struct fdh_config {
 /* Parses argv (then --config FILE) into *cfg. Returns 0, or -1 with a reason in err
  * (errlen bytes). --help prints fdh_usage and exits 0 from inside (it is not an error). */
 int fdh_config_parse(int argc, char **argv, struct fdh_config *cfg, char *err, size_t errlen);
-extern const char fdh_usage[];
+extern const char fdh_usage[]; /* the --help text (usage.c) */
 
 #endif

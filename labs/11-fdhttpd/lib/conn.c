@@ -39,8 +39,6 @@
 
 #define SENDFILE_CHUNK (1L << 30) /* bytes per sendfile call (the kernel's cap is ~2 GiB) */
 
-static void on_io(struct evloop *el, int fd, unsigned events, void *ud);
-
 /* The worker's clock for what an event answers — Date (now, date: formatted only when
  * the second changes) and the cache's trust period (fcache_tick) — taken at the start
  * of every connection event: a refresh once per loop iteration would run BEFORE the
@@ -57,64 +55,8 @@ void fdh_conn_clock(struct fdh_w *w)
     fcache_tick(w->fc, evloop_now_ms(w->el)); /* the loop's time, taken after the wait */
 }
 
-void fdh_conn_open(struct fdh_w *w, int fd, int own)
-{
-    if (w->nconns >= w->cfg->max_conns) {
-        /* Over --max-conns. Workers that accept stop accepting AT the limit
-         * (fdh_accept_conns_changed), so this is reached only by connections the master
-         * passed (it does not know the workers' counts): tell the client (best effort,
-         * never blocking) and close. */
-        static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nServer: fdhttpd\r\n"
-                                   "Content-Length: 0\r\nConnection: close\r\n\r\n";
-        (void)!send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-        close(fd);
-        return;
-    }
-    size_t incap = (size_t)w->cfg->max_header_bytes + 1;
-    struct fdh_conn *c = malloc(sizeof *c + incap);
-    if (c == NULL) {
-        warn_errno("worker %d: connection", w->slot);
-        close(fd);
-        return;
-    }
-    /* Everything but the two buffers (24 KiB that need no zeroes: outlen and inlen say
-     * what is valid). Zeroing them was 5% of a Connection: close request's CPU. */
-    memset(c, 0, offsetof(struct fdh_conn, out));
-    c->w = w;
-    c->fd = fd;
-    c->state = CS_HEAD;
-    c->tfd = -1;
-    c->r.file_fd = -1;
-    c->own = own;
-    ev_timer_init(&c->timer, fdh_conn_on_timeout, c);
-    c->tmode = T_IDLE;
-    if (evloop_timer_start(w->el, &c->timer, w->cfg->keepalive_timeout_ms, 0) < 0) {
-        warn_errno("worker %d: timer for fd %d", w->slot, fd);
-        close(fd);
-        free(c);
-        return;
-    }
-    c->prev = NULL;
-    c->next = w->conns;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
-    w->nconns++;
-    atomic_fetch_add_explicit(&w->me->accepted, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&w->me->active, 1, memory_order_relaxed);
-    /* A connection this worker accepted itself comes through TCP_DEFER_ACCEPT (worker.c):
-     * its first bytes are there, so read and answer now — no epoll_ctl and no epoll_wait
-     * round trip before the first request; a Connection: close exchange is over without
-     * the socket ever entering the epoll set (advance registers it when it stays open).
-     * A passed one (passfd) waits for epoll: the master accepted it without deferring. */
-    if (c->own)
-        on_io(w->el, fd, EV_READ, c);
-    else
-        fdh_conn_want(c, EV_READ); /* on failure it closed c */
-}
-
-/* Makes the fd's interest exactly mask, registering it the first time (conn_open does
- * not). Returns 0, or -1 after closing the connection (the registration failed). */
+/* Makes the fd's interest exactly mask, registering it the first time (fdh_conn_open
+ * does not). Returns 0, or -1 after closing the connection (the registration failed). */
 int fdh_conn_want(struct fdh_conn *c, unsigned mask)
 {
     struct evloop *el = c->w->el;
@@ -126,7 +68,7 @@ int fdh_conn_want(struct fdh_conn *c, unsigned mask)
             die("worker %d: evloop_io_mod", c->w->slot); /* a registered socket: cannot */
         return 0;
     }
-    if (evloop_io_add(el, c->fd, mask, on_io, c) < 0) {
+    if (evloop_io_add(el, c->fd, mask, fdh_conn_on_io, c) < 0) {
         warn_errno("worker %d: register fd %d", c->w->slot, c->fd);
         fdh_conn_close(c);
         return -1;
@@ -500,7 +442,7 @@ static int advance(struct fdh_conn *c)
     return 0;
 }
 
-static void on_io(struct evloop *el, int fd, unsigned events, void *ud)
+void fdh_conn_on_io(struct evloop *el, int fd, unsigned events, void *ud)
 {
     (void)el;
     (void)fd;

@@ -92,22 +92,26 @@ struct fdh_conn {
     char in[];             /* cfg->max_header_bytes + 1 bytes */
 };
 
-/* conn.c. fdh_conn_open takes fd (closes it on failure); own: accepted by this worker
- * (its only reference), 0 for one passed by the master. Over cfg->max_conns (only a
- * passed connection can be: a worker that accepts pauses at the limit) it answers 503
- * and closes. */
+/* conn_open.c. fdh_conn_open takes fd (closes it on failure); own: accepted by this
+ * worker (its only reference), 0 for one passed by the master. Over cfg->max_conns
+ * (only a passed connection can be: a worker that accepts pauses at the limit) it
+ * answers 503 and closes. */
 void fdh_conn_open(struct fdh_w *w, int fd, int own);
+/* conn.c. */
 void fdh_conn_close(struct fdh_conn *c);
 void fdh_conn_close_all(struct fdh_w *w);
 /* The worker's clock (w->now, w->date, the cache's time) for the event being handled. */
 void fdh_conn_clock(struct fdh_w *w);
 
-/* Used by the pieces of a connection (conn.c, body.c, routes.c, conn_end.c). */
+/* Used by the pieces of a connection (conn.c, conn_open.c, body.c, routes.c, conn_end.c). */
 void fdh_conn_emit(struct fdh_conn *c, struct reply *r);  /* queue a reply; takes its file */
 void fdh_conn_emit_error(struct fdh_conn *c, int status); /* queue a closing error reply */
 void fdh_conn_consume(struct fdh_conn *c, size_t n);      /* drop n bytes from in */
 int fdh_conn_pending(const struct fdh_conn *c);           /* output not yet written */
 int fdh_conn_want(struct fdh_conn *c, unsigned mask);     /* 0, or -1: closed */
+/* The connection's one event callback (evloop_io_cb; ud is the connection):
+ * reads, answers what is complete, sends. fdh_conn_open calls it for the first bytes. */
+void fdh_conn_on_io(struct evloop *el, int fd, unsigned events, void *ud);
 
 /* body.c: the request body. fdh_body_start: after the head (n bytes) of a request
  * with a body; r is the answer prepared at the head (sent after the body) unless

@@ -169,25 +169,12 @@ static char *slurp(int fd, size_t size)
     return p;
 }
 
-struct fc_entry *fcache_store(struct fcache *fc, const char *key, size_t keylen, int fd, const struct stat *sb,
-                              const char *ctype)
+/* A new entry for the regular file fd (TAKEN: kept for a big file, closed after
+ * reading a small one), not yet in the table. NULL (fd closed) on ENOMEM or a failed
+ * read. */
+static struct fc_entry *entry_new(struct fcache *fc, const char *key, size_t keylen, uint32_t h, int fd,
+                                  const struct stat *sb, const char *ctype)
 {
-    uint32_t h = fnv1a(key, keylen);
-    struct fc_entry *old = lookup(fc, key, keylen, h);
-    if (old != NULL) {
-        if (old->dev == sb->st_dev && old->ino == sb->st_ino && old->size == sb->st_size &&
-            old->mtim.tv_sec == sb->st_mtim.tv_sec && old->mtim.tv_nsec == sb->st_mtim.tv_nsec) {
-            close(fd); /* the same file: keep what we have, trust it for another period */
-            old->checked_ms = fc->now_ms;
-            old->ctype = ctype;
-            fc->st.revalidated++;
-            to_front(fc, old);
-            old->refs++;
-            return old;
-        }
-        fc->st.replaced++;
-        unlink_entry(fc, old); /* in-flight replies keep it alive until they are done */
-    }
     struct fc_entry *e = calloc(1, sizeof *e + keylen);
     if (e == NULL) {
         close(fd);
@@ -217,12 +204,19 @@ struct fc_entry *fcache_store(struct fcache *fc, const char *key, size_t keylen,
     e->keylen = keylen;
     memcpy(e->key, key, keylen);
     e->checked_ms = fc->now_ms;
+    return e;
+}
+
+/* Puts e in its bucket and at the front of the LRU list, dropping the least recently
+ * used entry first when the table is full. */
+static void insert(struct fcache *fc, struct fc_entry *e)
+{
     if (fc->n >= fc->max) {
         fc->st.evicted++;
         unlink_entry(fc, fc->tail);
     }
-    e->hnext = fc->tab[h & fc->mask];
-    fc->tab[h & fc->mask] = e;
+    e->hnext = fc->tab[e->hash & fc->mask];
+    fc->tab[e->hash & fc->mask] = e;
     e->next = fc->head;
     if (fc->head)
         fc->head->prev = e;
@@ -230,8 +224,33 @@ struct fc_entry *fcache_store(struct fcache *fc, const char *key, size_t keylen,
     if (fc->tail == NULL)
         fc->tail = e;
     e->in_table = 1;
-    e->refs = 2; /* the table's and the caller's */
     fc->n++;
+}
+
+struct fc_entry *fcache_store(struct fcache *fc, const char *key, size_t keylen, int fd, const struct stat *sb,
+                              const char *ctype)
+{
+    uint32_t h = fnv1a(key, keylen);
+    struct fc_entry *old = lookup(fc, key, keylen, h);
+    if (old != NULL) {
+        if (old->dev == sb->st_dev && old->ino == sb->st_ino && old->size == sb->st_size &&
+            old->mtim.tv_sec == sb->st_mtim.tv_sec && old->mtim.tv_nsec == sb->st_mtim.tv_nsec) {
+            close(fd); /* the same file: keep what we have, trust it for another period */
+            old->checked_ms = fc->now_ms;
+            old->ctype = ctype;
+            fc->st.revalidated++;
+            to_front(fc, old);
+            old->refs++;
+            return old;
+        }
+        fc->st.replaced++;
+        unlink_entry(fc, old); /* in-flight replies keep it alive until they are done */
+    }
+    struct fc_entry *e = entry_new(fc, key, keylen, h, fd, sb, ctype);
+    if (e == NULL)
+        return NULL;
+    insert(fc, e);
+    e->refs = 2; /* the table's and the caller's */
     return e;
 }
 

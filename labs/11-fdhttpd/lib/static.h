@@ -99,8 +99,8 @@ struct site {
 /* Opens the docroot. Returns 0, or -1 with errno (ENOTDIR when root is no directory). */
 int site_open(struct site *s, const char *root, int follow_symlinks);
 void site_close(struct site *s); /* closes root_fd, sets it to -1 */
-/* rel (normalised, relative) opened beneath the root with the rules above (openat2).
- * The fd, or -1 with errno. */
+/* rel (normalised, relative) opened beneath the root with the rules above (openat2;
+ * path.c). The fd, or -1 with errno. */
 int site_open_file(const struct site *s, const char *rel);
 
 /* Answers one parsed request (http_parse_request returned > 0) from the site. Fills
