@@ -1,4 +1,4 @@
-/* lab 11 — fdhttpd's process model: a master, N pre-forked epoll workers, four ways
+/* lab 11 — fdhttpd's process model: a master, N pre-forked epoll workers, five ways
  * for a connection to reach a worker, and what happens when a worker dies or the
  * master is told to stop.
  *
@@ -597,7 +597,7 @@ int main(int argc, char **argv)
 
     int all = strcmp(scen, "all") == 0, shown = 1, ran = 0;
     puts("# fdhttpd is labs 01-10 in one server: a master binds the listeners and supervises\n"
-         "# N epoll workers, which get connections by one of four accept strategies\n"
+         "# N epoll workers, which get connections by one of five accept strategies\n"
          "# (reuseport, exclusive, mutex, passfd) and answer HTTP/1.1. Each scenario starts\n"
          "# fdhttpd on port 0, loads it, reads /status, and checks that nothing is left.");
     if (all || strcmp(scen, "split") == 0) {

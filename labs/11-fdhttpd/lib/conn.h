@@ -92,7 +92,7 @@ struct fdh_conn {
     char in[];             /* cfg->max_header_bytes + 1 bytes */
 };
 
-/* conn_open.c. fdh_conn_open takes fd (closes it on failure); own: accepted by this
+/* accept.c (where a connection arrives). fdh_conn_open takes fd (closes it on failure); own: accepted by this
  * worker (its only reference), 0 for one passed by the master. Over cfg->max_conns
  * (only a passed connection can be: a worker that accepts pauses at the limit) it
  * answers 503 and closes. */
@@ -103,7 +103,7 @@ void fdh_conn_close_all(struct fdh_w *w);
 /* The worker's clock (w->now, w->date, the cache's time) for the event being handled. */
 void fdh_conn_clock(struct fdh_w *w);
 
-/* Used by the pieces of a connection (conn.c, conn_open.c, body.c, routes.c, conn_end.c). */
+/* Used by the pieces of a connection (conn.c, accept.c, body.c, routes.c, conn_end.c). */
 void fdh_conn_emit(struct fdh_conn *c, struct reply *r);  /* queue a reply; takes its file */
 void fdh_conn_emit_error(struct fdh_conn *c, int status); /* queue a closing error reply */
 void fdh_conn_consume(struct fdh_conn *c, size_t n);      /* drop n bytes from in */
