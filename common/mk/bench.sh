@@ -7,7 +7,10 @@ what=$1
 case "$what" in
   [0-9]) what="0$what" ;;
 esac
-script=$(ls bench/"$what"-*.sh bench/"$what".sh 2>/dev/null | head -n 1 || true)
+# bench/NAME.sh when it exists (bench-server is server.sh, not server-callgrind.sh),
+# else lab NN's bench/NN-*.sh.
+if [ -f bench/"$what".sh ]; then script=bench/$what.sh
+else script=$(ls bench/"$what"-*.sh 2>/dev/null | head -n 1 || true); fi
 if [ -z "$script" ]; then
   echo "bench: no bench/$what-*.sh or bench/$what.sh" >&2
   exit 2
