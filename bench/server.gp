@@ -23,6 +23,7 @@ set key autotitle columnheader
 set macros
 P = "set multiplot layout 4,1 title 'one server worker on CPU 0, fdload -t 1 on CPU 1 (medians of the rounds)'; \
   set logscale y 10; \
+  set xlabel 'case: ka = kept-alive connections (50), close = Connection: close, pipe16 = 16 requests pipelined per write; 13B/4KiB/100KiB/10MiB = the file (10MiB: 4 connections)'; \
   set title 'server CPU per request (lower is better)'; set ylabel 'CPU µs / request'; \
   plot for [i=1:5] file using (column(word(srv,i).'_cpu_us_per_req')):xtic(1) lc rgb word(cols,i) title word(names,i); \
   set title 'requests per second (higher is better; when the client is the bound, this is the client''s speed)'; set ylabel 'requests / s'; \

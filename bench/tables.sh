@@ -9,4 +9,5 @@ csv=${2:-results/$name.csv}
 awk -F, -f "bench/tables/$name.awk" "$csv"
 machine=$(sed -n 's/^# machine: //p' "$csv" | head -n 1)
 date=$(sed -n 's/^# date: //p' "$csv" | head -n 1)
-printf '\nFrom [%s](../%s) (%s; %s).\n' "$csv" "$csv" "$machine" "$date"
+# The link is relative to notes/; TABLE_LINK= (empty) makes it relative to the top (README).
+printf '\nFrom [%s](%s%s) (%s; %s).\n' "$csv" "${TABLE_LINK-../}" "$csv" "$machine" "$date"
