@@ -23,7 +23,6 @@ set key autotitle columnheader
 set macros
 P = "set multiplot layout 4,1 title 'one server worker on CPU 0, fdload -t 1 on CPU 1 (medians of the rounds)'; \
   set logscale y 10; \
-  set xlabel 'case: ka = kept-alive connections (50), close = Connection: close, pipe16 = 16 requests pipelined per write; 13B/4KiB/100KiB/10MiB = the file (10MiB: 4 connections)'; \
   set title 'server CPU per request (lower is better)'; set ylabel 'CPU µs / request'; \
   plot for [i=1:5] file using (column(word(srv,i).'_cpu_us_per_req')):xtic(1) lc rgb word(cols,i) title word(names,i); \
   set title 'requests per second (higher is better; when the client is the bound, this is the client''s speed)'; set ylabel 'requests / s'; \
@@ -31,6 +30,7 @@ P = "set multiplot layout 4,1 title 'one server worker on CPU 0, fdload -t 1 on 
   set title 'bytes read by the client (MB/s, headers included)'; set ylabel 'MB / s'; \
   plot for [i=1:5] file using (column(word(srv,i).'_mb_s')):xtic(1) lc rgb word(cols,i) title word(names,i); \
   unset logscale y; set yrange [0:110]; \
+  set xlabel 'cases: ka = kept alive, close = Connection: close, pipe16 = 16 pipelined per write; 13B ... 10MiB = the file'; \
   set title 'client (fdload, one thread) busy, % of the run (>= 90: the client, not the server, is the bound)'; set ylabel 'client CPU %'; \
   plot for [i=1:5] file using (100 * column(word(srv,i).'_client_busy')):xtic(1) lc rgb word(cols,i) title word(names,i), \
        90 with lines dt 2 lc rgb '#d62728' title '90%'; \
