@@ -156,6 +156,7 @@ static void both_families(const char *mode)
     cr_assert(kv_is(body, "listen.1", a1), "%s", body);
     cr_assert_eq(kv_long_or(body, "listen.0.accepted", -1), N_EACH, "%s", body);
     cr_assert_eq(kv_long_or(body, "listen.1.accepted", -1), N_EACH + 1, "(+ this /status) %s", body);
+    cr_assert(kv_is(body, "this.local", a1), "/status names the address it came in on: %s", body);
     stop(&s);
     char *log = read_file(logp, NULL);
     cr_assert_not_null(log);

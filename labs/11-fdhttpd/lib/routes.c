@@ -3,10 +3,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "conn.h"
+#include "sockaddr.h"
 #include "static.h"
 #include "stats.h"
 
@@ -65,6 +67,17 @@ static int status_answer(struct fdh_conn *c, const struct http_request *req, enu
     if (fdh_big_reserve(c, FDH_OUT_MAX) < 0)
         return 503;
     size_t len = fdh_status_text(w->sh, w->cfg, c->big, c->bigcap);
+    /* Which listening address this very request came in on (one getsockname, /status
+     * only): the line an operator checks after adding an address. */
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char addr[SA_TEXT_MAX];
+    if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0 && len < c->bigcap) {
+        int n = snprintf(c->big + len, c->bigcap - len, "this.local=%s\n",
+                         sa_format((struct sockaddr *)&ss, sl, addr, sizeof addr));
+        if (n > 0 && (size_t)n < c->bigcap - len)
+            len += (size_t)n;
+    }
     reply_simple(r, 200, "text/plain", c->big, len, w->xworker, conn, w->now);
     return 0;
 }
