@@ -26,6 +26,7 @@
 #include "evloop.h"
 #include "lib/accesslog.h"
 #include "srvharness.h"
+#include "tests/srvtest.h"
 #include "lib/reply.h"
 #include "sock.h"
 #include "spawn.h"
@@ -37,12 +38,6 @@
 static char tmp[64];
 static char root[96];
 static char logp[96];
-
-static const char *bin(void)
-{
-    static char path[512];
-    return build_path(path, sizeof path, "labs/" LAB "/fdhttpd");
-}
 
 static void setup(void)
 {
@@ -86,10 +81,7 @@ static void start(struct fdh_srv *s, int workers, const char *log)
 
 static void stop(struct fdh_srv *s, int sig)
 {
-    cr_assert_eq(kill(s->pid, sig), 0);
-    cr_assert_eq(fdh_srv_wait(s, 40), 0, "%s", s->err);
-    cr_assert_eq(fdh_srv_leftovers(s), 0);
-    fdh_srv_free(s);
+    stop_with(s, sig, 40);
 }
 
 static long file_size(const char *p)

@@ -33,6 +33,7 @@
 #include "kv.h"
 #include "labpath.h"
 #include "srvharness.h"
+#include "tests/srvtest.h"
 #include "sock.h"
 #include "spawn.h"
 
@@ -44,12 +45,6 @@
 
 static char outer[64];  /* mkdtemp: root/, etc/passwd (what an escape would reach), scratch */
 static char root[96];
-
-static const char *bin(void)
-{
-    static char path[512];
-    return build_path(path, sizeof path, "labs/" LAB "/fdhttpd");
-}
 
 static void put(const char *rel, const void *data, size_t n)
 {
@@ -121,10 +116,7 @@ static void start(struct fdh_srv *s, int workers, const char *const *extra)
 
 static void stop(struct fdh_srv *s)
 {
-    cr_assert_eq(kill(s->pid, SIGTERM), 0);
-    cr_assert_eq(fdh_srv_wait(s, 30), 0, "%s", s->err);
-    cr_assert_eq(fdh_srv_leftovers(s), 0, "nothing left in the server's group");
-    fdh_srv_free(s);
+    stop_with(s, SIGTERM, 30);
 }
 
 /* Runs a client program (PATH searched) to completion, bounded; asserts it ran and

@@ -16,6 +16,7 @@
 #include "kv.h"
 #include "labpath.h"
 #include "srvharness.h"
+#include "tests/srvtest.h"
 #include "sock.h"
 #include "spawn.h"
 
@@ -160,12 +161,6 @@ Test(fdhttpd, crashing_worker_backs_off_exponentially, .timeout = 120)
 }
 
 /* ---------------------------------------------------------------- fdhttpd itself */
-
-static const char *bin(void)
-{
-    static char path[512];
-    return build_path(path, sizeof path, "labs/" LAB "/fdhttpd");
-}
 
 static int check(const char *a1, const char *a2, struct run_result *r)
 {

@@ -26,17 +26,12 @@
 #include "labpath.h"
 #include "sock.h"
 #include "srvharness.h"
+#include "tests/srvtest.h"
 
 #define TMO 120
 
 static char outer[64]; /* mkdtemp: root/ and what lies outside it */
 static char root[96];
-
-static const char *bin(void)
-{
-    static char path[512];
-    return build_path(path, sizeof path, "labs/11-fdhttpd/fdhttpd");
-}
 
 static void path_of(char *p, size_t cap, const char *rel)
 {
@@ -90,10 +85,7 @@ static void start(struct fdh_srv *s, const char *const *extra)
 
 static void stop(struct fdh_srv *s)
 {
-    kill(s->pid, SIGTERM);
-    cr_assert_eq(fdh_srv_wait(s, 30), 0, "%s", s->err);
-    cr_assert_eq(fdh_srv_leftovers(s), 0);
-    fdh_srv_free(s);
+    stop_with(s, SIGTERM, 30);
 }
 
 static int status_of(const char *resp)

@@ -25,6 +25,7 @@
 #include "labpath.h"
 #include "lib/fcache.h"
 #include "srvharness.h"
+#include "tests/srvtest.h"
 #include "lib/reply.h"
 #include "sock.h"
 #include "spawn.h"
@@ -35,12 +36,6 @@
 
 static char root[96];   /* <tmp>/root: the docroot */
 static char outer[64];  /* <tmp>: holds root and a file outside it */
-
-static const char *bin(void)
-{
-    static char path[512];
-    return build_path(path, sizeof path, "labs/11-fdhttpd/fdhttpd");
-}
 
 static void put(const char *rel, const char *text)
 {
@@ -116,10 +111,7 @@ static void start(struct fdh_srv *s, const char *const *extra)
 
 static void stop(struct fdh_srv *s)
 {
-    kill(s->pid, SIGTERM);
-    cr_assert_eq(fdh_srv_wait(s, 30), 0, "%s", s->err);
-    cr_assert_eq(fdh_srv_leftovers(s), 0);
-    fdh_srv_free(s);
+    stop_with(s, SIGTERM, 30);
 }
 
 /* A client connection with its own receive buffer (responses are framed by

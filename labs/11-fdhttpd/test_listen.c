@@ -24,6 +24,7 @@
 #include "sock.h"
 #include "spawn.h"
 #include "srvharness.h"
+#include "tests/srvtest.h"
 
 #define TMO 120
 #define LAB "11-fdhttpd"
@@ -31,12 +32,6 @@
 
 static char tmp[64];
 static char logp[96];
-
-static const char *bin(void)
-{
-    static char path[512];
-    return build_path(path, sizeof path, "labs/" LAB "/fdhttpd");
-}
 
 static void setup(void)
 {
@@ -109,10 +104,7 @@ static uint16_t port_of(const struct fdh_srv *s, int n)
 
 static void stop(struct fdh_srv *s)
 {
-    cr_assert_eq(kill(s->pid, SIGTERM), 0);
-    cr_assert_eq(fdh_srv_wait(s, 40), 0, "%s", s->err);
-    cr_assert_eq(fdh_srv_leftovers(s), 0);
-    fdh_srv_free(s);
+    stop_with(s, SIGTERM, 40);
 }
 
 /* Lines of the log ending in " ADDR\n". */

@@ -22,6 +22,7 @@
 #include "labpath.h"
 #include "spawn.h"
 #include "srvharness.h"
+#include "tests/srvtest.h"
 
 #define TMO 120
 #define LAB "11-fdhttpd"
@@ -29,12 +30,6 @@
 static char tmp[64];
 static char root[96];
 static char logp[96];
-
-static const char *bin(void)
-{
-    static char path[512];
-    return build_path(path, sizeof path, "labs/" LAB "/fdhttpd");
-}
 
 /* root/page.txt (~9 KB of text) and root/page.txt.gz (gzip -9 of it), root/a.txt. */
 static void setup(void)
@@ -91,10 +86,7 @@ static void start(struct fdh_srv *s, const char *log, int gzip_static)
 
 static void stop(struct fdh_srv *s, int sig)
 {
-    cr_assert_eq(kill(s->pid, sig), 0);
-    cr_assert_eq(fdh_srv_wait(s, 40), 0, "%s", s->err);
-    cr_assert_eq(fdh_srv_leftovers(s), 0);
-    fdh_srv_free(s);
+    stop_with(s, sig, 40);
 }
 
 static void run(struct run_result *r, ...)

@@ -18,6 +18,7 @@
 #include "reuseport_steer.h"
 #include "spawn.h"
 #include "srvharness.h"
+#include "tests/srvtest.h"
 
 #define LAB "11-fdhttpd"
 
@@ -44,12 +45,6 @@ static int can_bpf(void)
     cr_assert(ok || errno == EPERM, "rsteer_open: %s", strerror(errno));
     rsteer_close(&s); /* (safe after a failed open) */
     return ok;
-}
-
-static const char *bin(void)
-{
-    static char path[512];
-    return build_path(path, sizeof path, "labs/" LAB "/fdhttpd");
 }
 
 /* A crash-looping slot 0 in its back-off (>= 800 ms): every request, with a 2 s
@@ -129,6 +124,21 @@ Test(steered, steered_without_cap_bpf_is_refused_with_a_reason, .timeout = 120)
     cr_assert_eq(r.leftovers, 0);
     cr_assert_eq(run_exit_code(&r), 1, "started without CAP_BPF:\n%s\n%s", r.out, r.err);
     cr_assert(strstr(r.err, "CAP_BPF") != NULL, "the reason names CAP_BPF: %s", r.err);
+    run_result_free(&r);
+}
+
+/* Each listening address is a reuseport group of its own and the program steers one:
+ * steered with two addresses is refused at start with the reason, exit 1 (checked
+ * before the program is loaded: no privilege needed to see it). */
+Test(steered, steered_refuses_more_than_one_address, .timeout = 120)
+{
+    char *argv[] = {(char *)bin(), "-l", "127.0.0.1:0", "-l", "127.0.0.2:0", "-w", "2", "-a", "steered",
+                    "--access-log", "off", NULL};
+    struct run_result r = {0};
+    cr_assert_eq(run_capture(argv, 30, &r), 0);
+    cr_assert_eq(r.leftovers, 0);
+    cr_assert_eq(run_exit_code(&r), 1, "started with two addresses:\n%s\n%s", r.out, r.err);
+    cr_assert(strstr(r.err, "one --listen address") != NULL, "the reason: %s", r.err);
     run_result_free(&r);
 }
 
