@@ -16,15 +16,24 @@ Two kinds of generated block, each between an opening and a closing HTML comment
       build/gcc); its exit status must be 0, or 77 when what it shows cannot run on this
       machine: its blocks are then left as they are and reported NOT CHECKED.
 
+  <!-- run: sh labs/11-fdhttpd/try-fdload.sh -->
+  ```text
+  ...what the command prints...
+  ```
+  <!-- /run -->
+      A transcript: the command runs with sh from the repository root (FDLAB_BUILD set
+      as for labs) and must exit 0; checked like an output block, numbers masked.
+
   <!-- gen: sh bench/tables.sh server -->
   ...whatever the command prints (a markdown table from results/, say)...
   <!-- /gen -->
       The command runs with sh from the repository root; it must exit 0.
 
 update rewrites every block from a fresh run. check changes nothing: a gen block must
-be exactly what its command prints now; an output block must have the same lines as
-the lab prints now with every number replaced by '#' (the keys and the claims, not the
-noisy values). check prints each stale block and exits 1; 0 when all are current;
+be exactly what its command prints now; an output or run block must have the same lines
+as the lab or command prints now with every number (and its unit: 12.5us, 3.1MB) replaced
+by '#' and runs of blanks folded (the keys and the claims, not the noisy values). check
+prints each stale block and exits 1; 0 when all are current;
 2 when a lab or command fails or a block is malformed.
 """
 import glob
@@ -33,8 +42,8 @@ import re
 import subprocess
 import sys
 
-OPEN = re.compile(r'<!-- (output|gen): (.*?) -->\n')
-NUMBER = re.compile(r'[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?')
+OPEN = re.compile(r'<!-- (output|run|gen): (.*?) -->\n')
+NUMBER = re.compile(r'[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?(us|ms|s|[KMGT]i?B)?')
 
 
 class DocError(Exception):
@@ -87,8 +96,17 @@ def gen_block(cmd):
     return p.stdout if p.stdout.endswith("\n") else p.stdout + "\n"
 
 
+def run_block(cmd):
+    env = dict(os.environ, FDLAB_BUILD=os.environ.get("FDLAB_BUILD", "build/gcc"))
+    p = subprocess.run(["sh", "-c", cmd], env=env, capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise DocError("%r exited %d:\n%s" % (cmd, p.returncode, p.stderr[-2000:]))
+    return "```text\n" + p.stdout + ("" if p.stdout.endswith("\n") else "\n") + "```\n"
+
+
 def shape(text):
-    return [NUMBER.sub("#", ln) for ln in text.splitlines()]
+    # Numbers masked, then runs of blanks folded: a printf width pads a shorter number.
+    return [re.sub(" +", " ", NUMBER.sub("#", ln)) for ln in text.splitlines()]
 
 
 def process(path, mode, cache):
@@ -105,14 +123,15 @@ def process(path, mode, cache):
             raise DocError("%s: block %r has no %s" % (path, spec, close))
         old = text[m.end():end]
         try:
-            new = output_block(spec, cache) if kind == "output" else gen_block(spec)
+            new = {"output": lambda: output_block(spec, cache), "run": lambda: run_block(spec),
+                   "gen": lambda: gen_block(spec)}[kind]()
         except LabSkipped as e:
             print("docs: %s: block '%s' NOT CHECKED: the lab skipped (exit 77): %s" %
                   (path, spec, e.args[0][0] if e.args and e.args[0] else ""))
             new = old
         same = True if new is old else None
         if same is None:
-            same = shape(old) == shape(new) if kind == "output" else old == new
+            same = old == new if kind == "gen" else shape(old) == shape(new)
         if not same:
             stale.append((spec, old, new))
         out.append(text[pos:m.end()])
