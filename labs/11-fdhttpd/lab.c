@@ -598,8 +598,8 @@ int main(int argc, char **argv)
     int all = strcmp(scen, "all") == 0, shown = 1, ran = 0;
     puts("# fdhttpd is labs 01-10 in one server: a master binds the listeners and supervises\n"
          "# N epoll workers, which get connections by one of five accept strategies\n"
-         "# (reuseport, exclusive, mutex, passfd) and answer HTTP/1.1. Each scenario starts\n"
-         "# fdhttpd on port 0, loads it, reads /status, and checks that nothing is left.");
+         "# (reuseport, exclusive, mutex, passfd, steered) and answer HTTP/1.1. Each scenario\n"
+         "# starts fdhttpd on port 0, loads it, reads /status, and checks that nothing is left.");
     if (all || strcmp(scen, "split") == 0) {
         puts("# split: N requests through each accept strategy; X-Worker names the worker");
         for (int m = 0; m < NMODES; m++)
