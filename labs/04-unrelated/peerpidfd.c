@@ -98,13 +98,16 @@ static void comm_of(pid_t pid, char *out, size_t len)
     out[strcspn(out, "\n")] = '\0';
 }
 
-static int listen_abstract(struct sockaddr_un *sa, socklen_t *len)
+/* An abstract name unique to this run: abstract names belong to the network namespace,
+ * which the run shares with any other run of the lab, so it carries `tag`, the PID of
+ * peerpidfd itself outside the new PID namespace (inside it, getppid() is 0 for all). */
+static int listen_abstract(struct sockaddr_un *sa, socklen_t *len, pid_t tag)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
     memset(sa, 0, sizeof *sa);
     sa->sun_family = AF_UNIX;
     int n = snprintf(sa->sun_path + 1, sizeof sa->sun_path - 1, "fdlab04-peerpidfd-%d",
-                     (int)getppid());
+                     (int)tag);
     *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
     if (fd < 0 || bind(fd, (struct sockaddr *)sa, *len) < 0 || listen(fd, 4) < 0)
         die("listen on the abstract name");
@@ -182,7 +185,7 @@ static const char *sig_result(int r)
 }
 
 /* The namespace's init: the server. */
-static int server(pid_t P)
+static int server(pid_t P, pid_t tag)
 {
     /* Our own /proc, so that /proc/P names processes of THIS namespace. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
@@ -190,7 +193,7 @@ static int server(pid_t P)
         die("mount /proc in the new namespaces");
     struct sockaddr_un sa;
     socklen_t salen;
-    int lfd = listen_abstract(&sa, &salen), cmd[2], rep[2];
+    int lfd = listen_abstract(&sa, &salen, tag), cmd[2], rep[2];
     if (pipe2(cmd, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0)
         die("pipe2");
     kv_print("race.my_pid_in_namespace", "%d", (int)getpid());
@@ -308,11 +311,12 @@ int main(int argc, char **argv)
     kv_print("namespaces", "%s", how);
     kv_print("recycled_pid", "%u", P);
     fflush(stdout);
+    pid_t self = getpid(); /* still the outer PID: unshare moves only our children */
     pid_t init = fork();
     if (init < 0)
         die("fork the namespace's init");
     if (init == 0)
-        _exit(server((pid_t)P));
+        _exit(server((pid_t)P, self));
     int rc = reap_bounded(init, 30000);
     /* Our children belong to the namespace, dead now that its init has exited: this
      * process can create none, so it ends without atexit work (a leak checker that

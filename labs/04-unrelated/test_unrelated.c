@@ -288,6 +288,28 @@ Test(unrelated, peercred_pid_is_reused_by_an_impostor, .timeout = TEST_TIMEOUT_S
     run_result_free(&r);
 }
 
+/* Part 3's server listens on an abstract name, which every run in this network namespace
+ * shares: two runs at once (two tests in parallel, two checkouts) must not collide. */
+Test(unrelated, two_part3_runs_at_once_both_succeed, .timeout = TEST_TIMEOUT_S)
+{
+    struct run_result probe;
+    run_part3(&probe);
+    run_result_free(&probe);
+    char lab[4096];
+    build_path(lab, sizeof lab, "labs/" LAB "/lab");
+    char *argv[] = {"sh", "-c", "\"$0\" -p 3 & a=$!; \"$0\" -p 3; b=$?; wait $a; exit $((b | $?))",
+                    lab, NULL};
+    struct run_result r;
+    cr_assert_eq(run_capture(argv, 120, &r), 0);
+    cr_assert_eq(run_exit_code(&r), 0, "stderr: %s", r.err);
+    cr_assert_null(strstr(r.err, "EADDRINUSE"), "%s", r.err);
+    int shown = 0;
+    for (const char *p = r.out; (p = strstr(p, "peerpidfd.fix.shown=1")) != NULL; p++)
+        shown++;
+    cr_assert_eq(shown, 2, "both runs showed the fix; stdout:\n%s", r.out);
+    run_result_free(&r);
+}
+
 Test(unrelated, peer_pidfd_refuses_the_impostor, .timeout = TEST_TIMEOUT_S)
 {
     struct run_result r;
