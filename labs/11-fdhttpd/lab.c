@@ -417,16 +417,18 @@ static int fds(struct ctx *x, const char *mode)
         }
     }
     settle_and_count(&s, x->workers, &m1, &w1);
+    long idle = status_long(s.port, "conn.idle_bytes"); /* memory of each connection left open */
     char k[64];
     snprintf(k, sizeof k, "fds.%s.requests", mode), kv_print(k, "%ld", done);
     snprintf(k, sizeof k, "fds.%s.master_before", mode), kv_print(k, "%d", m0);
     snprintf(k, sizeof k, "fds.%s.master_after", mode), kv_print(k, "%d", m1);
     snprintf(k, sizeof k, "fds.%s.workers_before", mode), kv_print(k, "%d", w0);
     snprintf(k, sizeof k, "fds.%s.workers_after", mode), kv_print(k, "%d", w1);
+    snprintf(k, sizeof k, "fds.%s.conn_idle_bytes", mode), kv_print(k, "%ld", idle);
     snprintf(k, sizeof k, "fds.%s", mode);
     int stopped = stop(&s, SIGTERM, k);
     fdh_srv_free(&s);
-    return done == 2 * x->requests && m0 > 0 && m0 == m1 && w0 > 0 && w0 == w1 && stopped;
+    return done == 2 * x->requests && m0 > 0 && m0 == m1 && w0 > 0 && w0 == w1 && idle > 0 && stopped;
 }
 
 static int backoff(struct ctx *x)
@@ -623,7 +625,8 @@ int main(int argc, char **argv)
         shown &= stubborn(&x);
     }
     if (all || strcmp(scen, "fds") == 0) {
-        puts("# fds: descriptor counts of master and workers before and after the load");
+        puts("# fds: descriptor counts of master and workers before and after the load;\n"
+             "# conn_idle_bytes: the memory each open connection holds between requests");
         shown &= fds(&x, mode ? mode : "reuseport"), ran++;
     }
     if (all || strcmp(scen, "backoff") == 0) {

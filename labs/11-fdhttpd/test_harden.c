@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/conn.h"
 #include "kv.h"
 #include "labpath.h"
 #include "sock.h"
@@ -316,6 +317,10 @@ Test(harden, echo_buffers_released_when_the_response_is_out, .timeout = TMO)
     cr_assert_geq(active, CONNS, "the echo connections are still open: %s", st);
     cr_assert(held >= 0 && held <= 65536, "held %ld bytes with %d idle connections (each echoed %d)", held, CONNS,
               BODY);
+    /* What each of them still holds: the one allocation fdh_conn_open made, which
+     * /status states (note 11 quotes it through lab 11's conn_idle_bytes). */
+    cr_assert_eq(kv_long_or(st, "conn.idle_bytes", -1), (long)fdh_conn_idle_bytes(16384), "%s", st);
+    cr_assert_geq(kv_long_or(st, "conn.idle_bytes", -1), 16385 + FDH_OUT_MAX);
     for (int i = 0; i < CONNS; i++)
         close(fds[i]);
 

@@ -237,8 +237,7 @@ void fdh_conn_open(struct fdh_w *w, int fd, int own)
         close(fd);
         return;
     }
-    size_t incap = (size_t)w->cfg->max_header_bytes + 1;
-    struct fdh_conn *c = malloc(sizeof *c + incap);
+    struct fdh_conn *c = malloc(fdh_conn_idle_bytes(w->cfg->max_header_bytes));
     if (c == NULL) {
         warn_errno("worker %d: connection", w->slot);
         close(fd);

@@ -92,6 +92,13 @@ struct fdh_conn {
     char in[];             /* cfg->max_header_bytes + 1 bytes */
 };
 
+/* What one connection holds while no request is in progress: its single allocation,
+ * struct fdh_conn with the input buffer inline. A request adds at most c->big. */
+static inline size_t fdh_conn_idle_bytes(long max_header_bytes)
+{
+    return sizeof(struct fdh_conn) + (size_t)max_header_bytes + 1;
+}
+
 /* accept.c (where a connection arrives). fdh_conn_open takes fd (closes it on failure); own: accepted by this
  * worker (its only reference), 0 for one passed by the master. Over cfg->max_conns
  * (only a passed connection can be: a worker that accepts pauses at the limit) it

@@ -68,13 +68,15 @@ static int status_answer(struct fdh_conn *c, const struct http_request *req, enu
         return 503;
     size_t len = fdh_status_text(w->sh, w->cfg, c->big, c->bigcap);
     /* Which listening address this very request came in on (one getsockname, /status
-     * only): the line an operator checks after adding an address. */
+     * only): the line an operator checks after adding an address. And what an idle
+     * connection costs, the figure to multiply by --max-conns. */
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     char addr[SA_TEXT_MAX];
     if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0 && len < c->bigcap) {
-        int n = snprintf(c->big + len, c->bigcap - len, "this.local=%s\n",
-                         sa_format((struct sockaddr *)&ss, sl, addr, sizeof addr));
+        int n = snprintf(c->big + len, c->bigcap - len, "this.local=%s\nconn.idle_bytes=%zu\n",
+                         sa_format((struct sockaddr *)&ss, sl, addr, sizeof addr),
+                         fdh_conn_idle_bytes(w->cfg->max_header_bytes));
         if (n > 0 && (size_t)n < c->bigcap - len)
             len += (size_t)n;
     }
