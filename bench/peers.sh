@@ -1,12 +1,13 @@
 # bench/peers.sh — sourced by bench/server.sh and bench/server-callgrind.sh: fdhttpd and
-# the servers it is compared with, each configured for one worker on 127.0.0.1.
+# the servers it is compared with, each configured for one worker on one address:
+# $PEERS_ADDR, 127.0.0.1 unless the caller set it (bench/server.sh NET=veth).
 #
 # peers_begin, peers_file  the programs, a private directory and the docroot (below)
 # peers_install            installs nginx-light, h2o and lighttpd (Debian packages) when
 #                          missing, through common/mk/deps.sh
 # peer_start NAME [WRAP]   starts NAME (nginx, h2o, lighttpd, fdhttpd), pinned to CPU 0
 #                          (taskset), its files in $tmp (pid, logs, config), listening on
-#                          127.0.0.1 at free ports; WRAP (e.g. "valgrind --tool=callgrind
+#                          $peers_addr at free ports; WRAP (e.g. "valgrind --tool=callgrind
 #                          ...") runs in front of the server. Returns once it answers
 #                          $root/13.txt. Sets <name>_top (the process started, stopped by
 #                          peers_stop) and <name>_worker (the process that serves:
@@ -31,6 +32,7 @@ peers_started=
 # 13.txt (13 bytes) and 4k.bin; peers_file NAME BYTES adds a file of random bytes.
 peers_begin() {
   build=${FDLAB_BUILD:-build/gcc}
+  peers_addr=${PEERS_ADDR:-127.0.0.1}
   fdhttpd=$build/labs/11-fdhttpd/fdhttpd
   fdload=$build/labs/11-fdhttpd/fdload
   for pr_p in "$fdhttpd" "$fdload"; do
@@ -87,7 +89,7 @@ peer_wait() {
   pr_i=0
   while [ $pr_i -lt 900 ]; do
     kill -0 "$2" 2>/dev/null || { cat "$4" >&2 2>/dev/null; echo "bench: $1 did not start" >&2; exit 1; }
-    curl -sSf -o /dev/null --max-time 10 "http://127.0.0.1:$3/13.txt" 2>"$tmp/curl.err" && return 0
+    curl -sSf -o /dev/null --max-time 10 "http://$peers_addr:$3/13.txt" 2>"$tmp/curl.err" && return 0
     sleep 0.1; pr_i=$((pr_i + 1))
   done
   cat "$4" >&2 2>/dev/null
@@ -121,8 +123,8 @@ http {
   default_type application/octet-stream;
   tcp_nopush on;
   keepalive_requests 1000000;
-  server { listen 127.0.0.1:$nginx_port; root $root; sendfile on; }
-  server { listen 127.0.0.1:$nginx_off_port; root $root; sendfile off; }
+  server { listen $peers_addr:$nginx_port; root $root; sendfile on; }
+  server { listen $peers_addr:$nginx_off_port; root $root; sendfile off; }
 }
 EOF
     # shellcheck disable=SC2086
@@ -138,7 +140,7 @@ EOF
     cat >"$tmp/h2o.conf" <<EOF
 $pr_u
 listen:
-  host: 127.0.0.1
+  host: $peers_addr
   port: $h2o_port
 num-threads: 1
 pid-file: $tmp/h2o.pid
@@ -160,7 +162,7 @@ EOF
     lighttpd_port=$(free_port)
     cat >"$tmp/lighttpd.conf" <<EOF
 server.document-root = "$root"
-server.bind = "127.0.0.1"
+server.bind = "$peers_addr"
 server.port = $lighttpd_port
 server.pid-file = "$tmp/lighttpd.pid"
 server.errorlog = "$tmp/lighttpd-error.log"
@@ -182,7 +184,7 @@ EOF
     # stale ready= line from an earlier start would name a port nobody listens on any more.
     rm -f "$tmp/fdhttpd.out"
     # shellcheck disable=SC2086
-    taskset -c 0 $pr_wrap "$fdhttpd" -l 127.0.0.1:0 -w 1 --root "$root" --access-log off --user root >"$tmp/fdhttpd.out" 2>"$tmp/fdhttpd.err" &
+    taskset -c 0 $pr_wrap "$fdhttpd" -l "$peers_addr:0" -w 1 --root "$root" --access-log off --user root >"$tmp/fdhttpd.out" 2>"$tmp/fdhttpd.err" &
     fdhttpd_top=$!
     peers_started="$peers_started fdhttpd"
     pr_i=0

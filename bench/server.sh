@@ -38,28 +38,45 @@
 # results/server.png/.svg (bench/server.gp).
 # Runs from the repository root with FDLAB_BUILD set; 6 min 10 s with defaults (measured,
 # peers already installed).
+# NET=veth (root only; bench/server-veth.sh, `make bench-server-veth`) runs the same with
+# the client in a network namespace of its own across a veth pair (bench/netns.sh): the
+# servers listen on the pair's address instead of 127.0.0.1, and every file above is
+# written as results/server-veth*.csv instead (no plot).
 # Environment: SECS (default 3), ROUNDS (default 3), CONNS (default 50), SERVERS (default
 # "nginx nginx-nosendfile h2o lighttpd fdhttpd"; fdhttpd must be among them), CASES (a
 # space-separated subset of the case names; default all), PROFILE (servers to profile;
-# default fdhttpd, "" for none).
+# default fdhttpd, "" for none), NET (lo, the default, or veth).
 set -eu
 . bench/lib.sh
 . bench/peers.sh
+. bench/netns.sh
 secs=${SECS:-3}
 rounds=${ROUNDS:-3}
 conns=${CONNS:-50}
 servers=${SERVERS:-nginx nginx-nosendfile h2o lighttpd fdhttpd}
 only=${CASES:-}
-out=results/server.csv
-sysout=results/server-syscalls.csv
-summary=results/server-summary.csv
+net=${NET:-lo}
+case $net in
+lo) base=results/server; client=; netdesc="client and servers on loopback (127.0.0.1)" ;;
+veth) base=results/server-veth; netdesc="the client in a network namespace of its own, across a veth pair (MTU 1500; bench/netns.sh), the servers on 10.250.250.1" ;;
+*) echo "bench: NET must be lo or veth" >&2; exit 2 ;;
+esac
+out=$base.csv
+sysout=$base-syscalls.csv
+summary=$base-summary.csv
 for t in taskset curl gnuplot; do
   command -v "$t" >/dev/null 2>&1 || { echo "bench: $t is needed and missing" >&2; exit 1; }
 done
 [ "$(nproc)" -ge 2 ] || { echo "bench: needs 2 CPUs (server on 0, client on 1)" >&2; exit 1; }
 case " $servers " in *" fdhttpd "*) ;; *) echo "bench: SERVERS must include fdhttpd" >&2; exit 2 ;; esac
 peers_install
+if [ "$net" = veth ]; then
+  netns_up || { echo "bench: skipped: NET=veth could not run here (above); nothing written" >&2; exit 77; }
+  client=$netns_run
+  export PEERS_ADDR=$netns_server
+fi
 peers_begin server
+if [ "$net" = veth ]; then trap 'peers_stop; rm -rf "$tmp"; netns_down' EXIT; fi
 peers_file 100k.bin 102400
 peers_file 10m.bin 10485760
 
@@ -102,7 +119,8 @@ lighttpd_version=$("$(peer_bin lighttpd)" -v 2>/dev/null | sed -n '1s/ .*//p')
 # Every server must serve the same bytes; otherwise the comparison means nothing.
 for f in 13.txt 4k.bin 100k.bin 10m.bin; do
   for s in $servers; do
-    if ! curl -sf "http://127.0.0.1:$(peer_port "$s")/$f" | cmp -s - "$root/$f"; then
+    # shellcheck disable=SC2086 # $client: empty, or the namespace's prefix
+    if ! $client curl -sf "http://$peers_addr:$(peer_port "$s")/$f" | cmp -s - "$root/$f"; then
       echo "bench: $s (port $(peer_port "$s")) does not serve $f correctly" >&2
       exit 1
     fi
@@ -131,7 +149,7 @@ done >"$tmp/cases"
 kvget() { sed -n "s/^$1=//p" "$2" | head -n 1; }
 
 {
-  header "make bench-server = sh bench/server.sh (SECS=$secs ROUNDS=$rounds CONNS=$conns); server worker on CPU 0, client: taskset -c 1 \$FDLAB_BUILD/labs/11-fdhttpd/fdload -t 1 -c C [-k|--pipeline=16] -d $secs --path P --kv; $nginx_version worker_processes 1 (nginx: sendfile on; nginx-nosendfile: off); $h2o_version num-threads 1; $lighttpd_version; fdhttpd -w 1 -a reuseport; cpu = the serving process's run time from /proc/PID/task/*/schedstat; client_busy and server_busy = CPU time / elapsed; bound = client when the client was busy >= 0.90 and the server not"
+  header "NET=$net sh bench/server.sh (SECS=$secs ROUNDS=$rounds CONNS=$conns${only:+ CASES=$only}); $netdesc; server worker on CPU 0, client: taskset -c 1 \$FDLAB_BUILD/labs/11-fdhttpd/fdload -t 1 -c C [-k|--pipeline=16] -d $secs --path P --kv; $nginx_version worker_processes 1 (nginx: sendfile on; nginx-nosendfile: off); $h2o_version num-threads 1; $lighttpd_version; fdhttpd -w 1 -a reuseport; cpu = the serving process's run time from /proc/PID/task/*/schedstat; client_busy and server_busy = CPU time / elapsed; bound = client when the client was busy >= 0.90 and the server not"
   echo "server,case,round,bytes,conns,flags,requests,rps,mb_s,p50_us,p99_us,errors,cpu_ms,cpu_us_per_req,elapsed_s,server_busy,client_busy,bound"
 } >"$out.tmp"
 
@@ -154,7 +172,7 @@ while read -r c path bytes cc flags n; do
       c0=$(proc_cpu_ns "$w")
       times >"$tmp/times0"
       # shellcheck disable=SC2086
-      taskset -c 1 "$fdload" -p "$port" -c "$cc" -t 1 $flags -d "$secs" --path "$path" --kv >"$tmp/run.kv" 2>"$tmp/run.err" \
+      $client taskset -c 1 "$fdload" -H "$peers_addr" -p "$port" -c "$cc" -t 1 $flags -d "$secs" --path "$path" --kv >"$tmp/run.kv" 2>"$tmp/run.err" \
         || { cat "$tmp/run.err" >&2; echo "bench: fdload failed ($s $c)" >&2; exit 1; }
       times >"$tmp/times1"
       u0=$(child_cpu "$tmp/times0"); u1=$(child_cpu "$tmp/times1")
@@ -201,7 +219,7 @@ if [ "$sysmethod" != none ]; then
       tracer=$!
       sleep 0.5   # let the tracer attach before the first request
       # shellcheck disable=SC2086
-      taskset -c 1 "$fdload" -p "$port" -c "$cc" -t 1 $flags -n "$n" --path "$path" --kv >"$tmp/run.kv" 2>"$tmp/run.err" \
+      $client taskset -c 1 "$fdload" -H "$peers_addr" -p "$port" -c "$cc" -t 1 $flags -n "$n" --path "$path" --kv >"$tmp/run.kv" 2>"$tmp/run.err" \
         || { kill -INT "$tracer" 2>/dev/null; cat "$tmp/run.err" >&2; echo "bench: fdload failed ($s $c, syscalls)" >&2; exit 1; }
       kill -INT "$tracer"
       wait "$tracer" || true
@@ -228,7 +246,7 @@ progress "wrote $sysout"
 # the share of samples in the kernel and in user space (the program, its libraries,
 # the vDSO). When user space is a small share, the kernel's work (the same system calls
 # every server makes) bounds the case, not the server's own code.
-profout=results/server-profile.csv
+profout=$base-profile.csv
 profile=${PROFILE-fdhttpd}
 if [ -n "$profile" ] && [ "$sysmethod" = perf ] && perf record -e cpu-clock -o "$tmp/probe.data" true >/dev/null 2>&1; then
   {
@@ -242,7 +260,7 @@ if [ -n "$profile" ] && [ "$sysmethod" = perf ] && perf record -e cpu-clock -o "
       [ -n "$port" ] || continue
       progress "profile: $c $s"
       # shellcheck disable=SC2086
-      taskset -c 1 "$fdload" -p "$port" -c "$cc" -t 1 $flags -d "$secs" --path "$path" --kv >"$tmp/run.kv" 2>"$tmp/run.err" &
+      $client taskset -c 1 "$fdload" -H "$peers_addr" -p "$port" -c "$cc" -t 1 $flags -d "$secs" --path "$path" --kv >"$tmp/run.kv" 2>"$tmp/run.err" &
       load=$!
       perf record -e cpu-clock -p "$w" -o "$tmp/perf.data" -- sleep "$(awk -v s="$secs" 'BEGIN { print (s > 1 ? s - 0.5 : s) }')" >/dev/null 2>&1 || true
       wait "$load" || { cat "$tmp/run.err" >&2; echo "bench: fdload failed ($s $c, profile)" >&2; exit 1; }
@@ -262,5 +280,7 @@ awk -v servers="$servers" -f bench/server-summary.awk "$out" "$sysout" >"$summar
 rm -f "$summary.tmp"
 progress "wrote $summary"
 grep -v "^#" "$summary" | column -s, -t >&2 || true
-plot server
-progress "drew results/server.png and .svg"
+if [ "$net" = lo ]; then
+  plot server
+  progress "drew results/server.png and .svg"
+fi
