@@ -170,7 +170,7 @@ bench-deps:   ## install gnuplot when missing (bench-N and plots do it themselve
 # `make bench`: every bench in order (bench/NN-*.sh, ch30, server), then every plot and
 # results/bench-summary.md; see common/mk/bench-all.sh. QUICK=1: a short rehearsal into
 # build/bench-quick/ (results/ untouched).
-bench: bench-deps   ## re-measure the whole course and redraw every plot (~12 min); QUICK=1 rehearses (~5 min)
+bench: bench-deps   ## re-measure the whole course and redraw every plot (~13 min); QUICK=1 rehearses (~5 min)
 	$(MAKE) --no-print-directory V=gcc all
 	@QUICK=$(QUICK) sh common/mk/bench-all.sh
 bench-%: bench-deps   ## run lab N's benchmark (bench/NN-*.sh): data and plot into results/
