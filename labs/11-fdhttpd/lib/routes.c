@@ -73,9 +73,11 @@ static int status_answer(struct fdh_conn *c, const struct http_request *req, enu
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     char addr[SA_TEXT_MAX];
-    if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0 && len < c->bigcap) {
-        int n = snprintf(c->big + len, c->bigcap - len, "this.local=%s\nconn.idle_bytes=%zu\n",
-                         sa_format((struct sockaddr *)&ss, sl, addr, sizeof addr),
+    const char *local = getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0
+                            ? sa_format((struct sockaddr *)&ss, sl, addr, sizeof addr)
+                            : "?"; /* not expected on a connected socket; the rest still counts */
+    if (len < c->bigcap) {
+        int n = snprintf(c->big + len, c->bigcap - len, "this.local=%s\nconn.idle_bytes=%zu\n", local,
                          fdh_conn_idle_bytes(w->cfg->max_header_bytes));
         if (n > 0 && (size_t)n < c->bigcap - len)
             len += (size_t)n;
