@@ -102,21 +102,13 @@ static void start(struct fdh_srv *s, int workers, const char *const *extra)
 {
     char w[8];
     snprintf(w, sizeof w, "%d", workers);
-    char *argv[32] = {(char *)bin(), "-l", "127.0.0.1:0", "-w", w, "--root", root};
-    int n = 7, has_log = 0;
-    for (; extra && *extra && n < 28; extra++) {
-        has_log |= strcmp(*extra, "--access-log") == 0;
-        argv[n++] = (char *)*extra;
-    }
-    if (!has_log)
-        argv[n++] = "--access-log", argv[n++] = "off";
-    argv[n] = NULL;
-    cr_assert_eq(fdh_srv_start(s, bin(), argv, 30), 0, "start: %s", s->err);
-}
-
-static void stop(struct fdh_srv *s)
-{
-    stop_with(s, SIGTERM, 30);
+    int has_log = 0;
+    for (const char *const *e = extra; e && *e; e++)
+        has_log |= strcmp(*e, "--access-log") == 0;
+    /* With a log in extra, base ends at the NULL in place of "--access-log". */
+    const char *const base[] = {"-l", "127.0.0.1:0", "-w", w, "--root", root,
+                                has_log ? NULL : "--access-log", "off", NULL};
+    start_args(s, base, extra);
 }
 
 /* Runs a client program (PATH searched) to completion, bounded; asserts it ran and
@@ -243,7 +235,7 @@ Test(clients, curl_get_head_range_etag_echo_404_traversal, .timeout = TMO)
         free(body);
         run_result_free(&r);
     }
-    stop(&s);
+    stop_term(&s);
 }
 
 Test(clients, curl_reuses_one_kept_alive_connection, .timeout = TMO)
@@ -273,7 +265,7 @@ Test(clients, curl_reuses_one_kept_alive_connection, .timeout = TMO)
     }
     cr_assert_eq(seen, 4, "%s", r.err);
     run_result_free(&r);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* ---------------------------------------------------------------- Python http.client */
@@ -303,7 +295,7 @@ Test(clients, python_http_client_keepalive_chunked_and_sparse_gigabyte, .timeout
     cr_assert(kv_is(r.out, "content_length", "1073741824"), "%s", r.out);
     cr_assert(kv_is(r.out, "bytes", "1073741824"), "exactly Content-Length bytes: %s", r.out);
     run_result_free(&r);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* ---------------------------------------------------------------- ab */
@@ -328,7 +320,7 @@ Test(clients, ab_2000_kept_alive_requests_no_failure, .timeout = TMO)
     p = strstr(r.out, "Document Length:");
     cr_assert(p && sscanf(p, "Document Length: %ld", &v) == 1 && v == 21, "%s", r.out);
     run_result_free(&r);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* ---------------------------------------------------------------- fdload */
@@ -376,7 +368,7 @@ Test(clients, fdload_pipelined_posts_and_closing_runs_without_error, .timeout = 
     cr_assert_eq(kvl(&r, "connections_opened"), 2000, "one connection per request");
     cr_assert_eq(kvl(&r, "errors.transport"), 0);
     run_result_free(&r);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* ---------------------------------------------------------------- many connections */
@@ -522,7 +514,7 @@ Test(clients, thousand_kept_alive_connections_at_once, .timeout = TMO)
     cr_assert_gt(fdh_http(s.port, "GET /a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", resp, sizeof resp,
                           5000), 0);
     cr_assert(strncmp(resp, "HTTP/1.1 200 ", 13) == 0, "%s", resp);
-    stop(&s);
+    stop_term(&s);
 }
 
 Test(clients, head_answers_carry_no_body_even_errors, .timeout = TMO)
@@ -550,7 +542,7 @@ Test(clients, head_answers_carry_no_body_even_errors, .timeout = TMO)
     cr_assert(h2 && strncmp(h2 + 4, "HTTP/1.1 200 ", 13) == 0, "no body after the HEAD 200:\n%s", buf);
     char *h3 = strstr(h2 + 4, "\r\n\r\n");
     cr_assert(h3 && strcmp(h3 + 4, ATXT) == 0, "%s", buf);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* ---------------------------------------------------------------- kill -9 under load */
@@ -661,7 +653,7 @@ Test(clients, kill9_worker_under_fdload_other_worker_unaffected, .timeout = TMO)
     for (int i = 0; i < 50 && strstr(s.err, "killed by signal 9") == NULL; i++)
         fdh_srv_pump(&s, 20);
     cr_assert_not_null(strstr(s.err, "killed by signal 9"), "the master logs the death: %s", s.err);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* ---------------------------------------------------------------- fds after 100,000 */
@@ -727,5 +719,5 @@ Test(clients, fd_counts_unchanged_after_100000_requests, .timeout = TMO)
     cr_assert_eq(after[1], before[1], "worker 0: %d fds before, %d after", before[1], after[1]);
     cr_assert_eq(after[2], before[2], "worker 1: %d fds before, %d after", before[2], after[2]);
     cr_log_info("fd_counts_unchanged_after_100000_requests: load took %.2f s", took);
-    stop(&s);
+    stop_term(&s);
 }

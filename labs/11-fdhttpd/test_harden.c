@@ -76,17 +76,8 @@ TestSuite(harden, .init = make_root, .fini = rm_root);
 
 static void start(struct fdh_srv *s, const char *const *extra)
 {
-    char *argv[32] = {(char *)bin(), "-l", "127.0.0.1:0", "-w", "1", "--access-log", "off", "--root", root};
-    int n = 9;
-    for (; extra && *extra && n < 30; extra++)
-        argv[n++] = (char *)*extra;
-    argv[n] = NULL;
-    cr_assert_eq(fdh_srv_start(s, bin(), argv, 30), 0, "start: %s", s->err);
-}
-
-static void stop(struct fdh_srv *s)
-{
-    stop_with(s, SIGTERM, 30);
+    const char *const base[] = {"-l", "127.0.0.1:0", "-w", "1", "--access-log", "off", "--root", root, NULL};
+    start_args(s, base, extra);
 }
 
 static int status_of(const char *resp)
@@ -192,7 +183,7 @@ Test(harden, slow_bodies_are_cut_and_normal_clients_served, .timeout = TMO)
     for (int i = 0; i < SLOW; i++)
         close(slow[i]);
     close(normal);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* ---------------------------------------------------------------- privileges */
@@ -241,14 +232,14 @@ Test(harden, workers_drop_root_to_nobody, .timeout = TMO)
     cr_assert_eq(get(s.port, "/ok.txt", resp, sizeof resp), 200, "%s", resp);
     cr_assert_eq(get(s.port, "/zero.txt", resp, sizeof resp), 403, "a mode-000 file: %s", resp);
     cr_assert_eq(get(s.port, "/link.txt", resp, sizeof resp), 403, "a hard link to a root-only file: %s", resp);
-    stop(&s);
+    stop_term(&s);
 
     /* --user root keeps root (the explicit choice of an operator) */
     const char *opt[] = {"--user", "root", NULL};
     start(&s, opt);
     cr_assert(kv_is(s.out, "user", "root"), "%s", s.out);
     cr_assert_eq(get(s.port, "/zero.txt", resp, sizeof resp), 200, "root reads a mode-000 file: %s", resp);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* ---------------------------------------------------------------- the busy loop */
@@ -276,7 +267,7 @@ Test(harden, chunked_line_longer_than_the_buffer_is_answered_at_once, .timeout =
     }
     char resp[4096];
     cr_assert_eq(get(s.port, "/ok.txt", resp, sizeof resp), 200, "the worker still serves");
-    stop(&s);
+    stop_term(&s);
 }
 
 /* ---------------------------------------------------------------- memory per connection */
@@ -348,7 +339,7 @@ Test(harden, echo_buffers_released_when_the_response_is_out, .timeout = TMO)
     cr_assert(held >= max && held <= max + 1 + 16384, "a body in flight holds %ld bytes (max_body + 1 = %ld)", held,
               max + 1);
     close(fd);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* ---------------------------------------------------------------- smaller ones */
@@ -369,7 +360,7 @@ Test(harden, unix_socket_in_the_root_is_403, .timeout = TMO)
     start(&s, NULL);
     char resp[4096];
     cr_assert_eq(get(s.port, "/sock", resp, sizeof resp), 403, "%s", resp);
-    stop(&s);
+    stop_term(&s);
     close(u);
 }
 
@@ -392,7 +383,7 @@ Test(harden, etag_carries_no_inode, .timeout = TMO)
     char ino[32];
     snprintf(ino, sizeof ino, "\"%llx-", (unsigned long long)sb.st_ino);
     cr_assert_null(strstr(tag, ino), "no inode in %s", tag);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* --status: loopback by default (this client is on loopback: served), off is 404. */
@@ -402,9 +393,9 @@ Test(harden, status_can_be_turned_off, .timeout = TMO)
     char resp[8192];
     start(&s, NULL);
     cr_assert_eq(get(s.port, "/status", resp, sizeof resp), 200, "loopback (the default) gets it: %s", resp);
-    stop(&s);
+    stop_term(&s);
     const char *off[] = {"--status", "off", NULL};
     start(&s, off);
     cr_assert_eq(get(s.port, "/status", resp, sizeof resp), 404, "%s", resp);
-    stop(&s);
+    stop_term(&s);
 }

@@ -101,17 +101,8 @@ static void rm_root(void)
 /* Starts fdhttpd (1 worker, the test root) with extra options (NULL-terminated). */
 static void start(struct fdh_srv *s, const char *const *extra)
 {
-    char *argv[32] = {(char *)bin(), "-l", "127.0.0.1:0", "-w", "1", "--root", root};
-    int n = 7;
-    for (; extra && *extra && n < 30; extra++)
-        argv[n++] = (char *)*extra;
-    argv[n] = NULL;
-    cr_assert_eq(fdh_srv_start(s, bin(), argv, 30), 0, "start: %s", s->err);
-}
-
-static void stop(struct fdh_srv *s)
-{
-    stop_with(s, SIGTERM, 30);
+    const char *const base[] = {"-l", "127.0.0.1:0", "-w", "1", "--root", root, NULL};
+    start_args(s, base, extra);
 }
 
 /* A client connection with its own receive buffer (responses are framed by
@@ -243,7 +234,7 @@ Test(http, static_files_over_the_socket, .timeout = TMO)
     cr_assert_str_eq(r.body, "0123456789abcdefghij\n");
     cr_assert(cli_eof(&c), "Connection: close is honoured");
     close(c.fd);
-    stop(&s);
+    stop_term(&s);
 }
 
 Test(http, traversal_never_leaves_the_root, .timeout = TMO)
@@ -265,7 +256,7 @@ Test(http, traversal_never_leaves_the_root, .timeout = TMO)
         } /* else: closed without an answer, which leaks nothing either */
         close(c.fd);
     }
-    stop(&s);
+    stop_term(&s);
 }
 
 Test(http, sparse_gigabyte_by_sendfile_exact_count, .timeout = TMO)
@@ -296,7 +287,7 @@ Test(http, sparse_gigabyte_by_sendfile_exact_count, .timeout = TMO)
     cr_assert_eq(r.status, 200);
     cr_assert_str_eq(r.body, "0123456789abcdefghij\n");
     close(c.fd);
-    stop(&s);
+    stop_term(&s);
 }
 
 Test(http, pipelined_requests_answered_in_order, .timeout = TMO)
@@ -324,7 +315,7 @@ Test(http, pipelined_requests_answered_in_order, .timeout = TMO)
             cr_assert_eq(r.status, 404, "response %d", i);
     }
     close(c.fd);
-    stop(&s);
+    stop_term(&s);
 }
 
 Test(http, bodies_echoed_discarded_and_framed, .timeout = TMO)
@@ -370,7 +361,7 @@ Test(http, bodies_echoed_discarded_and_framed, .timeout = TMO)
     cr_assert_eq(r.status, 200);
     cr_assert_str_eq(r.body, "xyz");
     close(c.fd);
-    stop(&s);
+    stop_term(&s);
 }
 
 Test(http, body_errors_close, .timeout = TMO)
@@ -414,7 +405,7 @@ Test(http, body_errors_close, .timeout = TMO)
     cr_assert(strstr(r.head, "Connection: close"));
     cr_assert(cli_eof(&c));
     close(c.fd);
-    stop(&s);
+    stop_term(&s);
 }
 
 Test(http, head_limits_431_414, .timeout = TMO)
@@ -445,7 +436,7 @@ Test(http, head_limits_431_414, .timeout = TMO)
     cr_assert_eq(cli_resp(&c, &r, 1), 0);
     cr_assert_eq(r.status, 200);
     close(c.fd);
-    stop(&s);
+    stop_term(&s);
     /* a request-line over 8192 bytes (with room for the head) */
     const char *opt2[] = {"--max-header-bytes", "16384", NULL};
     start(&s, opt2);
@@ -455,7 +446,7 @@ Test(http, head_limits_431_414, .timeout = TMO)
     cr_assert_eq(cli_resp(&c, &r, 1), 0);
     cr_assert_eq(r.status, 414);
     close(c.fd);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* --max-conns pauses accepting: the listener leaves the worker's epoll set, so a
@@ -487,7 +478,7 @@ Test(http, max_conns_pauses_accepting_then_serves, .timeout = TMO)
     cr_assert_str_eq(r.body, "0123456789abcdefghij\n");
     close(c.fd);
     close(a.fd);
-    stop(&s);
+    stop_term(&s);
 }
 
 Test(http, slowloris_closed_after_header_timeout_others_served, .timeout = TMO)
@@ -523,7 +514,7 @@ Test(http, slowloris_closed_after_header_timeout_others_served, .timeout = TMO)
     }
     cr_assert(closed, "the trickling client was closed before its head was complete");
     close(slow.fd);
-    stop(&s);
+    stop_term(&s);
 }
 
 Test(http, keepalive_idle_closed, .timeout = TMO)
@@ -539,7 +530,7 @@ Test(http, keepalive_idle_closed, .timeout = TMO)
     /* nothing more is sent: the server closes, silently (the read is bounded by SO_RCVTIMEO) */
     cr_assert(cli_eof(&c), "idle keep-alive connection closed");
     close(c.fd);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* /status's total.active, polled until it equals want (bounded); returns the last value. */
@@ -584,7 +575,7 @@ Test(http, io_timeout_closes_stalled_send_and_body, .timeout = TMO)
     cr_assert_eq(r.status, 408, "%s", r.head);
     cr_assert(cli_eof(&c));
     close(c.fd);
-    stop(&s);
+    stop_term(&s);
 }
 
 Test(http, conformance_probe_passes, .timeout = TMO)
@@ -612,7 +603,7 @@ Test(http, conformance_probe_passes, .timeout = TMO)
     cr_assert_gt(passed, 0);
     cr_assert_eq(run_exit_code(&pr), 0, "%s\n%s", pr.out, pr.err);
     run_result_free(&pr);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* ---------------------------------------------------------------- the hot path */
@@ -659,7 +650,7 @@ Test(http, pipelined_batch_answered_in_order_in_one_write, .timeout = TMO)
     /* +1: the first /status response itself (counted after its text was made). */
     cr_assert_eq(w1 - w0, 1 + 1, "16 responses in one write (writes %ld -> %ld)", w0, w1);
     close(c.fd);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* A file replaced or removed on disk is noticed within the cache's revalidation bound
@@ -699,7 +690,7 @@ Test(http, file_cache_notices_replaced_and_removed_files, .timeout = TMO)
     /* Removed: 404. */
     cr_assert_eq(unlink(q), 0);
     cr_assert(poll_body(s.port, "/c.txt", 404, NULL, &r), "the removed file is 404");
-    stop(&s);
+    stop_term(&s);
 }
 
 /* Connection: close: the full response, then end of file (never a reset), and nothing
@@ -731,7 +722,7 @@ Test(http, connection_close_leaves_nothing_behind, .timeout = TMO)
     }
     cr_assert_eq(active_until(s.port, 0), 0, "no connection left in the worker");
     cr_assert_eq(fd_count_of((pid_t)pid), fds0, "no descriptor left in the worker");
-    stop(&s);
+    stop_term(&s);
 }
 
 /* Out of descriptors at accept4 (EMFILE, a low RLIMIT_NOFILE inherited by the server):
@@ -1011,7 +1002,7 @@ static void short_writes(const char *const *opts, int stall_ms, int with_bodies)
     cr_assert_eq(pos, got, "nothing after the last response (%zu extra bytes)", got - pos);
     free(in);
     free(req);
-    stop(&s);
+    stop_term(&s);
 }
 
 Test(http, pipelined_short_writes_resume_every_byte_in_order, .timeout = TMO) { short_writes(NULL, 300, 1); }
@@ -1110,7 +1101,7 @@ Test(http, cache_descriptors_bounded_evicted_and_replaced_closed, .timeout = TMO
     int n3 = fd_count_of((pid_t)pid);
     cr_assert_eq(n3, base, "every file gone: no descriptor kept (%d more)", n3 - base);
     close(c.fd);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* The worker's clock (Date, the cache's trust period) is the time of the event being
@@ -1144,7 +1135,7 @@ Test(http, first_request_after_idle_wait_sees_fresh_clock, .timeout = TMO)
     cr_assert(dt >= now - 1 && dt <= now, "Date is now (%ld s off)", (long)(now - dt));
     close(c.fd);
     unlink(q);
-    stop(&s);
+    stop_term(&s);
 }
 
 /* With a low RLIMIT_NOFILE (64) the cache keeps at most a quarter of it open: a hundred
@@ -1186,5 +1177,5 @@ Test(http, cache_within_a_low_nofile_limit, .timeout = TMO)
     cr_assert_eq(r.status, 200, "a new connection is still served");
     close(c2.fd);
     close(c.fd);
-    stop(&s);
+    stop_term(&s);
 }
