@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,15 +53,9 @@ static void setup(void)
     close(fd);
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static void teardown(void)
 {
-    nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(tmp);
 }
 
 TestSuite(access_log, .init = setup, .fini = teardown, .timeout = TMO);

@@ -14,7 +14,6 @@
 #include <criterion/logging.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -85,15 +84,9 @@ static void make_root(void)
     close(fd);
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static void rm_root(void)
 {
-    nftw(outer, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(outer);
 }
 
 /* Starts fdhttpd (W workers, the test root, the access log off unless extra names one)

@@ -62,14 +62,7 @@ static void make_root(void)
 
 static void rm_root(void)
 {
-    const char *rels[] = {"root/ok.txt", "root/zero.txt", "root/link.txt", "root/sock", "private"};
-    char p[256];
-    for (size_t i = 0; i < sizeof rels / sizeof rels[0]; i++) {
-        path_of(p, sizeof p, rels[i]);
-        unlink(p);
-    }
-    rmdir(root);
-    rmdir(outer);
+    rm_tree(outer);
 }
 
 TestSuite(harden, .init = make_root, .fini = rm_root);

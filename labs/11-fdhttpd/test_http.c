@@ -74,28 +74,7 @@ static void make_root(void)
 
 static void rm_root(void)
 {
-    const char *rels[] = {"root/a.txt", "root/dir/index.html", "root/out", "root/big", "root/m.bin", "root/s.bin", "root/h.bin", "root/k.txt", "root/k.new", "secret"};
-    char p[256];
-    for (size_t i = 0; i < sizeof rels / sizeof rels[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", outer, rels[i]);
-        unlink(p);
-    }
-    for (int i = 0; i < MANY; i++) { /* cache_descriptors_bounded's files */
-        snprintf(p, sizeof p, "%s/root/many/f%04d", outer, i);
-        unlink(p);
-    }
-    for (int i = 0; i < 100; i++) { /* cache_within_a_low_nofile_limit's files */
-        snprintf(p, sizeof p, "%s/root/lim%03d", outer, i);
-        unlink(p);
-    }
-    snprintf(p, sizeof p, "%s/root/many/t", outer);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/root/many", outer);
-    rmdir(p);
-    snprintf(p, sizeof p, "%s/root/dir", outer);
-    rmdir(p);
-    rmdir(root);
-    rmdir(outer);
+    rm_tree(outer);
 }
 
 /* Starts fdhttpd (1 worker, the test root) with extra options (NULL-terminated). */

@@ -8,7 +8,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,15 +39,9 @@ static void setup(void)
     snprintf(logp, sizeof logp, "%s/access.log", tmp);
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static void teardown(void)
 {
-    nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(tmp);
 }
 
 TestSuite(listen, .init = setup, .fini = teardown, .timeout = TMO);

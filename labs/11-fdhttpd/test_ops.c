@@ -6,7 +6,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,15 +61,9 @@ static void setup(void)
     run_result_free(&r);
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static void teardown(void)
 {
-    nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(tmp);
 }
 
 TestSuite(ops, .init = setup, .fini = teardown, .timeout = TMO);

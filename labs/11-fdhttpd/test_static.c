@@ -19,7 +19,6 @@
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +33,7 @@
 #include "lib/mime.h"
 #include "lib/reply.h"
 #include "lib/static.h"
+#include "tests/srvtest.h"
 
 #define TMO 120 /* one timeout for every test: Criterion 2.4 (labs/01-naive/test_naive.c) */
 #define S_(lit) lit, sizeof(lit) - 1 /* a literal and its length */
@@ -109,12 +109,6 @@ static void make_root(void)
     cr_assert_eq(chmod(p, 0), 0);
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static struct site site;
 
 static void setup_nofollow(void)
@@ -132,8 +126,7 @@ static void setup_follow(void)
 static void teardown(void)
 {
     site_close(&site);
-    if (tmpdir[0])
-        nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(tmpdir);
     tmpdir[0] = '\0';
 }
 

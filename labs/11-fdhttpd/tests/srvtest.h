@@ -8,12 +8,17 @@
  * stop_term(s): stop_with(s, SIGTERM, 30), the usual end of a test.
  * start_args(s, base, extra): starts bin() with the NULL-terminated lists base, then
  *   extra (NULL for none; at most 30 arguments in all) and asserts that it is ready.
+ * rm_tree(dir): removes dir and everything below it (a symbolic link itself, never what
+ *   it names); "" or a missing dir is no error. A suite's .fini, whatever its tests made.
  */
 #ifndef LAB11_SRVTEST_H
 #define LAB11_SRVTEST_H
 
 #include <criterion/criterion.h>
+#include <ftw.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 #include "labpath.h"
 #include "srvharness.h"
@@ -47,6 +52,18 @@ static inline void start_args(struct fdh_srv *s, const char *const *base, const 
         argv[n++] = (char *)*extra;
     argv[n] = NULL;
     cr_assert_eq(fdh_srv_start(s, bin(), argv, 30), 0, "start: %s", s->err);
+}
+
+static inline int rm_tree_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static inline void rm_tree(const char *dir)
+{
+    if (dir[0] != '\0')
+        nftw(dir, rm_tree_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif
